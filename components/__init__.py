@@ -1,0 +1,1 @@
+"""Custom TFX components: the course's data sources as ExampleGens."""

@@ -1,0 +1,134 @@
+"""The parts of a pipeline spec that run inside Transform and Trainer.
+
+They live here, not in `pipelines/`, because the modules receive them through TFX's
+`custom_config` as plain dicts and re-validate them with these same models; `pipelines.spec`
+composes them into the whole `PipelineSpec`.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+
+class StrictModel(BaseModel):
+    """Base of every spec section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ZScore(StrictModel):
+    """(x - mean) / std over the training split (`tft.scale_to_z_score`)."""
+
+    kind: Literal["zscore"] = "zscore"
+
+
+class ScaleTo01(StrictModel):
+    """Min-max scaling to [0, 1] fitted on the training split (`tft.scale_to_0_1`)."""
+
+    kind: Literal["scale_to_0_1"] = "scale_to_0_1"
+
+
+class Divide(StrictModel):
+    """Division by a constant, as the course scales pixels (`x / 255`)."""
+
+    kind: Literal["divide"] = "divide"
+    divisor: PositiveFloat
+
+
+class OneHot(StrictModel):
+    """One-hot encoding of an integer category in [0, depth)."""
+
+    kind: Literal["one_hot"] = "one_hot"
+    depth: Annotated[int, Field(ge=2)]
+
+
+class Pad(StrictModel):
+    """Pad or truncate a variable-length integer sequence to `length` (Keras `pad_sequences`)."""
+
+    kind: Literal["pad"] = "pad"
+    length: PositiveInt
+    padding: Literal["pre", "post"] = "pre"
+    truncating: Literal["pre", "post"] = "pre"
+    value: int = 0
+
+
+class Identity(StrictModel):
+    """Pass the feature through unchanged (cast to float32)."""
+
+    kind: Literal["identity"] = "identity"
+
+
+FeatureTransform = Annotated[
+    Union[ZScore, ScaleTo01, Divide, OneHot, Pad, Identity], Field(discriminator="kind")
+]
+TRANSFORM_KINDS: tuple[str, ...] = tuple(
+    cls.model_fields["kind"].default for cls in get_args(get_args(FeatureTransform)[0])
+)
+
+
+class TransformConfig(StrictModel):
+    """Per raw feature, how Transform turns it into a model input; the label is never transformed.
+
+    The model reads exactly the features listed here, in this order.
+    """
+
+    features: dict[str, FeatureTransform]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_shorthand(cls, data: Any) -> Any:
+        """Allow `feature: zscore` as a shorthand for `feature: {kind: zscore}`."""
+        if isinstance(data, dict) and isinstance(data.get("features"), dict):
+            data = dict(data)
+            data["features"] = {
+                name: {"kind": value} if isinstance(value, str) else value
+                for name, value in data["features"].items()
+            }
+        return data
+
+
+class ModelConfig(StrictModel):
+    """A model from the registry, or `package.module:function` naming a user's own builder."""
+
+    name: str
+    hparams: dict[str, Any] = Field(default_factory=dict)
+
+
+class OptimizerConfig(StrictModel):
+    name: Literal["sgd", "adam", "rmsprop", "adagrad"]
+    learning_rate: PositiveFloat
+
+
+LossName = Literal[
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+]
+LOSSES: tuple[str, ...] = get_args(LossName)
+
+
+class TrainingConfig(StrictModel):
+    """How the Trainer fits the model: the course's `compile`/`fit` arguments.
+
+    Exactly one of `epochs` (passes over the training split, as the course counts) or `steps`
+    (batches, as TFX's `train_args` counts) is given.
+    """
+
+    batch_size: PositiveInt = 32
+    epochs: PositiveInt | None = None
+    steps: PositiveInt | None = None
+    optimizer: OptimizerConfig
+    loss: LossName
+    from_logits: bool = False
+    metrics: list[str] = Field(default_factory=list)
+    validation_freq: PositiveInt = 1
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _epochs_xor_steps(self) -> "TrainingConfig":
+        if (self.epochs is None) == (self.steps is None):
+            raise ValueError("give exactly one of 'epochs' or 'steps'")
+        return self

@@ -1,0 +1,54 @@
+"""Exports a trained model with the two signatures TFX needs.
+
+- `serving_default`: serialized `tf.Example` with the raw features in, predictions out; the
+  Transform graph is inside, so a client never re-implements the preprocessing.
+- `transform_features`: serialized `tf.Example` in, transformed features out; the Evaluator uses it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+
+from modules.inputs import model_input
+
+logger = logging.getLogger(__name__)
+
+SERVING_SIGNATURE = "serving_default"
+TRANSFORM_SIGNATURE = "transform_features"
+OUTPUT_KEY = "outputs"
+
+
+def export_serving_model(
+    model: keras.Model,
+    tf_transform_output: tft.TFTransformOutput,
+    serving_model_dir: str,
+    features: Sequence[str],
+    label: str | None,
+) -> None:
+    """Saves `model` as a SavedModel with `serving_default` and `transform_features` signatures."""
+    # Tracked as an attribute so the Transform graph's assets are saved with the model.
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    raw_feature_spec = tf_transform_output.raw_feature_spec()
+    serving_feature_spec = {k: v for k, v in raw_feature_spec.items() if k != label}
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    def serve_tf_examples(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        parsed = tf.io.parse_example(serialized, serving_feature_spec)
+        transformed = model.tft_layer(parsed)
+        return {OUTPUT_KEY: model(model_input(transformed, features), training=False)}
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        parsed = tf.io.parse_example(serialized, raw_feature_spec)
+        return model.tft_layer(parsed)
+
+    signatures = {
+        SERVING_SIGNATURE: serve_tf_examples.get_concrete_function(),
+        TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
+    }
+    model.save(serving_model_dir, save_format="tf", signatures=signatures)
+    logger.info("Exported model with signatures %s to %s", sorted(signatures), serving_model_dir)

@@ -1,0 +1,98 @@
+"""The model registry: a name in a spec maps to a pure builder `build(hparams) -> keras.Model`.
+
+A spec may also name a user's own builder as `package.module:function`, so a user adds a model
+without touching this project; such a builder gets `UserHParams`, which keeps any extra keys.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+import tf_keras as keras
+from pydantic import BaseModel, ConfigDict, PositiveInt
+
+DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class HParams(BaseModel):
+    """Hyperparameters every builder takes; builders subclass it with their own fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_shape: tuple[PositiveInt, ...]
+
+
+class UserHParams(HParams):
+    """Hyperparameters of a user's builder named by dotted path: extra keys are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+HP = TypeVar("HP", bound=HParams)
+Builder = Callable[[HP], keras.Model]
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    build: Builder
+    hparams_class: type[HParams]
+    description: str
+
+
+_REGISTRY: dict[str, RegisteredModel] = {}
+
+
+def register_model(
+    name: str, hparams_class: type[HParams] = HParams, description: str = ""
+) -> Callable[[Builder], Builder]:
+    """Decorator that registers a builder under `name` (the name specs use)."""
+
+    def decorator(build: Builder) -> Builder:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        _REGISTRY[name] = RegisteredModel(name, build, hparams_class, description)
+        return build
+
+    return decorator
+
+
+def _load_builtin_models() -> None:
+    """Imports the package whose modules register the course models."""
+    importlib.import_module("modules.models")
+
+
+def registered_names() -> list[str]:
+    _load_builtin_models()
+    return sorted(_REGISTRY)
+
+
+def resolve_model(name: str) -> RegisteredModel:
+    """The registered model `name`, or the user's builder at `package.module:function`.
+
+    Raises:
+      KeyError: unknown name, with the allowed names in the message.
+      ImportError: a dotted path that does not import or names no callable.
+    """
+    _load_builtin_models()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if DOTTED_PATH.match(name):
+        module_name, function_name = name.split(":")
+        module = importlib.import_module(module_name)
+        build = getattr(module, function_name, None)
+        if not callable(build):
+            raise ImportError(f"{module_name!r} has no callable {function_name!r}")
+        return RegisteredModel(name, build, UserHParams, f"user builder {name}")
+    raise KeyError(
+        f"model {name!r} unknown; expected one of: {', '.join(registered_names())}"
+        " (or package.module:function)"
+    )
+
+
+def build_model(name: str, hparams: dict) -> keras.Model:
+    """Validates `hparams` for the model `name` and builds it."""
+    registered = resolve_model(name)
+    return registered.build(registered.hparams_class.model_validate(hparams))

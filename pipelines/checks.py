@@ -1,0 +1,162 @@
+"""Cross-field rules of a spec: small named functions run after parsing.
+
+Each `check_*` function takes a parsed `PipelineSpec` and yields the `Problem`s it finds; the
+`@check` decorator registers it (a test makes sure none is forgotten). `run_checks` runs them all
+so that the user sees every problem at once.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from pydantic import ValidationError
+
+from components.sources import SOURCES
+from modules.registry import resolve_model
+from modules.transforms import output_width
+from pipelines.errors import Problem
+
+if TYPE_CHECKING:
+    from pipelines.spec import PipelineSpec
+
+Check = Callable[["PipelineSpec"], Iterator[Problem]]
+CHECKS: list[Check] = []
+KUBEFLOW_CHECKS: list[Check] = []
+
+# Metrics the Evaluator can gate on: TFMA class name and whether higher is better.
+EVAL_METRICS: dict[str, tuple[str, bool]] = {
+    "sparse_categorical_accuracy": ("SparseCategoricalAccuracy", True),
+    "categorical_accuracy": ("CategoricalAccuracy", True),
+    "binary_accuracy": ("BinaryAccuracy", True),
+    "auc": ("AUC", True),
+    "mean_squared_error": ("MeanSquaredError", False),
+    "mean_absolute_error": ("MeanAbsoluteError", False),
+}
+
+
+def check(function: Check) -> Check:
+    """Registers a check that every spec must pass."""
+    CHECKS.append(function)
+    return function
+
+
+def kubeflow_check(function: Check) -> Check:
+    """Registers a check that only a spec compiled for Kubeflow must pass."""
+    KUBEFLOW_CHECKS.append(function)
+    return function
+
+
+def run_checks(spec: "PipelineSpec", checks: list[Check] | None = None) -> list[Problem]:
+    return [problem for function in (checks or CHECKS) for problem in function(spec)]
+
+
+@check
+def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
+    if spec.data.source not in SOURCES:
+        yield Problem(
+            "data.source",
+            f"data source {spec.data.source!r} unknown; expected one of: {', '.join(sorted(SOURCES))}",
+        )
+
+
+@check
+def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
+    source = SOURCES.get(spec.data.source)
+    if source is None:
+        return
+    features = source.feature_set
+    for name in spec.transform.features:
+        if name == features.label:
+            yield Problem(
+                f"transform.features.{name}",
+                f"{name!r} is the label; the label is not transformed (it reaches the model raw)",
+            )
+        elif name not in features.features:
+            yield Problem(
+                f"transform.features.{name}",
+                f"feature {name!r} unknown for source {source.id!r}; "
+                f"expected one of: {', '.join(features.features)}",
+            )
+    if not spec.transform.features:
+        yield Problem("transform.features", "expected at least one feature for the model")
+
+
+@check
+def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
+    try:
+        registered = resolve_model(spec.model.name)
+    except (KeyError, ImportError) as error:
+        yield Problem("model.name", str(error.args[0]) if error.args else str(error))
+        return
+    try:
+        registered.hparams_class.model_validate(spec.model.hparams)
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            where = ".".join(str(part) for part in item["loc"])
+            message = "unknown hyperparameter" if item["type"] == "extra_forbidden" else item["msg"]
+            if item["type"] == "extra_forbidden":
+                allowed = ", ".join(registered.hparams_class.model_fields)
+                message += f" for {registered.name!r}; expected one of: {allowed}"
+            yield Problem(f"model.hparams.{where}", message)
+
+
+@check
+def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
+    """A flat model input must be as wide as the transformed features put side by side."""
+    source = SOURCES.get(spec.data.source)
+    input_shape = spec.model.hparams.get("input_shape")
+    if source is None or not isinstance(input_shape, (list, tuple)) or len(input_shape) != 1:
+        return
+    names = [n for n in spec.transform.features if n in source.feature_set.features]
+    width = sum(output_width(spec.transform.features[n], 1) for n in names)
+    if names and input_shape[0] != width:
+        yield Problem(
+            "model.hparams.input_shape",
+            f"expected [{width}] (the transformed features {', '.join(names)} side by side), "
+            f"got {list(input_shape)}",
+        )
+
+
+@check
+def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
+    evaluation = spec.evaluation
+    if evaluation.metric not in EVAL_METRICS:
+        yield Problem(
+            "evaluation.metric",
+            f"metric {evaluation.metric!r} unknown; expected one of: {', '.join(EVAL_METRICS)}",
+        )
+    if (
+        evaluation.lower_bound is not None
+        and evaluation.upper_bound is not None
+        and evaluation.lower_bound > evaluation.upper_bound
+    ):
+        yield Problem("evaluation", "expected lower_bound <= upper_bound")
+
+
+@check
+def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
+    trainer = spec.kubeflow.trainer
+    if trainer.gpu_type is not None and trainer.gpus == 0:
+        yield Problem(
+            "kubeflow.trainer.gpu_type",
+            f"gpu_type {trainer.gpu_type!r} given with gpus: 0; expected gpus >= 1 or no gpu_type",
+        )
+
+
+@kubeflow_check
+def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
+    if not spec.kubeflow.image:
+        yield Problem(
+            "kubeflow.image",
+            "compiling for Kubeflow needs a container image with this project installed "
+            "(kubeflow.image in the spec, or --image)",
+        )
+
+
+@kubeflow_check
+def check_kubeflow_pipeline_root(spec: "PipelineSpec") -> Iterator[Problem]:
+    if not spec.kubeflow.pipeline_root:
+        yield Problem(
+            "kubeflow.pipeline_root",
+            "compiling for Kubeflow needs a pipeline root URI such as gs://BUCKET/PATH "
+            "(kubeflow.pipeline_root in the spec, or --pipeline-root)",
+        )

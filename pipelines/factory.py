@@ -1,0 +1,175 @@
+"""`create_pipeline`: one spec -> one orchestrator-agnostic `tfx.dsl.Pipeline`.
+
+ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer
+-> Evaluator (thresholds, baseline = latest blessed model) -> Pusher (blessed models only).
+Modules are named by dotted path (`modules.trainer.run_fn`), never by `module_file`, which would
+be copied into the pipeline root at compile time and break compiling for a remote root.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import tensorflow_model_analysis as tfma
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from components.example_gen import EVAL_SPLIT, course_example_gen
+from components.sources import get_source
+from modules.preprocessing import make_transform_custom_config
+from modules.trainer import make_trainer_custom_config
+from pipelines.baseline import BLESSING_KEY, CANDIDATE_KEY, MODEL_KEY, LatestBlessedOtherModelStrategy
+from pipelines.checks import EVAL_METRICS
+from pipelines.spec import PipelineSpec
+
+logger = logging.getLogger(__name__)
+
+PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
+RUN_FN = "modules.trainer.run_fn"
+COMPONENT_IDS = (
+    "CourseExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+)
+BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
+
+
+@dataclass(frozen=True)
+class PipelinePlacement:
+    """Where a pipeline's artifacts, metadata and pushed models live for one orchestrator."""
+
+    pipeline_root: str
+    serving_dir: str
+    data_path: str | None = None
+    metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None
+    beam_pipeline_args: list[str] = field(default_factory=list)
+    # The stock strategy is the only one the Kubeflow compiler accepts.
+    exclude_candidate_from_baseline: bool = False
+
+
+def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
+    """TFMA config: the spec's metric with its bound, and no regression against the baseline."""
+    label = get_source(spec.data.source).feature_set.label
+    class_name, higher_is_better = EVAL_METRICS[spec.evaluation.metric]
+    direction = (
+        tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER
+    )
+    value_threshold = tfma.GenericValueThreshold()
+    if spec.evaluation.lower_bound is not None:
+        value_threshold.lower_bound.value = spec.evaluation.lower_bound
+    if spec.evaluation.upper_bound is not None:
+        value_threshold.upper_bound.value = spec.evaluation.upper_bound
+    threshold = tfma.MetricThreshold(
+        value_threshold=value_threshold,
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=direction, absolute={"value": spec.evaluation.change_threshold}
+        ),
+    )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=label,
+                preprocessing_function_names=["transform_features"],
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name=class_name, threshold=threshold),
+                ]
+            )
+        ],
+    )
+
+
+def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl.Pipeline:
+    """Builds the eight-component pipeline that `spec` declares."""
+    source = get_source(spec.data.source)
+    label = source.feature_set.label
+
+    example_gen = course_example_gen(
+        source.id,
+        placement.data_path or spec.data.path or source.default_path(),
+        spec.data.split.eval_fraction,
+        spec.data.split.seed,
+    ).with_id("CourseExampleGen")
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config=make_transform_custom_config(spec.transform, label),
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=spec.training.steps)
+        if spec.training.steps
+        else tfx.proto.TrainArgs(),
+        eval_args=tfx.proto.EvalArgs(splits=[EVAL_SPLIT]),
+        custom_config=make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
+    )
+
+    baseline_channels = {
+        MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        BLESSING_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    }
+    if placement.exclude_candidate_from_baseline:
+        strategy = LatestBlessedOtherModelStrategy
+        baseline_channels[CANDIDATE_KEY] = trainer.outputs["model"]
+    else:
+        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
+    baseline_resolver = tfx.dsl.Resolver(strategy_class=strategy, **baseline_channels).with_id(
+        BASELINE_RESOLVER_ID
+    )
+
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_resolver.outputs[MODEL_KEY],
+        example_splits=[EVAL_SPLIT],
+        eval_config=eval_config(spec),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=placement.serving_dir)
+        ),
+    )
+
+    components = [
+        example_gen,
+        statistics_gen,
+        schema_gen,
+        example_validator,
+        transform,
+        trainer,
+        baseline_resolver,
+        evaluator,
+        pusher,
+    ]
+    return tfx.dsl.Pipeline(
+        pipeline_name=spec.id,
+        pipeline_root=placement.pipeline_root,
+        components=components,
+        enable_cache=True,
+        metadata_connection_config=placement.metadata_connection_config,
+        beam_pipeline_args=placement.beam_pipeline_args or list(spec.beam.args),
+    )

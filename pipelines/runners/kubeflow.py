@@ -1,0 +1,107 @@
+"""Compile a pipeline for Kubeflow Pipelines v2: `KubeflowV2DagRunner` JSON, GPU on the Trainer.
+
+Compiling touches neither the pipeline root (it may be `gs://…` or `s3://…`) nor any cluster:
+modules are named by dotted path, so nothing is packaged into the root.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from typing import Any
+
+from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx import v1 as tfx
+
+from pipelines.checks import KUBEFLOW_CHECKS, run_checks
+from pipelines.errors import SpecError
+from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.spec import PipelineSpec, TrainerResources
+
+logger = logging.getLogger(__name__)
+
+ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+DEFAULT_GPU_TYPE = "nvidia.com/gpu"
+# KFP's ResourceSpec counts memory in GB (10^9 bytes).
+_MEMORY_UNITS_IN_GB = {
+    "": 1e-9, "k": 1e-6, "Ki": 1024 / 1e9, "M": 1e-3, "Mi": 1024**2 / 1e9,
+    "G": 1.0, "Gi": 1024**3 / 1e9, "T": 1e3, "Ti": 1024**4 / 1e9,
+}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+
+
+def cpu_cores(quantity: str) -> float:
+    """Kubernetes CPU quantity ("2", "500m") in cores."""
+    number, unit = _QUANTITY.match(quantity).groups()  # validated by the spec's pattern
+    return float(number) / 1000 if unit == "m" else float(number)
+
+
+def memory_gb(quantity: str) -> float:
+    """Kubernetes memory quantity ("8Gi", "512Mi", "4G") in GB, as KFP's ResourceSpec wants."""
+    number, unit = _QUANTITY.match(quantity).groups()
+    return float(number) * _MEMORY_UNITS_IN_GB[unit or ""]
+
+
+def trainer_resource_spec(resources: TrainerResources) -> ResourceSpec | None:
+    """The Trainer's ResourceSpec; None when the spec asks for nothing."""
+    spec = ResourceSpec()
+    if resources.cpu:
+        spec.cpu_limit = cpu_cores(resources.cpu)
+    if resources.memory:
+        spec.memory_limit = memory_gb(resources.memory)
+    if resources.gpus:
+        spec.accelerator.type = resources.gpu_type or DEFAULT_GPU_TYPE
+        spec.accelerator.count = resources.gpus
+    return spec if spec.ByteSize() else None
+
+
+def compile_for_kubeflow(
+    spec: PipelineSpec,
+    output_file: str,
+    pipeline_root: str | None = None,
+    image: str | None = None,
+    data_path: str | None = None,
+) -> dict[str, Any]:
+    """Writes the Kubeflow v2 pipeline JSON for `spec` to `output_file` and returns it.
+
+    `pipeline_root` and `image` override the spec's `kubeflow` section; either must name them.
+    """
+    overrides = {k: v for k, v in {"pipeline_root": pipeline_root, "image": image}.items() if v}
+    spec = spec.model_copy(update={"kubeflow": spec.kubeflow.model_copy(update=overrides)})
+    problems = run_checks(spec, KUBEFLOW_CHECKS)
+    if problems:
+        raise SpecError(spec.id, problems)
+
+    pipeline = create_pipeline(
+        spec,
+        PipelinePlacement(
+            pipeline_root=spec.kubeflow.pipeline_root,
+            serving_dir=_join_uri(spec.kubeflow.pipeline_root, spec.push.destination),
+            data_path=data_path,
+        ),
+    )
+    resources = trainer_resource_spec(spec.kubeflow.trainer)
+    if resources is not None:
+        trainer = next(c for c in pipeline.components if c.id == "Trainer")
+        trainer.with_platform_config(resources)
+
+    output_dir, output_name = os.path.split(os.path.abspath(output_file))
+    os.makedirs(output_dir, exist_ok=True)
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=spec.kubeflow.image
+        ),
+        output_dir=output_dir,
+        output_filename=output_name,
+    )
+    runner.run(pipeline, write_out=True)
+    logger.info("Wrote the Kubeflow pipeline of %s to %s", spec.id, output_file)
+    with open(output_file, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _join_uri(root: str, path: str) -> str:
+    if "://" in path or os.path.isabs(path):
+        return path
+    return root.rstrip("/") + "/" + path

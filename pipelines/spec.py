@@ -1,0 +1,208 @@
+"""`PipelineSpec`: one validated YAML file per pipeline.
+
+`PipelineSpec.from_yaml(path)` and `load_spec(id)` are the public loaders. Parsing rejects unknown
+keys and wrong types; the cross-field rules in `pipelines.checks` run after it; every problem of
+both kinds comes back at once in one `SpecError`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, NonNegativeInt, ValidationError, field_validator
+
+from modules.config import ModelConfig, StrictModel, TrainingConfig, TransformConfig
+from pipelines.errors import Problem, SpecError
+
+SPECS_PACKAGE = "pipelines"
+SPECS_DIR = "specs"
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Kubernetes resource quantities: "2", "500m", "8Gi", "1.5G".
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
+
+
+class SplitConfig(StrictModel):
+    """The course's split: shuffle with `seed`, hold out the last `eval_fraction`."""
+
+    eval_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 116
+
+
+class DataConfig(StrictModel):
+    source: str
+    path: str | None = Field(
+        None, description="the source's data file; default: the copy the source knows"
+    )
+    split: SplitConfig = SplitConfig()
+
+
+class EvaluationConfig(StrictModel):
+    """What blesses a model: a bound on `metric`, and no regression against the last blessed one."""
+
+    metric: str = "sparse_categorical_accuracy"
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    change_threshold: float = Field(
+        -1e-10,
+        description="absolute change vs the baseline, in the metric's better direction, "
+        "that the candidate must exceed (TFMA GenericChangeThreshold.absolute)",
+    )
+
+
+class PushConfig(StrictModel):
+    destination: str = Field(
+        "serving", description="serving directory; relative paths are under the run's output dir"
+    )
+
+
+class BeamConfig(StrictModel):
+    """Beam pipeline arguments for the Beam-based components.
+
+    The default runner is Beam's FnApiRunner, named explicitly: Beam 2.74's `DirectRunner` first
+    tries the Prism runner, which downloads a binary at run time (it fails here, offline, and then
+    falls back to the FnApiRunner anyway).
+    """
+
+    args: list[str] = Field(
+        default_factory=lambda: [
+            "--runner=FnApiRunner",
+            "--direct_running_mode=in_memory",
+            "--direct_num_workers=1",
+        ]
+    )
+
+    @field_validator("args")
+    @classmethod
+    def _flags_only(cls, args: list[str]) -> list[str]:
+        for arg in args:
+            if not arg.startswith("--"):
+                raise ValueError(f"expected Beam flags like '--direct_num_workers=1', got {arg!r}")
+        return args
+
+
+class TrainerResources(StrictModel):
+    """Kubernetes requests for the Trainer's pod on Kubeflow."""
+
+    cpu: str | None = Field(None, pattern=QUANTITY_PATTERN)
+    memory: str | None = Field(None, pattern=QUANTITY_PATTERN)
+    gpus: NonNegativeInt = 0
+    gpu_type: str | None = None
+
+
+class KubeflowConfig(StrictModel):
+    image: str | None = None
+    pipeline_root: str | None = None
+    trainer: TrainerResources = TrainerResources()
+
+
+class PipelineSpec(StrictModel):
+    """A whole pipeline, as written in `pipelines/specs/<id>.yaml`."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    description: str
+    data: DataConfig
+    transform: TransformConfig
+    model: ModelConfig
+    training: TrainingConfig
+    evaluation: EvaluationConfig = EvaluationConfig()
+    push: PushConfig = PushConfig()
+    beam: BeamConfig = BeamConfig()
+    kubeflow: KubeflowConfig = KubeflowConfig()
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<spec>") -> "PipelineSpec":
+        """Validates `data`; raises one `SpecError` naming `source` and every problem."""
+        from pipelines.checks import run_checks  # noqa: PLC0415  (checks import this module)
+
+        if not isinstance(data, dict):
+            raise SpecError(source, [Problem("", f"expected a mapping, got {type(data).__name__}")])
+        try:
+            spec = cls.model_validate(data)
+        except ValidationError as error:
+            raise SpecError(source, _problems_from_validation(cls, error)) from None
+        problems = run_checks(spec)
+        if problems:
+            raise SpecError(source, problems)
+        return spec
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> "PipelineSpec":
+        """Loads and validates one spec file."""
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = yaml.safe_load(handle)
+        except OSError as error:
+            raise SpecError(path, [Problem("", f"cannot read the file ({error.strerror})")]) from None
+        except yaml.YAMLError as error:
+            raise SpecError(path, [Problem("", f"not valid YAML: {error}")]) from None
+        return cls.from_dict(data, source=path)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """The keys the model at `loc` accepts, to say what an unknown key could have been."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = field.annotation
+        # Unwrap `X | None`.
+        args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
+        if len(args) == 1:
+            current = args[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return None
+
+
+def _problems_from_validation(model: type[BaseModel], error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        path = ".".join(str(part) for part in loc)
+        if item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            message = "unknown key" + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = item["msg"]
+            if "input" in item and item["type"] not in ("union_tag_invalid",):
+                message += f" (got {item['input']!r})"
+        problems.append(Problem(path, message))
+    return problems
+
+
+def spec_ids() -> list[str]:
+    """Ids of the specs that ship with the project."""
+    specs = resources.files(SPECS_PACKAGE) / SPECS_DIR
+    return sorted(
+        entry.name[: -len(".yaml")] for entry in specs.iterdir() if entry.name.endswith(".yaml")
+    )
+
+
+def spec_path(spec_id: str) -> str:
+    return str(resources.files(SPECS_PACKAGE) / SPECS_DIR / f"{spec_id}.yaml")
+
+
+def load_spec(spec_id: str) -> PipelineSpec:
+    """The shipped spec `spec_id`; an unknown id is a `SpecError` listing the known ones."""
+    known = spec_ids()
+    if not re.match(ID_PATTERN, spec_id) or spec_id not in known:
+        raise SpecError(
+            spec_id, [Problem("id", f"pipeline {spec_id!r} unknown; expected one of: {', '.join(known)}")]
+        )
+    path = spec_path(spec_id)
+    spec = PipelineSpec.from_yaml(path)
+    if spec.id != spec_id:
+        raise SpecError(path, [Problem("id", f"expected {spec_id!r} (the file's name), got {spec.id!r}")])
+    return spec

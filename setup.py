@@ -1,0 +1,32 @@
+"""Packaging for course-pipelines: declarative TFX pipelines for the TensorFlow 2 course models.
+
+Install with the pinned resolution: ``pip install -c constraints.txt -e '.[test]'`` (``make install``).
+"""
+from setuptools import setup
+
+setup(
+    name="course-pipelines",
+    version="0.1.0",
+    description="Every model of a TensorFlow 2 course as a declarative TFX pipeline (Beam and Kubeflow).",
+    python_requires=">=3.10,<3.11",
+    packages=[
+        "pipelines",
+        "pipelines.runners",
+        "components",
+        "modules",
+        "modules.models",
+    ],
+    package_data={"pipelines": ["specs/*.yaml"]},
+    include_package_data=True,
+    install_requires=[
+        "tfx[kfp]==1.16.0",
+        # tfx-bsl 1.16.1 imports dill, which Beam 2.74 no longer pulls in.
+        "dill",
+        "tf_keras",
+        "pydantic>=2,<3",
+        "PyYAML",
+        "scikit-learn",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["coursepipe=pipelines.cli:main"]},
+)
