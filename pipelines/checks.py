@@ -6,6 +6,7 @@ so that the user sees every problem at once.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from pydantic import ValidationError
@@ -19,8 +20,18 @@ if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
 
 Check = Callable[["PipelineSpec"], Iterator[Problem]]
-CHECKS: list[Check] = []
-KUBEFLOW_CHECKS: list[Check] = []
+
+
+@dataclass(frozen=True)
+class RegisteredCheck:
+    """A check and the top-level spec sections it reads (it runs only when those parsed)."""
+
+    function: Check
+    sections: frozenset[str]
+
+
+CHECKS: list[RegisteredCheck] = []
+KUBEFLOW_CHECKS: list[RegisteredCheck] = []
 
 # Metrics the Evaluator can gate on: TFMA class name and whether higher is better.
 EVAL_METRICS: dict[str, tuple[str, bool]] = {
@@ -33,23 +44,36 @@ EVAL_METRICS: dict[str, tuple[str, bool]] = {
 }
 
 
-def check(function: Check) -> Check:
-    """Registers a check that every spec must pass."""
-    CHECKS.append(function)
-    return function
+def check(*sections: str, registry: list[RegisteredCheck] = CHECKS) -> Callable[[Check], Check]:
+    """Registers a check that every spec must pass; `sections` are the ones it reads."""
+
+    def decorator(function: Check) -> Check:
+        registry.append(RegisteredCheck(function, frozenset(sections)))
+        return function
+
+    return decorator
 
 
-def kubeflow_check(function: Check) -> Check:
+def kubeflow_check(*sections: str) -> Callable[[Check], Check]:
     """Registers a check that only a spec compiled for Kubeflow must pass."""
-    KUBEFLOW_CHECKS.append(function)
-    return function
+    return check(*sections, registry=KUBEFLOW_CHECKS)
 
 
-def run_checks(spec: "PipelineSpec", checks: list[Check] | None = None) -> list[Problem]:
-    return [problem for function in (checks or CHECKS) for problem in function(spec)]
+def run_checks(
+    spec: "PipelineSpec",
+    checks: list[RegisteredCheck] | None = None,
+    parsed_sections: set[str] | None = None,
+) -> list[Problem]:
+    """Runs `checks` (default: all) whose sections are in `parsed_sections` (default: all)."""
+    return [
+        problem
+        for registered in (CHECKS if checks is None else checks)
+        if parsed_sections is None or registered.sections <= parsed_sections
+        for problem in registered.function(spec)
+    ]
 
 
-@check
+@check("data")
 def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
     if spec.data.source not in SOURCES:
         yield Problem(
@@ -58,7 +82,7 @@ def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
-@check
+@check("data", "transform")
 def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
     source = SOURCES.get(spec.data.source)
     if source is None:
@@ -80,7 +104,7 @@ def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
         yield Problem("transform.features", "expected at least one feature for the model")
 
 
-@check
+@check("model")
 def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
     try:
         registered = resolve_model(spec.model.name)
@@ -99,7 +123,7 @@ def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
             yield Problem(f"model.hparams.{where}", message)
 
 
-@check
+@check("data", "transform", "model")
 def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
     """A flat model input must be as wide as the transformed features put side by side."""
     source = SOURCES.get(spec.data.source)
@@ -116,7 +140,7 @@ def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
-@check
+@check("evaluation")
 def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
     evaluation = spec.evaluation
     if evaluation.metric not in EVAL_METRICS:
@@ -132,7 +156,7 @@ def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
         yield Problem("evaluation", "expected lower_bound <= upper_bound")
 
 
-@check
+@check("kubeflow")
 def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
     trainer = spec.kubeflow.trainer
     if trainer.gpu_type is not None and trainer.gpus == 0:
@@ -142,7 +166,7 @@ def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
-@kubeflow_check
+@kubeflow_check("kubeflow")
 def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
     if not spec.kubeflow.image:
         yield Problem(
@@ -152,7 +176,7 @@ def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
-@kubeflow_check
+@kubeflow_check("kubeflow")
 def check_kubeflow_pipeline_root(spec: "PipelineSpec") -> Iterator[Problem]:
     if not spec.kubeflow.pipeline_root:
         yield Problem(

@@ -50,6 +50,8 @@ class PipelinePlacement:
     beam_pipeline_args: list[str] = field(default_factory=list)
     # The stock strategy is the only one the Kubeflow compiler accepts.
     exclude_candidate_from_baseline: bool = False
+    # Default: the spec's id; Kubeflow needs one matching [a-z0-9][a-z0-9-]*.
+    pipeline_name: str | None = None
 
 
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
@@ -166,7 +168,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         pusher,
     ]
     return tfx.dsl.Pipeline(
-        pipeline_name=spec.id,
+        pipeline_name=placement.pipeline_name or spec.id,
         pipeline_root=placement.pipeline_root,
         components=components,
         enable_cache=True,

@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, NonNegativeInt, ValidationError, field_validator
+from pydantic import BaseModel, Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
 
 from modules.config import ModelConfig, StrictModel, TrainingConfig, TransformConfig
 from pipelines.errors import Problem, SpecError
@@ -114,7 +114,11 @@ class PipelineSpec(StrictModel):
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<spec>") -> "PipelineSpec":
-        """Validates `data`; raises one `SpecError` naming `source` and every problem."""
+        """Validates `data`; raises one `SpecError` naming `source` and every problem.
+
+        Each top-level section is parsed on its own, so a mistake in one section does not hide
+        the cross-field problems of the others: a check runs when the sections it reads parsed.
+        """
         from pipelines.checks import run_checks  # noqa: PLC0415  (checks import this module)
 
         if not isinstance(data, dict):
@@ -122,7 +126,10 @@ class PipelineSpec(StrictModel):
         try:
             spec = cls.model_validate(data)
         except ValidationError as error:
-            raise SpecError(source, _problems_from_validation(cls, error)) from None
+            problems = _problems_from_validation(cls, error)
+            parsed = _parse_sections(data)
+            problems += run_checks(cls.model_construct(**parsed), parsed_sections=set(parsed))
+            raise SpecError(source, problems) from None
         problems = run_checks(spec)
         if problems:
             raise SpecError(source, problems)
@@ -143,6 +150,19 @@ class PipelineSpec(StrictModel):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _parse_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """The top-level sections of `data` that are valid on their own, parsed."""
+    parsed = {}
+    for name, field in PipelineSpec.model_fields.items():
+        if name not in data:
+            continue
+        try:
+            parsed[name] = TypeAdapter(field.annotation).validate_python(data[name])
+        except ValidationError:
+            continue
+    return parsed
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:

@@ -43,6 +43,11 @@ def memory_gb(quantity: str) -> float:
     return float(number) * _MEMORY_UNITS_IN_GB[unit or ""]
 
 
+def kubeflow_pipeline_name(spec_id: str) -> str:
+    """Kubeflow v2 pipeline names allow only [a-z0-9-]: `iris_softmax` becomes `iris-softmax`."""
+    return spec_id.replace("_", "-")
+
+
 def trainer_resource_spec(resources: TrainerResources) -> ResourceSpec | None:
     """The Trainer's ResourceSpec; None when the spec asks for nothing."""
     spec = ResourceSpec()
@@ -79,6 +84,7 @@ def compile_for_kubeflow(
             pipeline_root=spec.kubeflow.pipeline_root,
             serving_dir=_join_uri(spec.kubeflow.pipeline_root, spec.push.destination),
             data_path=data_path,
+            pipeline_name=kubeflow_pipeline_name(spec.id),
         ),
     )
     resources = trainer_resource_spec(spec.kubeflow.trainer)

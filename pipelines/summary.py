@@ -1,0 +1,99 @@
+"""What a local run produced, read back from its ML Metadata store.
+
+The runner itself returns nothing, so the CLI and the tests ask ML Metadata: which components
+ran or came from cache in the latest run, the evaluation metrics and thresholds, whether the model
+was blessed, and where it was pushed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ml_metadata as mlmd
+import tensorflow_model_analysis as tfma
+from ml_metadata.proto import metadata_store_pb2
+
+PIPELINE_RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+Execution = metadata_store_pb2.Execution
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    executed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    metric_changes: dict[str, float] = field(default_factory=dict)
+    validation_ok: bool | None = None
+    validation_failures: list[str] = field(default_factory=list)
+    blessed: bool | None = None
+    pushed_destination: str | None = None
+
+
+def _store(metadata_path: str) -> mlmd.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return mlmd.MetadataStore(config)
+
+
+def _node_ids(store: mlmd.MetadataStore, executions: list[Execution]) -> dict[int, str]:
+    """Execution id -> component id, from the `node` contexts (named `<pipeline>.<node>`)."""
+    names = {}
+    for execution in executions:
+        for context in store.get_contexts_by_execution(execution.id):
+            if store.get_context_types_by_id([context.type_id])[0].name == NODE_CONTEXT:
+                names[execution.id] = context.name.split(".", 1)[-1]
+    return names
+
+
+def _read_evaluation(uri: str, summary: RunSummary) -> None:
+    for metrics_for_slice in tfma.load_metrics(uri):
+        if metrics_for_slice.slice_key.single_slice_keys:
+            continue  # only the overall slice
+        for item in metrics_for_slice.metric_keys_and_values:
+            key = item.key
+            if key.model_name not in ("", "candidate") or not item.value.HasField("double_value"):
+                continue
+            target = summary.metric_changes if key.is_diff else summary.metrics
+            target[key.name] = item.value.double_value.value
+    validation = tfma.load_validation_result(uri)
+    summary.validation_ok = validation.validation_ok
+    for failure in validation.metric_validations_per_slice:
+        for item in failure.failures:
+            summary.validation_failures.append(item.message or str(item.metric_key.name))
+
+
+def latest_run_summary(metadata_path: str) -> RunSummary:
+    """Summary of the latest pipeline run recorded in `metadata_path`."""
+    store = _store(metadata_path)
+    runs = store.get_contexts_by_type(PIPELINE_RUN_CONTEXT)
+    if not runs:
+        raise LookupError(f"{metadata_path}: no pipeline run recorded")
+    run = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
+    executions = store.get_executions_by_context(run.id)
+    node_ids = _node_ids(store, executions)
+    summary = RunSummary(run_id=run.name)
+    output_ids: list[int] = []
+    for execution in sorted(executions, key=lambda e: e.id):
+        name = node_ids.get(execution.id, str(execution.id))
+        state = execution.last_known_state
+        if state == Execution.CACHED:
+            summary.cached.append(name)
+        elif state == Execution.COMPLETE:
+            summary.executed.append(name)
+        elif state == Execution.FAILED:
+            summary.failed.append(name)
+    events = store.get_events_by_execution_ids([e.id for e in executions])
+    output_ids = [e.artifact_id for e in events if e.type in (e.OUTPUT, e.DECLARED_OUTPUT)]
+    for artifact in store.get_artifacts_by_id(sorted(set(output_ids))):
+        type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
+        props = artifact.custom_properties
+        if type_name == "ModelBlessing" and "blessed" in props:
+            summary.blessed = props["blessed"].int_value == 1
+        elif type_name == "ModelEvaluation":
+            _read_evaluation(artifact.uri, summary)
+        elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
+            summary.pushed_destination = props["pushed_destination"].string_value
+    return summary

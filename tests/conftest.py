@@ -1,0 +1,23 @@
+"""Shared test set-up: quiet TF logs; the iris rows and spec used across the suite."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+from pipelines.spec import PipelineSpec, load_spec  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def iris_spec() -> PipelineSpec:
+    return load_spec("iris_softmax")
+
+
+def spec_with(spec: PipelineSpec, **section_updates: dict) -> PipelineSpec:
+    """A copy of `spec` with some keys of some sections replaced, validated like a YAML file."""
+    data = spec.model_dump(mode="json")
+    for section, updates in section_updates.items():
+        data[section] = {**data[section], **updates}
+    return PipelineSpec.from_dict(data)

@@ -1,0 +1,82 @@
+"""Kubeflow compile: the JSON holds the pipeline, the GPU lands on the Trainer only, KFP loads it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from kfp import components as kfp_components
+
+from pipelines.errors import SpecError
+from pipelines.factory import COMPONENT_IDS, PREPROCESSING_FN, RUN_FN
+from pipelines.runners.kubeflow import compile_for_kubeflow, cpu_cores, memory_gb
+from tests.conftest import spec_with
+
+ROOT = "gs://course-pipelines-test/root"
+IMAGE = "registry.example/course-pipelines:test"
+
+
+def _compile(spec, tmp_path, **kwargs):
+    output = tmp_path / "pipeline.json"
+    compiled = compile_for_kubeflow(spec, str(output), pipeline_root=ROOT, image=IMAGE, **kwargs)
+    return compiled, output
+
+
+def _containers(compiled):
+    return compiled["pipelineSpec"]["deploymentSpec"]["executors"]
+
+
+def test_compiled_json_holds_the_eight_components(iris_spec, tmp_path):
+    compiled, output = _compile(iris_spec, tmp_path)
+    tasks = compiled["pipelineSpec"]["root"]["dag"]["tasks"]
+    for component_id in COMPONENT_IDS:
+        assert component_id in tasks
+    assert compiled["runtimeConfig"]["gcsOutputDirectory"] == ROOT
+    containers = _containers(compiled)
+    assert containers["Trainer_executor"]["container"]["image"] == IMAGE
+    # Modules by dotted path: nothing is packaged into (or read from) the pipeline root.
+    parameters = {
+        task: compiled["pipelineSpec"]["root"]["dag"]["tasks"][task]["inputs"]["parameters"]
+        for task in ("Transform", "Trainer")
+    }
+    assert parameters["Trainer"]["run_fn"]["runtimeValue"]["constantValue"]["stringValue"] == RUN_FN
+    assert (parameters["Transform"]["preprocessing_fn"]["runtimeValue"]["constantValue"]["stringValue"]
+            == PREPROCESSING_FN)
+    assert "module_file" not in parameters["Trainer"] and "module_file" not in parameters["Transform"]
+    assert "module_path" not in json.dumps(compiled)
+
+
+def test_gpu_request_lands_on_the_trainer_only(iris_spec, tmp_path):
+    spec = spec_with(iris_spec, kubeflow={"trainer": {"gpus": 1, "cpu": "4", "memory": "16Gi"}})
+    compiled, _ = _compile(spec, tmp_path)
+    containers = _containers(compiled)
+    trainer = containers["Trainer_executor"]["container"]["resources"]
+    assert trainer["accelerator"] == {"type": "nvidia.com/gpu", "count": "1"}
+    assert trainer["cpuLimit"] == 4.0
+    assert trainer["memoryLimit"] == pytest.approx(17.179869184)
+    for name, executor in containers.items():
+        if name != "Trainer_executor" and "container" in executor:
+            assert "accelerator" not in executor["container"].get("resources", {}), name
+
+
+def test_no_gpu_requested_by_default(iris_spec, tmp_path):
+    compiled, _ = _compile(iris_spec, tmp_path)
+    assert "accelerator" not in _containers(compiled)["Trainer_executor"]["container"].get("resources", {})
+
+
+def test_kfp_sdk_loads_the_compiled_pipeline_spec(iris_spec, tmp_path):
+    compiled, _ = _compile(iris_spec, tmp_path)
+    pipeline_spec_file = tmp_path / "pipeline_spec.json"
+    pipeline_spec_file.write_text(json.dumps(compiled["pipelineSpec"]))
+    component = kfp_components.load_component_from_file(str(pipeline_spec_file))
+    assert component.name == "iris-softmax"
+
+
+def test_compiling_needs_an_image_and_a_root(iris_spec, tmp_path):
+    with pytest.raises(SpecError) as caught:
+        compile_for_kubeflow(iris_spec, str(tmp_path / "p.json"))
+    assert {p.path for p in caught.value.problems} == {"kubeflow.image", "kubeflow.pipeline_root"}
+
+
+def test_resource_quantities():
+    assert cpu_cores("500m") == 0.5 and cpu_cores("2") == 2.0
+    assert memory_gb("4G") == 4.0 and memory_gb("512Mi") == pytest.approx(0.536870912)

@@ -1,0 +1,78 @@
+"""The iris pipeline end to end on Beam, as `make run` runs it: blessed, pushed, served, cached.
+
+One cold run and one warm run of the real spec (500 epochs; about a minute here), shared by the
+tests of this module.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.datasets import load_iris
+
+from components.example_gen import to_example
+from modules.export import OUTPUT_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from modules.features import IRIS, transformed_name
+from pipelines import cli
+from pipelines.factory import COMPONENT_IDS
+from pipelines.summary import latest_run_summary
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, iris_spec):
+    """(cold summary, cold stdout, warm summary, output dir) of two CLI runs in one directory."""
+    output = str(tmp_path_factory.mktemp("iris_run"))
+    capture = {}
+    for attempt in ("cold", "warm"):
+        from io import StringIO
+        from contextlib import redirect_stdout
+
+        buffer = StringIO()
+        with redirect_stdout(buffer):
+            code = cli.main(["run", "iris_softmax", "--output", output])
+        assert code == 0, buffer.getvalue()
+        capture[attempt] = (latest_run_summary(os.path.join(output, "metadata.sqlite")), buffer.getvalue())
+    return capture["cold"], capture["warm"], output
+
+
+def test_cold_run_executes_all_eight_components_and_blesses(runs):
+    (summary, stdout), _, output = runs
+    assert sorted(summary.executed) == sorted(COMPONENT_IDS)
+    assert summary.cached == [] and summary.failed == []
+    assert summary.blessed is True
+    assert summary.metrics["sparse_categorical_accuracy"] >= 0.9
+    assert summary.metrics["example_count"] == 30
+    assert summary.pushed_destination.startswith(os.path.join(output, "serving"))
+    assert "blessed: yes" in stdout and summary.pushed_destination in stdout
+
+
+def test_unchanged_rerun_executes_nothing_and_pushes_no_copy(runs):
+    (cold, _), (warm, stdout), output = runs
+    assert warm.executed == []
+    assert sorted(warm.cached) == sorted(COMPONENT_IDS)
+    assert warm.pushed_destination == cold.pushed_destination
+    assert len(os.listdir(os.path.join(output, "serving"))) == 1
+    assert "(0 executed, 8 from cache)" in stdout
+
+
+def test_pushed_model_serves_raw_tf_examples(runs):
+    (summary, _), _, _ = runs
+    model = tf.saved_model.load(summary.pushed_destination)
+    iris = load_iris()
+    rows = [0, 60, 120, 149]  # two setosa-like, one versicolor, one virginica
+    serialized = [
+        to_example(dict(zip(IRIS.features, iris.data[i]))).SerializeToString() for i in rows
+    ]
+    probabilities = model.signatures[SERVING_SIGNATURE](examples=tf.constant(serialized))[OUTPUT_KEY].numpy()
+    assert probabilities.shape == (4, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert probabilities.argmax(axis=1).tolist() == iris.target[rows].tolist()
+
+    with_label = [
+        to_example({**dict(zip(IRIS.features, iris.data[i])), IRIS.label: int(iris.target[i])}).SerializeToString()
+        for i in rows
+    ]
+    transformed = model.signatures[TRANSFORM_SIGNATURE](examples=tf.constant(with_label))
+    assert set(transformed) == {*map(transformed_name, IRIS.features), IRIS.label}
