@@ -14,6 +14,9 @@ from ml_metadata.proto import metadata_store_pb2
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
+# Resolver nodes only look up artifacts (the baseline model); they are not components and
+# record an execution on every run, cached or not.
+RESOLVER_EXECUTION_TYPE = "tfx.dsl.components.common.resolver.Resolver"
 Execution = metadata_store_pb2.Execution
 
 
@@ -75,8 +78,10 @@ def latest_run_summary(metadata_path: str) -> RunSummary:
     executions = store.get_executions_by_context(run.id)
     node_ids = _node_ids(store, executions)
     summary = RunSummary(run_id=run.name)
-    output_ids: list[int] = []
+    resolver_type_ids = {t.id for t in store.get_execution_types() if t.name == RESOLVER_EXECUTION_TYPE}
     for execution in sorted(executions, key=lambda e: e.id):
+        if execution.type_id in resolver_type_ids:
+            continue
         name = node_ids.get(execution.id, str(execution.id))
         state = execution.last_known_state
         if state == Execution.CACHED:
