@@ -4,10 +4,10 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-slow test-all compile clean
+.PHONY: install run test test-slow test-all clean
 
 # Re-installs only when the packaging inputs change; a second `make install` does nothing.
-$(STAMP): setup.py constraints.txt
+$(STAMP): setup.py pyproject.toml constraints.txt
 	test -x $(PY) || "$$(sh scripts/find-python310)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
@@ -25,10 +25,6 @@ test-slow: install
 
 test-all: install
 	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
-
-compile: install
-	$(VENV)/bin/coursepipe compile iris_softmax --output compiled/iris_softmax.json \
-	  --pipeline-root gs://YOUR_BUCKET/course-pipelines --image YOUR_REGISTRY/course-pipelines:0.1.0
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache

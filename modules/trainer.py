@@ -41,6 +41,20 @@ _LOSSES_WITH_LOGITS = {
 }
 
 
+class EpochLogger(keras.callbacks.Callback):
+    """Logs the metrics every `every` epochs (and the last), instead of Keras' line per epoch."""
+
+    def __init__(self, epochs: int, every: int) -> None:
+        super().__init__()
+        self._epochs, self._every = epochs, max(every, 1)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        number = epoch + 1
+        if number % self._every == 0 or number == self._epochs:
+            metrics = " - ".join(f"{name}: {value:.4f}" for name, value in (logs or {}).items())
+            logger.info("epoch %d/%d - %s", number, self._epochs, metrics)
+
+
 def make_trainer_custom_config(
     transform: TransformConfig, model: ModelConfig, training: TrainingConfig, label: str | None
 ) -> dict[str, Any]:
@@ -133,12 +147,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     fit_args: dict[str, Any] = {
         "validation_data": eval_dataset,
         "validation_freq": training.validation_freq,
-        "verbose": 2,
+        "verbose": 0,
     }
     if by_epoch:
         fit_args["epochs"] = training.epochs
+        fit_args["callbacks"] = [EpochLogger(training.epochs, training.validation_freq)]
     else:
-        fit_args.update(epochs=1, steps_per_epoch=fn_args.train_steps)
+        fit_args.update(epochs=1, steps_per_epoch=fn_args.train_steps, verbose=2)
     model.fit(train_dataset, **fit_args)
 
     export_serving_model(model, tf_transform_output, fn_args.serving_model_dir, features, label)

@@ -18,29 +18,38 @@ from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
 logger = logging.getLogger("coursepipe")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-_NOISY_LOGGERS = ("absl", "tensorflow", "apache_beam", "tfx", "h5py", "matplotlib")
+PROJECT_PACKAGES = ("coursepipe", "pipelines", "components", "modules")
 
 
 class UsageError(Exception):
     """Bad input from the user: reported in one line, exit code 2."""
 
 
+class ProjectLogFilter(logging.Filter):
+    """Keeps this project's INFO lines and everyone's errors; TFX, TF and Beam chatter goes.
+
+    A handler filter, not logger levels: TFX and absl reset their loggers' levels while running.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or record.name.split(".")[0] in PROJECT_PACKAGES
+
+
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.INFO,
         format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
     )
-    logging.getLogger("coursepipe").setLevel(logging.INFO)
-    logging.getLogger("pipelines").setLevel(logging.INFO)
-    if not verbose:
-        # TF 2.16 prints harmless CUDA plugin "errors" at import on CPU-only machines.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        for name in _NOISY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.ERROR)
-        import warnings  # noqa: PLC0415
+    if verbose:
+        return
+    # TF 2.16 prints harmless CUDA plugin "errors" at import on CPU-only machines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ProjectLogFilter())
+    import warnings  # noqa: PLC0415
 
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def _spec_from_args(args: argparse.Namespace) -> PipelineSpec:
