@@ -68,7 +68,7 @@ def read_sklearn_csv(path: str, feature_set: FeatureSet) -> Iterator[Record]:
                     f"({', '.join(feature_set.all_keys)}), got {len(row)}"
                 )
             record: Record = {}
-            for name, text in zip(feature_set.features, row):
+            for name, text in zip(feature_set.features, row[:-1], strict=True):
                 try:
                     record[name] = float(text)
                 except ValueError:

@@ -73,7 +73,7 @@ class StepResult:
 
     @property
     def weights_changed(self) -> bool:
-        return any(not np.allclose(a, b) for a, b in zip(self.weights_before, self.weights_after))
+        return any(not np.allclose(a, b) for a, b in zip(self.weights_before, self.weights_after, strict=True))
 
 
 def build_and_step(

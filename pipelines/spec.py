@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator

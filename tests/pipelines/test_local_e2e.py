@@ -6,6 +6,8 @@ tests of this module.
 from __future__ import annotations
 
 import os
+from contextlib import redirect_stdout
+from io import StringIO
 
 import numpy as np
 import pytest
@@ -26,9 +28,6 @@ def runs(tmp_path_factory, iris_spec):
     output = str(tmp_path_factory.mktemp("iris_run"))
     capture = {}
     for attempt in ("cold", "warm"):
-        from io import StringIO
-        from contextlib import redirect_stdout
-
         buffer = StringIO()
         with redirect_stdout(buffer):
             code = cli.main(["run", "iris_softmax", "--output", output])
@@ -63,7 +62,7 @@ def test_pushed_model_serves_raw_tf_examples(runs):
     iris = load_iris()
     rows = [0, 60, 120, 149]  # two setosa-like, one versicolor, one virginica
     serialized = [
-        to_example(dict(zip(IRIS.features, iris.data[i]))).SerializeToString() for i in rows
+        to_example(dict(zip(IRIS.features, iris.data[i], strict=True))).SerializeToString() for i in rows
     ]
     probabilities = model.signatures[SERVING_SIGNATURE](examples=tf.constant(serialized))[OUTPUT_KEY].numpy()
     assert probabilities.shape == (4, 3)
@@ -71,7 +70,7 @@ def test_pushed_model_serves_raw_tf_examples(runs):
     assert probabilities.argmax(axis=1).tolist() == iris.target[rows].tolist()
 
     with_label = [
-        to_example({**dict(zip(IRIS.features, iris.data[i])), IRIS.label: int(iris.target[i])}).SerializeToString()
+        to_example({**dict(zip(IRIS.features, iris.data[i], strict=True)), IRIS.label: int(iris.target[i])}).SerializeToString()
         for i in rows
     ]
     transformed = model.signatures[TRANSFORM_SIGNATURE](examples=tf.constant(with_label))

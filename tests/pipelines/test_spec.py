@@ -64,7 +64,7 @@ def test_several_mistakes_raise_one_error_naming_each(tmp_path):
 
     error = caught.value
     paths = {problem.path for problem in error.problems}
-    assert {"colour", "data.split.eval_fraction", "model.name", "model.name",
+    assert {"colour", "data.split.eval_fraction", "model.name",
             "training.optimizer.name", "kubeflow.trainer.gpus"} <= paths
     # The data section has a mistake of its own, so checks that read it wait for the next try;
     # the model check reads only the model section and still reports.
