@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from components.sources import SOURCES
 from modules.registry import resolve_model
 from modules.transforms import output_width
-from pipelines.errors import Problem
+from pipelines.errors import Problem, problems_from_validation
 
 if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
@@ -114,13 +114,12 @@ def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
     try:
         registered.hparams_class.model_validate(spec.model.hparams)
     except ValidationError as error:
-        for item in error.errors(include_url=False):
-            where = ".".join(str(part) for part in item["loc"])
-            message = "unknown hyperparameter" if item["type"] == "extra_forbidden" else item["msg"]
-            if item["type"] == "extra_forbidden":
-                allowed = ", ".join(registered.hparams_class.model_fields)
-                message += f" for {registered.name!r}; expected one of: {allowed}"
-            yield Problem(f"model.hparams.{where}", message)
+        yield from problems_from_validation(
+            registered.hparams_class,
+            error,
+            prefix="model.hparams.",
+            unknown_key=f"unknown hyperparameter for {registered.name!r}",
+        )
 
 
 @check("data", "transform", "model")

@@ -12,10 +12,10 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
 
 from modules.config import ModelConfig, StrictModel, TrainingConfig, TransformConfig
-from pipelines.errors import Problem, SpecError
+from pipelines.errors import Problem, SpecError, problems_from_validation
 
 SPECS_PACKAGE = "pipelines"
 SPECS_DIR = "specs"
@@ -126,7 +126,7 @@ class PipelineSpec(StrictModel):
         try:
             spec = cls.model_validate(data)
         except ValidationError as error:
-            problems = _problems_from_validation(cls, error)
+            problems = problems_from_validation(cls, error)
             parsed = _parse_sections(data)
             problems += run_checks(cls.model_construct(**parsed), parsed_sections=set(parsed))
             raise SpecError(source, problems) from None
@@ -163,43 +163,6 @@ def _parse_sections(data: dict[str, Any]) -> dict[str, Any]:
         except ValidationError:
             continue
     return parsed
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
-    """The keys the model at `loc` accepts, to say what an unknown key could have been."""
-    current: Any = model
-    for part in loc[:-1]:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        current = field.annotation
-        # Unwrap `X | None`.
-        args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
-        if len(args) == 1:
-            current = args[0]
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return None
-
-
-def _problems_from_validation(model: type[BaseModel], error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors(include_url=False):
-        loc = tuple(item["loc"])
-        path = ".".join(str(part) for part in loc)
-        if item["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, loc)
-            message = "unknown key" + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        else:
-            message = item["msg"]
-            if "input" in item and item["type"] not in ("union_tag_invalid",):
-                message += f" (got {item['input']!r})"
-        problems.append(Problem(path, message))
-    return problems
 
 
 def spec_ids() -> list[str]:
