@@ -6,16 +6,30 @@ from typing import Any, Mapping
 import tensorflow as tf
 
 from modules.config import TransformConfig
-from modules.features import transformed_name
-from modules.transforms import apply_transform
+from modules.features import Feature, FeatureSet, transformed_name
+from modules.transforms import apply_transform, decode_stored
 
 TRANSFORM_KEY = "transform"
 LABEL_KEY = "label"
+STORED_KEY = "stored"
 
 
-def make_transform_custom_config(transform: TransformConfig, label: str | None) -> dict[str, Any]:
-    """The `custom_config` that Transform hands to `preprocessing_fn`: plain JSON-able values."""
-    return {TRANSFORM_KEY: transform.model_dump(mode="json"), LABEL_KEY: label}
+def make_transform_custom_config(transform: TransformConfig, features: FeatureSet | None) -> dict[str, Any]:
+    """The `custom_config` that Transform hands to `preprocessing_fn`: plain JSON-able values.
+
+    It carries how each transformed feature is stored, so raw image bytes are decoded to their
+    shape by the data source's own description, not by a guess.
+    """
+    stored = {}
+    if features is not None:
+        for name in transform.features:
+            feature = features.feature(name)
+            stored[name] = {"kind": feature.kind, "shape": list(feature.shape)}
+    return {
+        TRANSFORM_KEY: transform.model_dump(mode="json"),
+        LABEL_KEY: features.label if features is not None else None,
+        STORED_KEY: stored,
+    }
 
 
 def preprocessing_fn(
@@ -26,8 +40,14 @@ def preprocessing_fn(
     The label stays raw so the Evaluator and a serving client see the same label as the data.
     """
     config = TransformConfig.model_validate(custom_config[TRANSFORM_KEY])
+    stored = {
+        name: Feature(description["kind"], tuple(description["shape"]))
+        for name, description in custom_config.get(STORED_KEY, {}).items()
+    }
     outputs = {
-        transformed_name(name): apply_transform(inputs[name], transform)
+        transformed_name(name): apply_transform(
+            decode_stored(inputs[name], stored[name]) if name in stored else inputs[name], transform
+        )
         for name, transform in config.features.items()
     }
     label = custom_config.get(LABEL_KEY)

@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from modules.config import Divide, FeatureTransform, Identity, OneHot, Pad, ScaleTo01, ZScore
+from modules.features import Feature
 
 
 def _dense(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.Tensor:
@@ -21,6 +22,18 @@ def _dense(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.Tensor:
     if isinstance(x, tf.RaggedTensor):
         return x.to_tensor()
     return x
+
+
+def decode_stored(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, feature: Feature) -> tf.Tensor:
+    """Raw uint8 bytes (images) back to a `[batch, *shape]` uint8 tensor; other kinds unchanged.
+
+    Fixed-shape float and int features stay flat, as stored; the model's builder says how it
+    reads them.
+    """
+    if feature.kind != "uint8":
+        return x
+    pixels = tf.io.decode_raw(tf.reshape(_dense(x), [-1]), tf.uint8)
+    return tf.reshape(pixels, [-1, *feature.shape])
 
 
 def _zscore(x: tf.Tensor, _: ZScore) -> tf.Tensor:

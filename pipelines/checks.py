@@ -82,12 +82,47 @@ def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
+@check("data")
+def check_data_options(spec: "PipelineSpec") -> Iterator[Problem]:
+    source = SOURCES.get(spec.data.source)
+    if source is None:
+        return
+    try:
+        source.parse_options(spec.data.options)
+    except ValidationError as error:
+        yield from problems_from_validation(
+            source.options_class, error, prefix="data.options.",
+            unknown_key=f"unknown option for source {source.id!r}",
+        )
+
+
+@check("data")
+def check_split_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
+    """`given` needs a source with its own train/test files; a fixed split cannot be replaced."""
+    source = SOURCES.get(spec.data.source)
+    split = spec.data.split
+    if source is None or split is None or split.kind == source.default_split.kind:
+        return
+    if source.fixed_split:
+        yield Problem(
+            "data.split.kind",
+            f"source {source.id!r} splits by itself ({source.default_split.kind!r}); "
+            f"expected no data.split or kind {source.default_split.kind!r}, got {split.kind!r}",
+        )
+    elif split.kind == "given" and source.default_split.kind != "given":
+        yield Problem(
+            "data.split.kind",
+            f"source {source.id!r} has no train/test files of its own; expected kind shuffle, "
+            f"sklearn or all, got 'given'",
+        )
+
+
 @check("data", "transform")
 def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
     source = SOURCES.get(spec.data.source)
     if source is None:
         return
-    features = source.feature_set
+    features = source.feature_set(spec.data.options)
     for name in spec.transform.features:
         if name == features.label:
             yield Problem(
@@ -129,8 +164,9 @@ def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
     input_shape = spec.model.hparams.get("input_shape")
     if source is None or not isinstance(input_shape, (list, tuple)) or len(input_shape) != 1:
         return
-    names = [n for n in spec.transform.features if n in source.feature_set.features]
-    width = sum(output_width(spec.transform.features[n], 1) for n in names)
+    features = source.feature_set(spec.data.options)
+    names = [n for n in spec.transform.features if n in features.features]
+    width = sum(output_width(spec.transform.features[n], features.feature(n).fixed_size or 1) for n in names)
     if names and input_shape[0] != width:
         yield Problem(
             "model.hparams.input_shape",

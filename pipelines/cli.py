@@ -10,9 +10,13 @@ import logging
 import os
 import sys
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from pipelines.errors import SpecError
+import yaml
+from pydantic import ValidationError
+
+from components.sources.base import DataFileError, DataLocation, MissingDataError
+from pipelines.errors import SpecError, problems_from_validation
 from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
 
 logger = logging.getLogger("coursepipe")
@@ -60,21 +64,24 @@ def _spec_from_args(args: argparse.Namespace) -> PipelineSpec:
     return load_spec(args.id)
 
 
-def _data_path(spec: PipelineSpec, override: str | None) -> str:
-    """The data file a run reads; a missing one is a usage error naming the field."""
+def _data_location(spec: PipelineSpec, override: str | None, output_dir: str) -> "DataLocation":
+    """Where a run reads: --data-dir, else the spec's data.path, else the source's default."""
     from components.sources import get_source  # noqa: PLC0415  (keeps `list` fast)
+    from pipelines.data import data_location  # noqa: PLC0415
 
-    if override:
-        path, field = override, "--data-path"
-    elif spec.data.path:
-        path, field = spec.data.path, "data.path"
-    else:
-        path, field = get_source(spec.data.source).default_path(), f"the {spec.data.source} default"
-    if not os.path.isfile(path):
-        raise UsageError(
-            f"{field}: data file {path!r} not found; expected a {spec.data.source} data file"
-        )
-    return path
+    field = "--data-dir" if override else "data.path"
+    return data_location(get_source(spec.data.source), override or spec.data.path, field, output_dir)
+
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--option key=value` pairs; values are YAML (`window=4`, `size=[32, 32]`, `color=rgb`)."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option: expected KEY=VALUE, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -93,12 +100,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runners.local import run_local  # noqa: PLC0415  (heavy: TFX, TF, Beam)
     from pipelines.summary import latest_run_summary  # noqa: PLC0415
 
+    from pipelines.runners.local import layout_for  # noqa: PLC0415
+
     spec = _spec_from_args(args)
-    data_path = _data_path(spec, args.data_path)
+    location = _data_location(spec, args.data_dir, layout_for(spec, args.output).output_dir)
     started = time.monotonic()
     try:
-        layout = run_local(spec, args.output, data_path=data_path, beam_args=args.beam_arg)
+        layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg)
     except RuntimeError as error:
+        if _data_error_cause(error) is not None:
+            raise
         logger.error("%s: the pipeline failed: %s", spec.id, error)
         return EXIT_FAILED
     summary = latest_run_summary(layout.metadata_path)
@@ -123,6 +134,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  pushed to: {summary.pushed_destination or 'nothing pushed'}")
     print(f"  run directory: {layout.output_dir}")
     return EXIT_OK if not summary.failed else EXIT_FAILED
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from components.sources import get_source  # noqa: PLC0415
+    from pipelines.data import import_source  # noqa: PLC0415  (heavy: TFX, TF, Beam)
+
+    try:
+        source = get_source(args.source)
+    except KeyError as error:
+        raise UsageError(str(error.args[0])) from None
+    output_dir = os.path.abspath(args.output or os.path.join("runs", "data", source.id))
+    try:
+        options = source.parse_options(_parse_options(args.option))
+    except ValidationError as error:
+        problems = problems_from_validation(source.options_class, error, prefix="--option ",
+                                            unknown_key=f"unknown option for source {source.id!r}")
+        raise UsageError("; ".join(str(p) for p in problems)) from None
+    started = time.monotonic()
+    imported = import_source(source.id, output_dir, path=args.data_dir,
+                             options=options.model_dump(mode="json"), beam_args=args.beam_arg)
+    elapsed = time.monotonic() - started
+    total = sum(imported.split_counts.values())
+    print(f"{source.id}: {total} examples, span {imported.span}, imported in {elapsed:.1f} s")
+    for split, count in imported.split_counts.items():
+        print(f"  {split:8s} {count:8d} examples")
+    print(f"  {'feature':16s} {'stored as':20s} {'values/example':>14s}  shape")
+    for feature in imported.features:
+        print(f"  {feature.name:16s} {feature.stored_as:20s} {feature.values_per_example:>14s}  {feature.shape}")
+    print(f"  examples: {imported.uri}")
+    return EXIT_OK
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -158,9 +199,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "run a pipeline locally (LocalDagRunner on Beam)")
     run.add_argument("--output", metavar="DIR",
                      help="run directory: metadata, artifacts, pushed models (default runs/<id>)")
-    run.add_argument("--data-path", metavar="FILE", help="read this data file instead of the spec's")
+    run.add_argument("--data-dir", "--data-path", dest="data_dir", metavar="DIR",
+                     help="read the source's files from DIR (or one data file) instead of the spec's data.path")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, e.g. --beam-arg=--direct_num_workers=2")
+
+    data = add("data", cmd_data, "import a data source alone (the ExampleGen step) and describe it",
+               takes_spec=False)
+    data.add_argument("source", help="data source id, e.g. mnist_5k (see the README's table)")
+    data.add_argument("--data-dir", metavar="DIR",
+                      help="directory holding the source's files, or span-<N> folders of them")
+    data.add_argument("--output", metavar="DIR", help="where the Examples go (default runs/data/<source>)")
+    data.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                      help="a source option, e.g. --option window=4")
+    data.add_argument("--beam-arg", action="append", default=[], metavar="ARG", help="extra Beam argument")
 
     comp = add("compile", cmd_compile, "write the Kubeflow Pipelines v2 JSON of a pipeline")
     comp.add_argument("--output", required=True, metavar="FILE", help="where to write the JSON")
@@ -180,7 +232,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
+    except (DataFileError, MissingDataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+    except RuntimeError as error:
+        data_error = _data_error_cause(error)
+        if data_error is None:
+            raise
+        print(f"error: {data_error}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _data_error_cause(error: BaseException) -> BaseException | None:
+    """The DataFileError behind an orchestrator's wrapper exception, if there is one."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, (DataFileError, MissingDataError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from components.example_gen import EVAL_SPLIT, course_example_gen
-from components.sources import get_source
+from components.sources import DataLocation, declared_location, get_source
 from modules.preprocessing import make_transform_custom_config
 from modules.trainer import make_trainer_custom_config
 from pipelines.baseline import BLESSING_KEY, CANDIDATE_KEY, MODEL_KEY, LatestBlessedOtherModelStrategy
@@ -45,7 +45,8 @@ class PipelinePlacement:
 
     pipeline_root: str
     serving_dir: str
-    data_path: str | None = None
+    # Where ExampleGen reads; default: the spec's data.path, or the source's default location.
+    data: DataLocation | None = None
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None
     beam_pipeline_args: list[str] = field(default_factory=list)
     # The stock strategy is the only one the Kubeflow compiler accepts.
@@ -56,7 +57,7 @@ class PipelinePlacement:
 
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
     """TFMA config: the spec's metric with its bound, and no regression against the baseline."""
-    label = get_source(spec.data.source).feature_set.label
+    label = get_source(spec.data.source).feature_set(spec.data.options).label
     class_name, higher_is_better = EVAL_METRICS[spec.evaluation.metric]
     direction = (
         tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER
@@ -95,13 +96,14 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
 def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl.Pipeline:
     """Builds the eight-component pipeline that `spec` declares."""
     source = get_source(spec.data.source)
-    label = source.feature_set.label
+    features = source.feature_set(spec.data.options)
+    label = features.label
 
     example_gen = course_example_gen(
         source.id,
-        placement.data_path or spec.data.path or source.default_path(),
-        spec.data.split.eval_fraction,
-        spec.data.split.seed,
+        placement.data or declared_location(source, spec.data.path),
+        spec.data.options,
+        spec.data.split or source.default_split,
     ).with_id("CourseExampleGen")
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
@@ -114,7 +116,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=make_transform_custom_config(spec.transform, label),
+        custom_config=make_transform_custom_config(spec.transform, features),
     )
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,

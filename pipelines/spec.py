@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
 
+from components.splits import SplitConfig
 from modules.config import ModelConfig, StrictModel, TrainingConfig, TransformConfig
 from pipelines.errors import Problem, SpecError, problems_from_validation
 
@@ -24,19 +25,17 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
 
 
-class SplitConfig(StrictModel):
-    """The course's split: shuffle with `seed`, hold out the last `eval_fraction`."""
-
-    eval_fraction: float = Field(0.2, gt=0.0, lt=1.0)
-    seed: int = 116
-
-
 class DataConfig(StrictModel):
+    """Which source, where its files are, its options, and how to split it."""
+
     source: str
     path: str | None = Field(
-        None, description="the source's data file; default: the copy the source knows"
+        None,
+        description="a directory holding the source's files (span-<N> folders for data drops), "
+        "or one data file; default: where the source's files usually are (Keras cache, packages)",
     )
-    split: SplitConfig = SplitConfig()
+    split: SplitConfig | None = Field(None, description="default: the course's split for the source")
+    options: dict[str, Any] = Field(default_factory=dict, description="the source's own options")
 
 
 class EvaluationConfig(StrictModel):

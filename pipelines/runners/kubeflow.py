@@ -14,6 +14,7 @@ from typing import Any
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 
+from components.sources import declared_location, get_source
 from pipelines.checks import KUBEFLOW_CHECKS, run_checks
 from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
@@ -83,7 +84,7 @@ def compile_for_kubeflow(
         PipelinePlacement(
             pipeline_root=spec.kubeflow.pipeline_root,
             serving_dir=_join_uri(spec.kubeflow.pipeline_root, spec.push.destination),
-            data_path=data_path,
+            data=declared_location(get_source(spec.data.source), data_path or spec.data.path),
             pipeline_name=kubeflow_pipeline_name(spec.id),
         ),
     )

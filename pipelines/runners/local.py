@@ -18,6 +18,7 @@ from typing import Sequence
 
 from tfx import v1 as tfx
 
+from components.sources import DataLocation
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.spec import PipelineSpec
 
@@ -56,7 +57,7 @@ def layout_for(spec: PipelineSpec, output_dir: str | None) -> RunLayout:
 def run_local(
     spec: PipelineSpec,
     output_dir: str | None = None,
-    data_path: str | None = None,
+    data: DataLocation | None = None,
     beam_args: Sequence[str] = (),
 ) -> RunLayout:
     """Runs `spec` with `LocalDagRunner`; raises if any component fails."""
@@ -65,7 +66,7 @@ def run_local(
     placement = PipelinePlacement(
         pipeline_root=layout.pipeline_root,
         serving_dir=layout.serving_dir,
-        data_path=data_path,
+        data=data,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             layout.metadata_path
         ),
