@@ -16,9 +16,11 @@ import tarfile
 import zlib
 from typing import IO, Any, Iterator
 
-# What numpy arrays (the data and the labels of CIFAR, IMDB's object arrays) need to unpickle.
-NUMPY_ARRAY_GLOBALS = frozenset(
+# What pickled data sets need: numpy arrays (CIFAR's data, IMDB's object arrays) and, for bytes
+# pickled by Python 3 at protocol 2, `_codecs.encode` (a pure str -> bytes conversion).
+PICKLED_DATA_GLOBALS = frozenset(
     {
+        ("_codecs", "encode"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy.core.numeric", "_frombuffer"),
@@ -50,7 +52,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def restricted_load(
-    handle: IO[bytes], allowed: frozenset[tuple[str, str]] = NUMPY_ARRAY_GLOBALS, encoding: str = "bytes"
+    handle: IO[bytes], allowed: frozenset[tuple[str, str]] = PICKLED_DATA_GLOBALS, encoding: str = "bytes"
 ) -> Any:
     """`pickle.load` that admits only `allowed` globals; raises `UnsafeFileError` otherwise.
 
