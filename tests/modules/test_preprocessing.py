@@ -7,7 +7,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from modules.config import Pad, TransformConfig
-from modules.features import IRIS, transformed_name
+from modules.features import IRIS, image_set, transformed_name
 from modules.preprocessing import make_transform_custom_config, preprocessing_fn
 from modules.testing import run_preprocessing_fn
 
@@ -24,8 +24,8 @@ IRIS_FEATURE_SPEC = {
 }
 
 
-def _run(transform: dict, rows=IRIS_ROWS, feature_spec=IRIS_FEATURE_SPEC, label=IRIS.label):
-    config = make_transform_custom_config(TransformConfig.model_validate(transform), label)
+def _run(transform: dict, rows=IRIS_ROWS, feature_spec=IRIS_FEATURE_SPEC, features=IRIS):
+    config = make_transform_custom_config(TransformConfig.model_validate(transform), features)
     return run_preprocessing_fn(preprocessing_fn, rows, feature_spec, config)
 
 
@@ -55,7 +55,7 @@ def test_scale_divide_and_identity():
 def test_one_hot_of_an_integer_category():
     rows = [{"c": [0]}, {"c": [2]}, {"c": [1]}]
     result = _run({"features": {"c": {"kind": "one_hot", "depth": 3}}}, rows,
-                  {"c": tf.io.FixedLenFeature([1], tf.int64)}, label=None)
+                  {"c": tf.io.FixedLenFeature([1], tf.int64)}, features=None)
     np.testing.assert_array_equal([row["c_xf"] for row in result.rows], np.eye(3)[[0, 2, 1]])
 
 
@@ -66,7 +66,20 @@ def test_pad_matches_keras_pad_sequences(padding, truncating):
     rows = [{"tokens": np.array(s, dtype=np.int64)} for s in sequences]
     transform = Pad(length=3, padding=padding, truncating=truncating)
     result = _run({"features": {"tokens": transform.model_dump()}}, rows,
-                  {"tokens": tf.io.VarLenFeature(tf.int64)}, label=None)
+                  {"tokens": tf.io.VarLenFeature(tf.int64)}, features=None)
     expected = keras.preprocessing.sequence.pad_sequences(
         sequences, maxlen=3, padding=padding, truncating=truncating, value=0)
     np.testing.assert_array_equal([row["tokens_xf"] for row in result.rows], expected)
+
+
+def test_raw_uint8_images_are_decoded_to_their_shape_then_scaled():
+    """Images are stored as one bytes value of raw pixels; Transform restores [batch, h, w] / 255."""
+    pixels = np.arange(2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 3) * 20
+    rows = [{"image": [p.tobytes()], "label": [i]} for i, p in enumerate(pixels)]
+    feature_spec = {"image": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
+    result = _run({"features": {"image": {"kind": "divide", "divisor": 255.0}}}, rows, feature_spec,
+                  features=image_set(2, 3, 1, 10))
+    images = np.array([row["image_xf"] for row in result.rows])
+    assert images.shape == (2, 2, 3)
+    np.testing.assert_allclose(images, pixels / 255.0, rtol=1e-6)
+    assert result.feature_spec["image_xf"].shape == [2, 3]

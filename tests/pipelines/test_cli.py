@@ -12,7 +12,7 @@ def _run(capsys, *argv):
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["show"], ["run"], ["compile"]])
+@pytest.mark.parametrize("command", [[], ["list"], ["show"], ["run"], ["data"], ["compile"]])
 def test_help_on_every_command(capsys, command):
     with pytest.raises(SystemExit) as caught:
         cli.main([*command, "--help"])
@@ -48,11 +48,26 @@ def test_invalid_spec_file_is_a_usage_error(capsys, tmp_path):
 
 
 def test_missing_data_file_names_the_field(capsys, tmp_path):
-    code, _, err = _run(capsys, "run", "iris_softmax", "--data-path", str(tmp_path / "none.csv"),
+    code, _, err = _run(capsys, "run", "iris_softmax", "--data-dir", str(tmp_path / "none.csv"),
                         "--output", str(tmp_path / "out"))
     assert code == 2
-    assert "--data-path: data file" in err and "none.csv" in err
+    assert "--data-dir:" in err and "none.csv does not exist" in err and "'iris.csv'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_data_without_the_files_says_where_and_how(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    code, out, err = _run(capsys, "data", "mnist", "--output", str(tmp_path / "out"))
+    assert code == 2 and out == ""
+    assert "mnist.npz" in err and str(tmp_path / "datasets") in err and "load_data()" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_unknown_source_and_bad_option(capsys, tmp_path):
+    code, _, err = _run(capsys, "data", "mnits")
+    assert code == 2 and "data source 'mnits' unknown; expected one of:" in err
+    code, _, err = _run(capsys, "data", "letters", "--option", "windw=4")
+    assert code == 2 and "--option windw: unknown option for source 'letters'" in err
 
 
 def test_compile_writes_json(capsys, tmp_path):
