@@ -57,7 +57,23 @@ def import_source(
     split: SplitConfig | None = None,
     beam_args: Sequence[str] = (),
 ) -> ImportedData:
-    """Runs the ExampleGen of `source_id` alone (LocalDagRunner, SQLite metadata in `output_dir`)."""
+    """Runs the ExampleGen of `source_id` alone and describes the Examples it published."""
+    source = get_source(source_id)
+    parsed_options = source.parse_options(options)
+    metadata_path = run_example_gen(source_id, output_dir, path, options, split, beam_args)
+    return describe_latest_examples(metadata_path, source.features(parsed_options))
+
+
+def run_example_gen(
+    source_id: str,
+    output_dir: str,
+    path: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    split: SplitConfig | None = None,
+    beam_args: Sequence[str] = (),
+) -> str:
+    """Runs the ExampleGen of `source_id` alone (LocalDagRunner, SQLite metadata in `output_dir`);
+    returns the metadata path."""
     from tfx import v1 as tfx  # noqa: PLC0415  (heavy)
 
     from components.example_gen import course_example_gen  # noqa: PLC0415
@@ -82,7 +98,7 @@ def import_source(
     )
     logger.info("Importing %s from %s", source.id, os.path.join(location.input_base, location.pattern or ""))
     tfx.orchestration.LocalDagRunner().run(pipeline)
-    return describe_latest_examples(metadata_path, source.features(parsed_options))
+    return metadata_path
 
 
 def describe_latest_examples(metadata_path: str, features: FeatureSet) -> ImportedData:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+import types
+from typing import Annotated, Any, Sequence, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,21 +32,65 @@ class SpecError(ValueError):
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
     """The keys the model at `loc` accepts, to say what an unknown key could have been."""
-    current: Any = model
-    for part in loc[:-1]:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        current = field.annotation
-        # Unwrap `X | None`.
-        args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
-        if len(args) == 1:
-            current = args[0]
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+    _, parent = _walk(model, loc[:-1])
+    parent = _unwrap(parent) if parent is not None else None
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        return list(parent.model_fields)
     return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`Annotated[X, ...]` -> X, `X | None` -> X."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if get_origin(annotation) in (Union, types.UnionType) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
+def _tagged_member(annotation: Any, tag: Any) -> type[BaseModel] | None:
+    """The member of a union discriminated on `kind` whose tag is `tag`."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return None
+    for member in get_args(annotation):
+        member = _unwrap(member)
+        if isinstance(member, type) and issubclass(member, BaseModel) and "kind" in member.model_fields:
+            if tag in get_args(member.model_fields["kind"].annotation):
+                return member
+    return None
+
+
+def _walk(model: type[BaseModel], loc: Sequence[Any]) -> tuple[list[str], Any]:
+    """Follows `loc` through the annotations: the YAML path parts and the annotation reached.
+
+    Union tags (`shuffle` in pydantic's `data.split.shuffle.eval_fraction`) are pydantic's
+    bookkeeping, not keys the user wrote, and are dropped.
+    """
+    parts: list[str] = []
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current) if current is not None else None
+        member = _tagged_member(current, part) if current is not None else None
+        if member is not None:
+            current = member
+            continue
+        parts.append(str(part))
+        if isinstance(current, type) and issubclass(current, BaseModel) and str(part) in current.model_fields:
+            current = current.model_fields[str(part)].annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        else:
+            current = None
+    return parts, current
+
+
+def yaml_path(model: type[BaseModel], loc: Sequence[Any]) -> str:
+    """A pydantic error location as the YAML path the user wrote."""
+    return ".".join(_walk(model, loc)[0])
 
 
 def problems_from_validation(
@@ -58,7 +103,7 @@ def problems_from_validation(
     problems = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
-        path = prefix + ".".join(str(part) for part in loc)
+        path = prefix + yaml_path(model, loc)
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, loc)
             message = unknown_key + (f"; expected one of: {', '.join(allowed)}" if allowed else "")

@@ -51,7 +51,7 @@ def test_yaml_round_trip(tmp_path, iris_spec):
 def test_several_mistakes_raise_one_error_naming_each(tmp_path):
     bad = yaml.safe_load(yaml.safe_dump(VALID))
     bad["colour"] = "red"                                      # unknown key
-    bad["data"]["split"] = {"eval_fraction": 1.5}              # out of range
+    bad["data"]["split"] = {"kind": "shuffle", "eval_fraction": 1.5}  # out of range
     bad["transform"]["features"]["sepal_lenght"] = "zscore"    # unknown feature (a check)
     bad["model"]["name"] = "lenet6"                            # unknown model (a check)
     bad["training"]["optimizer"]["name"] = "sgdd"              # not an allowed value
@@ -78,7 +78,7 @@ def test_several_mistakes_raise_one_error_naming_each(tmp_path):
 def test_unknown_key_in_a_section_lists_that_sections_keys():
     bad = yaml.safe_load(yaml.safe_dump(VALID))
     bad["data"]["colour"] = "red"
-    with pytest.raises(SpecError, match="data.colour: unknown key; expected one of: source, path, split"):
+    with pytest.raises(SpecError, match="data.colour: unknown key; expected one of: source, path, split, options"):
         PipelineSpec.from_dict(bad)
 
 
@@ -91,7 +91,8 @@ def test_cross_field_checks_run_when_everything_parses():
     with pytest.raises(SpecError) as caught:
         PipelineSpec.from_dict(bad)
     messages = [str(p) for p in caught.value.problems]
-    assert any(m.startswith("data.source: data source 'irs' unknown; expected one of: iris") for m in messages)
+    assert any(m.startswith("data.source: data source 'irs' unknown; expected one of: boston_housing,")
+               and "iris" in m for m in messages)
     assert any(m.startswith("model.hparams.colour: unknown hyperparameter") for m in messages)
     assert any(m.startswith("evaluation.metric: metric 'f1' unknown") for m in messages)
     assert len(messages) == 3  # the feature check needs a known source: it waits for 'irs' fixed
@@ -161,3 +162,34 @@ def test_every_check_function_is_registered():
 
 def test_spec_path_points_into_the_package():
     assert spec_path("iris_softmax").endswith("pipelines/specs/iris_softmax.yaml")
+
+
+def test_split_errors_name_the_yaml_path_without_union_tags():
+    bad = yaml.safe_load(yaml.safe_dump(VALID))
+    bad["data"]["split"] = {"kind": "shuffle", "eval_fraction": 1.5, "sed": 1}
+    with pytest.raises(SpecError) as caught:
+        PipelineSpec.from_dict(bad)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("data.split.eval_fraction: Input should be less than 1") for m in messages)
+    assert "data.split.sed: unknown key; expected one of: kind, eval_fraction, seed" in messages
+
+
+def test_source_options_and_split_are_checked_against_the_source():
+    bad = yaml.safe_load(yaml.safe_dump(VALID))
+    bad["data"]["split"] = {"kind": "given"}
+    bad["data"]["options"] = {"window": 4}
+    with pytest.raises(SpecError) as caught:
+        PipelineSpec.from_dict(bad)
+    messages = [str(p) for p in caught.value.problems]
+    assert "data.options.window: unknown option for source 'iris'" in messages
+    assert any(m.startswith("data.split.kind: source 'iris' has no train/test files of its own") for m in messages)
+
+
+def test_a_fixed_split_cannot_be_replaced():
+    bad = yaml.safe_load(yaml.safe_dump(VALID))
+    bad["data"] = {"source": "prices_csv", "split": {"kind": "shuffle"}, "options": {"window": 0}}
+    with pytest.raises(SpecError) as caught:
+        PipelineSpec.from_dict(bad)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("data.split.kind: source 'prices_csv' splits by itself ('given')") for m in messages)
+    assert any(m.startswith("data.options.window: Input should be greater than 0") for m in messages)
