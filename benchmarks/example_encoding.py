@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     images, labels = synthetic_mnist(args.examples)
     results = {name: measure(name, images, labels, args.repeats) for name in ENCODERS}
     base = results["uint8 bytes"]

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=70000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     for noisy in ("absl", "apache_beam", "tensorflow", "pipelines", "components"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     source = get_source("mnist")

@@ -5,29 +5,32 @@ re-runs the pipeline, an unchanged one comes from cache), resolves `{SPAN}` in t
 to the newest data drop and records it on the Examples artifact, and so the Kubeflow compiler
 knows it. The split is the course's (`components.splits`), not a hash of each record.
 
-All records are read and checked before the Beam pipeline is built: a bad file fails the step
-with a `DataFileError` and publishes no artifact.
+All records are read and checked before anything is written: a bad file fails the step with a
+`DataFileError` and publishes no artifact.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 from google.protobuf import any_pb2, struct_pb2
 from pydantic import TypeAdapter
 from tfx import v1 as tfx
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from tfx import types
 from tfx.components.example_gen.component import FileBasedExampleGen
-from tfx.dsl.components.base import executor_spec
+from tfx.components.example_gen.write_split import DEFAULT_FILE_NAME, to_file_format_str
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_executor, executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
+from components.example_encoding import EncodingError, encode_example
 from components.sources import DataLocation, DataSource, Record, get_source
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, SplitConfig, apply_split
 from components.sources.base import DataFileError
@@ -39,25 +42,9 @@ logger = logging.getLogger(__name__)
 # and the options in custom_config (which TFX also fingerprints) decide the records.
 NO_INPUT_FILES = ".generated-source-reads-no-files"
 _CONFIG_KEY = "course_source"
+GZIP_LEVEL = 1
 
 __all__ = ["EVAL_SPLIT", "TRAIN_SPLIT", "course_example_gen", "read_source_splits", "to_example"]
-
-
-def _feature(name: str, value: Any, feature: Feature) -> tf.train.Feature:
-    if feature.kind == "uint8":
-        array = np.asarray(value)
-        if array.dtype != np.uint8 or (feature.fixed_size is not None and array.size != feature.fixed_size):
-            raise DataFileError(
-                f"feature {name!r}: expected {feature.fixed_size} uint8 values, got {array.size} {array.dtype}"
-            )
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[array.tobytes()]))
-    if feature.kind == "text":
-        data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
-    values = np.ravel(np.asarray(value))
-    if feature.kind == "int":
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=values.astype(np.int64).tolist()))
-    return tf.train.Feature(float_list=tf.train.FloatList(value=values.astype(np.float32).tolist()))
 
 
 def _inferred_feature(value: Any) -> Feature:
@@ -73,14 +60,14 @@ def to_example(record: Record, features: FeatureSet | None = None) -> tf.train.E
 
     Without a FeatureSet, kinds follow the Python types (ints int64, strings bytes, else floats).
     """
-    return tf.train.Example(
-        features=tf.train.Features(
-            feature={
-                name: _feature(name, value, features.feature(name) if features else _inferred_feature(value))
-                for name, value in record.items()
-            }
+    if features is None:
+        features = FeatureSet(
+            features=tuple(record), label="", kinds={name: _inferred_feature(v) for name, v in record.items()}
         )
-    )
+    try:
+        return tf.train.Example.FromString(encode_example(record, features))
+    except EncodingError as error:
+        raise DataFileError(str(error)) from None
 
 
 def read_source_splits(
@@ -93,14 +80,17 @@ def read_source_splits(
     except ValueError as error:
         raise DataFileError(f"{source.id}: {error}") from None
     features = source.features(options)
-    missing = [name for name in features.all_keys if any(name not in r for r in splits[TRAIN_SPLIT][:1])]
-    if missing:
-        raise DataFileError(f"{source.id}: records lack {', '.join(missing)}")
     serialized = {}
     for name, rows in splits.items():
         if not rows:
             raise DataFileError(f"{source.id}: the {name} split is empty; expected at least one example")
-        serialized[name] = [to_example(row, features).SerializeToString() for row in rows]
+        missing = [key for key in features.all_keys if key not in rows[0]]
+        if missing:
+            raise DataFileError(f"{source.id}: {name} records lack {', '.join(missing)}")
+        try:
+            serialized[name] = [encode_example(row, features) for row in rows]
+        except EncodingError as error:
+            raise DataFileError(f"{source.id}: {error}") from None
     return serialized
 
 
@@ -129,31 +119,58 @@ def decode_source_config(exec_properties: Mapping[str, Any]) -> tuple[DataSource
     return source, source.parse_options(config["options"]), TypeAdapter(SplitConfig).validate_python(config["split"])
 
 
-class CourseExampleGenExecutor(BaseExampleGenExecutor):
-    """Reads the source named in `custom_config` and writes the course's train/eval split."""
+def write_split(split_dir: str, serialized: Sequence[bytes]) -> str:
+    """Writes one split as TFX does (`Split-<name>/data_tfrecord-00000-of-00001.gz`, gzipped
+    TFRecords), straight from memory; returns the file written.
 
-    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-        raise NotImplementedError("CourseExampleGen splits in GenerateExamplesByBeam")
+    Gzip level 1: on 60,000 MNIST images it writes 6.5x faster than the default level 6 for a
+    file 10 % larger (20.4 MB vs 18.5 MB); readers do not care about the level.
+    """
+    fileio.makedirs(split_dir)
+    path = os.path.join(split_dir, f"{DEFAULT_FILE_NAME}-00000-of-00001.gz")
+    with tf.io.TFRecordWriter(path, options=tf.io.TFRecordOptions(compression_type="GZIP", compression_level=GZIP_LEVEL)) as writer:
+        for record in serialized:
+            writer.write(record)
+    return path
 
-    def GenerateExamplesByBeam(
-        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
-    ) -> dict[str, beam.pvalue.PCollection]:
+
+class CourseExampleGenExecutor(base_executor.BaseExecutor):
+    """Reads the source named in `custom_config` and writes the course's train/eval split.
+
+    The records are already in this process (a course source reads its files whole), so they are
+    written straight to gzipped TFRecords rather than through Beam: the Create / Reshuffle / Write
+    graph of TFX's base executor costs tens of microseconds per record in the in-process runner,
+    20x the cost of the write itself (`make bench`). The artifact is what TFX's base executor
+    produces (split names, payload and file format, `Split-<name>/data_tfrecord-*.gz`), and
+    nothing is written before every record has been read and checked.
+    """
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
         source, options, split = decode_source_config(exec_properties)
         input_config = example_gen_pb2.Input()
-        proto_utils.json_to_proto(exec_properties["input_config"], input_config)
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
         # The driver has put the resolved span into the pattern; both splits share it.
-        pattern = input_config.splits[0].pattern
-        files = [] if source.generated else sorted(fileio.glob(os.path.join(exec_properties["input_base"], pattern)))
+        pattern = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], input_config.splits[0].pattern)
+        files = [] if source.generated else sorted(fileio.glob(pattern))
         if not source.generated and not files:
-            raise DataFileError(f"{source.id}: no file matches {os.path.join(exec_properties['input_base'], pattern)}")
+            raise DataFileError(f"{source.id}: no file matches {pattern}")
         splits = read_source_splits(source, files, options, split)
+
+        examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
+        examples.split_names = artifact_utils.encode_split_names(list(splits))
+        for name, rows in splits.items():
+            write_split(artifact_utils.get_split_uri([examples], name), rows)
+        examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
+        examples_utils.set_file_format(examples, to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
         logger.info(
             "%s: %s", source.id, ", ".join(f"{name} {len(rows)} examples" for name, rows in splits.items())
         )
-        return {
-            name: pipeline | f"Create[{name}]" >> beam.Create(rows, reshuffle=False)
-            for name, rows in splits.items()
-        }
 
 
 def course_example_gen(
@@ -170,5 +187,5 @@ def course_example_gen(
             ]
         ),
         custom_config=encode_source_config(source_id, options, split),
-        custom_executor_spec=executor_spec.BeamExecutorSpec(CourseExampleGenExecutor),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(CourseExampleGenExecutor),
     )

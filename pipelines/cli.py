@@ -140,6 +140,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from components.sources import get_source  # noqa: PLC0415
     from pipelines.data import import_source  # noqa: PLC0415  (heavy: TFX, TF, Beam)
 
+    if args.source is None:
+        return _list_sources()
     try:
         source = get_source(args.source)
     except KeyError as error:
@@ -163,6 +165,16 @@ def cmd_data(args: argparse.Namespace) -> int:
     for feature in imported.features:
         print(f"  {feature.name:16s} {feature.stored_as:20s} {feature.values_per_example:>14s}  {feature.shape}")
     print(f"  examples: {imported.uri}")
+    return EXIT_OK
+
+
+def _list_sources() -> int:
+    from components.sources import SOURCES  # noqa: PLC0415
+
+    for source in SOURCES.values():
+        files = " or ".join(source.layouts) if source.layouts else "(generated, no files)"
+        print(f"{source.id:16s} {source.description}")
+        print(f"{'':16s}   files: {files}; split: {source.default_split.kind}")
     return EXIT_OK
 
 
@@ -206,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = add("data", cmd_data, "import a data source alone (the ExampleGen step) and describe it",
                takes_spec=False)
-    data.add_argument("source", help="data source id, e.g. mnist_5k (see the README's table)")
+    data.add_argument("source", nargs="?", help="data source id, e.g. mnist_5k; none: list the sources")
     data.add_argument("--data-dir", metavar="DIR",
                       help="directory holding the source's files, or span-<N> folders of them")
     data.add_argument("--output", metavar="DIR", help="where the Examples go (default runs/data/<source>)")
@@ -218,8 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--output", required=True, metavar="FILE", help="where to write the JSON")
     comp.add_argument("--pipeline-root", metavar="URI", help="pipeline root on the cluster (gs://, s3://, …)")
     comp.add_argument("--image", metavar="IMAGE", help="container image with this project installed")
-    comp.add_argument("--data-path", metavar="URI",
-                      help="the data file as the cluster sees it (default: the spec's)")
+    comp.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
+                      help="the data directory (or file) as the cluster sees it (default: the spec's)")
     return parser
 
 
