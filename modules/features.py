@@ -122,3 +122,20 @@ def prices_set(window: int) -> FeatureSet:
         features=("prices",), label="next_price",
         kinds={"prices": Feature("float", (window,)), "next_price": SCALAR_FLOAT},
     )
+
+
+def parsing_spec(features: FeatureSet) -> dict:
+    """`tf.io.parse_example` spec of a source's raw Examples, from its declared storage."""
+    import tensorflow as tf  # noqa: PLC0415  (the ExampleGen side needs no TF for the names)
+
+    spec = {}
+    for name in features.all_keys:
+        feature = features.feature(name)
+        if feature.kind in ("uint8", "text"):
+            spec[name] = tf.io.FixedLenFeature([], tf.string)
+        elif feature.fixed_size is None:
+            spec[name] = tf.io.VarLenFeature(tf.int64 if feature.kind == "int" else tf.float32)
+        else:
+            dtype = tf.int64 if feature.kind == "int" else tf.float32
+            spec[name] = tf.io.FixedLenFeature([feature.fixed_size] if feature.shape else [], dtype)
+    return spec

@@ -156,17 +156,23 @@ def write_prices_csv(directory: Path, n_days: int, name: str = "SH600519.csv") -
     return path, prices
 
 
-def read_records(source_id: str, path: Path | str | None = None, **options) -> dict[str, list[dict]]:
-    """What a source reads from `path` (located as a run locates it), before any split."""
+def located_files(source_id: str, path: Path | str | None = None) -> list[str]:
+    """The files a run reads for `source_id` at `path` (no spans; none for generated sources)."""
     import glob as globbing
 
     from components.sources import get_source, locate
 
     source = get_source(source_id)
-    parsed = source.parse_options(options)
     if source.generated:
-        return source.read([], parsed)
+        return []
     location = locate(source, None if path is None else str(path))
-    assert not location.has_spans, "read_records reads span-less folders"
-    files = sorted(globbing.glob(os.path.join(location.input_base, location.pattern)))
-    return source.read(files, parsed)
+    assert not location.has_spans, "located_files reads span-less folders"
+    return sorted(globbing.glob(os.path.join(location.input_base, location.pattern)))
+
+
+def read_records(source_id: str, path: Path | str | None = None, **options) -> dict[str, list[dict]]:
+    """What a source reads from `path` (located as a run locates it), before any split."""
+    from components.sources import get_source
+
+    source = get_source(source_id)
+    return source.read(located_files(source_id, path), source.parse_options(options))
