@@ -74,6 +74,11 @@ class TransformConfig(StrictModel):
     """
 
     features: dict[str, FeatureTransform]
+    label: OneHot | None = Field(
+        None,
+        description="a target for training only (the course's tf.one_hot(y, depth)); the "
+        "Evaluator and serving clients still see the raw label",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -110,6 +115,18 @@ LossName = Literal[
 LOSSES: tuple[str, ...] = get_args(LossName)
 
 
+class ProfitLoss(StrictModel):
+    """004 M5's asymmetric loss: sum over the batch of COST per unit over-predicted and PROFIT
+    per unit under-predicted (`tf.reduce_sum(tf.where(y > y_, (y - y_) * COST, (y_ - y) * PROFIT))`)."""
+
+    name: Literal["profit"] = "profit"
+    cost: PositiveFloat
+    profit: PositiveFloat
+
+
+TrainingStyle = Literal["fit", "gradient_tape"]
+
+
 class TrainingConfig(StrictModel):
     """How the Trainer fits the model: the course's `compile`/`fit` arguments.
 
@@ -121,8 +138,14 @@ class TrainingConfig(StrictModel):
     epochs: PositiveInt | None = None
     steps: PositiveInt | None = None
     optimizer: OptimizerConfig
-    loss: LossName
+    loss: Union[LossName, ProfitLoss]
     from_logits: bool = False
+    style: TrainingStyle = Field(
+        "fit",
+        description="fit: Keras compile/fit; gradient_tape: the course's hand-written loop, "
+        "w.assign_sub(learning_rate * grad) per batch (needs optimizer sgd)",
+    )
+    report_weights: bool = Field(False, description="log the learned weights (the yogurt models)")
     metrics: list[str] = Field(default_factory=list)
     validation_freq: PositiveInt = 1
     seed: int | None = None
@@ -131,4 +154,9 @@ class TrainingConfig(StrictModel):
     def _epochs_xor_steps(self) -> "TrainingConfig":
         if (self.epochs is None) == (self.steps is None):
             raise ValueError("give exactly one of 'epochs' or 'steps'")
+        if self.style == "gradient_tape" and self.optimizer.name != "sgd":
+            raise ValueError(
+                "style gradient_tape updates w -= learning_rate * grad as the course does; "
+                f"expected optimizer sgd, got {self.optimizer.name!r}"
+            )
         return self

@@ -53,4 +53,6 @@ def preprocessing_fn(
     label = custom_config.get(LABEL_KEY)
     if label is not None:
         outputs[label] = inputs[label]
+        if config.label is not None:
+            outputs[transformed_name(label)] = apply_transform(inputs[label], config.label)
     return outputs

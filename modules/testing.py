@@ -23,7 +23,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
 from modules.config import TrainingConfig
 from modules.registry import build_model
-from modules.trainer import compile_model
+from modules.training import compile_model
 
 PreprocessingFn = Callable[..., Mapping[str, tf.Tensor]]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tf_keras as keras
-from pydantic import NonNegativeFloat, PositiveInt
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from modules.registry import HParams, register_model
 
@@ -29,3 +29,99 @@ def build_iris_softmax(hp: SoftmaxClassifierHParams) -> keras.Model:
         ],
         name="iris_softmax",
     )
+
+
+class TapeLayerHParams(HParams):
+    num_classes: PositiveInt = 3
+    init_stddev: PositiveFloat = 0.1
+    seed: int | None = 1
+
+
+@register_model(
+    "iris_tape",
+    TapeLayerHParams,
+    "one layer 4->3 with softmax, weights and biases truncated-normal(0.1, seed 1) (course 004 M2)",
+)
+def build_iris_tape(hp: TapeLayerHParams) -> keras.Model:
+    """The course's `w1`, `b1` as one Dense layer: `softmax(x @ w1 + b1)`."""
+    init = keras.initializers.TruncatedNormal(stddev=hp.init_stddev, seed=hp.seed)
+    return keras.Sequential(
+        [keras.Input(shape=hp.input_shape),
+         keras.layers.Dense(hp.num_classes, activation="softmax", kernel_initializer=init, bias_initializer=init)],
+        name="iris_tape",
+    )
+
+
+class DotMlpHParams(HParams):
+    hidden: PositiveInt = 11
+    # The course's regularizer: loss + l2_loss_weight * sum(tf.nn.l2_loss(w)) over w1 and w2;
+    # tf.nn.l2_loss(w) is sum(w**2) / 2, so Keras' l2 factor is half of it.
+    l2_loss_weight: NonNegativeFloat = 0.0
+    seed: int | None = None
+
+
+@register_model(
+    "dot_mlp",
+    DotMlpHParams,
+    "2 -> 11 relu -> 1 linear, normal(1) weights, biases 0.01, optional course L2 (004 M6/M7)",
+)
+def build_dot_mlp(hp: DotMlpHParams) -> keras.Model:
+    regularizer = keras.regularizers.l2(hp.l2_loss_weight / 2) if hp.l2_loss_weight else None
+    def dense(units: int, activation: str | None, seed_offset: int) -> keras.layers.Dense:
+        seed = None if hp.seed is None else hp.seed + seed_offset
+        return keras.layers.Dense(
+            units, activation=activation, kernel_regularizer=regularizer,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed),
+            bias_initializer=keras.initializers.Constant(0.01),
+        )
+    return keras.Sequential(
+        [keras.Input(shape=hp.input_shape), dense(hp.hidden, "relu", 0), dense(1, None, 1)], name="dot_mlp"
+    )
+
+
+class LinearHParams(HParams):
+    seed: int | None = 1
+
+
+@register_model("yogurt_linear", LinearHParams, "y = x @ w, 2 -> 1 without bias, w ~ normal(1, seed 1) (004 M4/M5)")
+def build_yogurt_linear(hp: LinearHParams) -> keras.Model:
+    return keras.Sequential(
+        [keras.Input(shape=hp.input_shape),
+         keras.layers.Dense(1, use_bias=False,
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=hp.seed))],
+        name="yogurt_linear",
+    )
+
+
+class DigitsMlpHParams(HParams):
+    hidden: PositiveInt = 30
+    num_classes: PositiveInt = 10
+    seed: int | None = None
+
+
+@register_model("digits_mlp", DigitsMlpHParams, "64 -> 30 relu -> 10 logits, normal(1) weights and biases (003)")
+def build_digits_mlp(hp: DigitsMlpHParams) -> keras.Model:
+    def init(offset: int) -> keras.initializers.Initializer:
+        return keras.initializers.RandomNormal(stddev=1.0, seed=None if hp.seed is None else hp.seed + offset)
+    return keras.Sequential(
+        [keras.Input(shape=hp.input_shape),
+         keras.layers.Dense(hp.hidden, activation="relu", kernel_initializer=init(0), bias_initializer=init(1)),
+         keras.layers.Dense(hp.num_classes, kernel_initializer=init(2), bias_initializer=init(3))],
+        name="digits_mlp",
+    )
+
+
+class RegressionMlpHParams(HParams):
+    hidden: tuple[PositiveInt, ...] = (64, 64)
+
+
+@register_model(
+    "boston_mlp",
+    RegressionMlpHParams,
+    "13 -> 64 relu -> 64 relu -> 1: the usual small regression MLP for Boston housing (beyond the notes)",
+)
+def build_boston_mlp(hp: RegressionMlpHParams) -> keras.Model:
+    layers = [keras.Input(shape=hp.input_shape)]
+    layers += [keras.layers.Dense(units, activation="relu") for units in hp.hidden]
+    layers.append(keras.layers.Dense(1))
+    return keras.Sequential(layers, name="boston_mlp")

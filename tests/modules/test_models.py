@@ -1,37 +1,79 @@
-"""Builders, parametrized over the whole registry: shape, dtype, course parameter counts, a step."""
+"""Builders, parametrized over the whole registry: shape, dtype, course parameter counts, a step,
+and a save/reload through the SavedModel format the Pusher ships."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import tf_keras as keras
 
 from modules.config import TrainingConfig
 from modules.registry import build_model, registered_names, resolve_model
 from modules.testing import build_and_step, parameter_count
 
-# Parameter counts the course prints in its model.summary(), per registry name.
-COURSE_PARAMETER_COUNTS = {"iris_softmax": 15}
+# Parameter counts the course prints in its model.summary(), per registry name and hparams.
+COURSE_PARAMETER_COUNTS = {
+    "iris_softmax": 15,
+    "iris_tape": 15,            # the same 4 -> 3 layer, trained by hand
+    "mnist_mlp": 101_770,
+    "mnist_mlp5": 244_522,      # fashion_mlp5's summary (001)
+    "mnist_custom_dense": 244_522,  # the same five layers as MyDense
+}
 # Hyperparameters to build each registered model for the tests (the shipped specs' values).
-TEST_HPARAMS = {"iris_softmax": {"input_shape": [4]}}
-TRAINING = TrainingConfig(epochs=1, optimizer={"name": "sgd", "learning_rate": 0.1},
-                          loss="sparse_categorical_crossentropy")
+TEST_HPARAMS = {
+    "iris_softmax": {"input_shape": [4]},
+    "iris_tape": {"input_shape": [4]},
+    "dot_mlp": {"input_shape": [2], "l2_loss_weight": 0.03},
+    "yogurt_linear": {"input_shape": [2]},
+    "digits_mlp": {"input_shape": [64]},
+    "boston_mlp": {"input_shape": [13]},
+    "mnist_mlp": {"input_shape": [28, 28]},
+    "mnist_mlp_tape": {"input_shape": [28, 28]},
+    "mnist_mlp5": {"input_shape": [28, 28], "dropout": 0.5},
+    "mnist_custom_dense": {"input_shape": [28, 28]},
+}
+# What each model's output is: softmax probabilities, logits, or one regression value.
+OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "softmax", "dot_mlp": "value",
+           "yogurt_linear": "value", "boston_mlp": "value"}
+
+
+def _training(name: str) -> TrainingConfig:
+    loss = "mean_squared_error" if OUTPUTS.get(name) == "value" else "sparse_categorical_crossentropy"
+    return TrainingConfig(epochs=1, optimizer={"name": "sgd", "learning_rate": 0.1}, loss=loss,
+                          from_logits=OUTPUTS.get(name) is None)
 
 
 def test_every_registered_model_has_test_hparams():
     assert set(registered_names()) == set(TEST_HPARAMS)
 
 
+def _batch(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    hparams = TEST_HPARAMS[name]
+    x = rng.uniform(size=(8, *hparams["input_shape"])).astype("float32")
+    parsed = resolve_model(name).hparams_class.model_validate(hparams)
+    width = getattr(parsed, "num_classes", 1)
+    y = rng.integers(0, width, size=(8,)) if OUTPUTS.get(name) != "value" else rng.normal(size=(8, 1))
+    return x, y, width
+
+
 @pytest.mark.parametrize("name", registered_names())
 def test_output_shape_dtype_and_one_step_moves_the_weights(name):
-    hparams = TEST_HPARAMS[name]
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(8, *hparams["input_shape"])).astype("float32")
-    num_classes = resolve_model(name).hparams_class.model_validate(hparams).num_classes
-    y = rng.integers(0, num_classes, size=(8,))
-    result = build_and_step(name, hparams, x, y, TRAINING)
-    assert result.outputs.shape == (8, num_classes)
+    x, y, width = _batch(name, np.random.default_rng(0))
+    result = build_and_step(name, TEST_HPARAMS[name], x, y, _training(name))
+    assert result.outputs.shape == (8, width)
     assert result.outputs.dtype == np.float32
-    np.testing.assert_allclose(result.outputs.sum(axis=1), 1.0, rtol=1e-5)  # softmax
+    if OUTPUTS.get(name) == "softmax":
+        np.testing.assert_allclose(result.outputs.sum(axis=1), 1.0, rtol=1e-5)
     assert result.weights_changed
+
+
+@pytest.mark.parametrize("name", registered_names())
+def test_saves_and_reloads_with_the_same_predictions(name, tmp_path):
+    model = build_model(name, TEST_HPARAMS[name])
+    x, _, _ = _batch(name, np.random.default_rng(1))
+    expected = model(x, training=False).numpy()
+    model.save(tmp_path / name, save_format="tf")
+    reloaded = keras.models.load_model(tmp_path / name, compile=False)
+    np.testing.assert_allclose(reloaded(x, training=False).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(COURSE_PARAMETER_COUNTS))
@@ -39,8 +81,28 @@ def test_parameter_count_matches_the_course(name):
     assert parameter_count(build_model(name, TEST_HPARAMS[name])) == COURSE_PARAMETER_COUNTS[name]
 
 
+def test_augmentation_changes_images_in_training_only():
+    hparams = {"input_shape": [28, 28], "augmentation": {"seed": 3}}
+    model = build_model("mnist_mlp", hparams)
+    x = np.random.default_rng(2).uniform(size=(4, 28, 28)).astype("float32")
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    assert not np.allclose(model(x, training=True), model(x, training=False))
+    plain = build_model("mnist_mlp", {"input_shape": [28, 28]})
+    assert parameter_count(model) == parameter_count(plain) == 101_770
+
+
+def test_dot_l2_is_the_courses_l2_loss():
+    """0.03 * tf.nn.l2_loss(w) summed over w1 and w2, as 004 M7 adds it."""
+    import tensorflow as tf
+
+    model = build_model("dot_mlp", {"input_shape": [2], "l2_loss_weight": 0.03})
+    kernels = [layer.kernel for layer in model.layers]
+    expected = 0.03 * sum(float(tf.nn.l2_loss(k)) for k in kernels)
+    assert float(tf.add_n(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
 def test_unknown_model_lists_the_registered_ones():
-    with pytest.raises(KeyError, match="expected one of: iris_softmax"):
+    with pytest.raises(KeyError, match="expected one of: boston_mlp, digits_mlp"):
         resolve_model("lenet6")
 
 

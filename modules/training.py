@@ -1,0 +1,155 @@
+"""How a model is fitted: the spec's loss, optimizer and metrics, and the course's two styles.
+
+- `fit`: Keras `compile` / `fit`, as most course models train;
+- `gradient_tape`: the course's own loop (004 M2, 000/001): per batch, a `tf.GradientTape` over
+  the loss and `w.assign_sub(learning_rate * grad)` for every trainable variable.
+
+Both take the same datasets and leave a compiled Keras model, exported the same way.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import tensorflow as tf
+import tf_keras as keras
+
+from modules.config import ProfitLoss, TrainingConfig
+
+logger = logging.getLogger(__name__)
+
+_OPTIMIZERS = {
+    "sgd": keras.optimizers.SGD,
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "adagrad": keras.optimizers.Adagrad,
+}
+_LOSSES = {
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    "mean_squared_error": keras.losses.MeanSquaredError,
+    "mean_absolute_error": keras.losses.MeanAbsoluteError,
+}
+_LOSSES_WITH_LOGITS = {
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+}
+
+
+class ProfitLossFunction(keras.losses.Loss):
+    """004 M5: COST per unit sold over demand, PROFIT per unit of demand missed, summed over the
+    batch as the course's `tf.reduce_sum` does."""
+
+    def __init__(self, cost: float, profit: float, name: str = "profit_loss") -> None:
+        super().__init__(reduction=keras.losses.Reduction.SUM, name=name)
+        self.cost, self.profit = cost, profit
+
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        y_true = tf.cast(y_true, y_pred.dtype)
+        return tf.where(tf.greater(y_pred, y_true), (y_pred - y_true) * self.cost, (y_true - y_pred) * self.profit)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cost": self.cost, "profit": self.profit}
+
+
+def make_loss(training: TrainingConfig) -> keras.losses.Loss:
+    """The spec's loss as a Keras loss object."""
+    if isinstance(training.loss, ProfitLoss):
+        return ProfitLossFunction(training.loss.cost, training.loss.profit)
+    loss_class = _LOSSES[training.loss]
+    if training.loss in _LOSSES_WITH_LOGITS:
+        return loss_class(from_logits=training.from_logits)
+    return loss_class()
+
+
+def compile_model(model: keras.Model, training: TrainingConfig) -> None:
+    """`model.compile` with the course's optimizer, loss and metrics named in the spec."""
+    model.compile(
+        optimizer=_OPTIMIZERS[training.optimizer.name](learning_rate=training.optimizer.learning_rate),
+        loss=make_loss(training),
+        metrics=list(training.metrics),
+    )
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Logs the metrics every `every` epochs (and the last), instead of Keras' line per epoch."""
+
+    def __init__(self, epochs: int, every: int) -> None:
+        super().__init__()
+        self._epochs, self._every = epochs, max(every, 1)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        number = epoch + 1
+        if number % self._every == 0 or number == self._epochs:
+            metrics = " - ".join(f"{name}: {value:.4f}" for name, value in (logs or {}).items())
+            logger.info("epoch %d/%d - %s", number, self._epochs, metrics)
+
+
+def fit_keras(
+    model: keras.Model,
+    training: TrainingConfig,
+    train: tf.data.Dataset,
+    evaluation: tf.data.Dataset,
+    steps: int | None,
+) -> None:
+    """Keras `fit`: `epochs` passes over `train`, or `steps` batches of a repeated `train`."""
+    if training.epochs is not None:
+        model.fit(train, validation_data=evaluation, validation_freq=training.validation_freq,
+                  epochs=training.epochs, verbose=0,
+                  callbacks=[EpochLogger(training.epochs, training.validation_freq)])
+    else:
+        model.fit(train, validation_data=evaluation, epochs=1, steps_per_epoch=steps, verbose=2)
+
+
+def fit_gradient_tape(
+    model: keras.Model,
+    training: TrainingConfig,
+    train: tf.data.Dataset,
+    evaluation: tf.data.Dataset,
+    steps: int | None,
+) -> None:
+    """The course's loop: loss under a GradientTape, then `w.assign_sub(lr * grad)` per variable.
+
+    The model must be compiled (for `evaluate` and the export); its optimizer is not used.
+    """
+    loss_object = make_loss(training)
+    learning_rate = training.optimizer.learning_rate
+    variables = model.trainable_variables
+
+    @tf.function
+    def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = loss_object(y, model(x, training=True))
+            if model.losses:
+                loss += tf.add_n(model.losses)
+        gradients = tape.gradient(loss, variables)
+        for variable, gradient in zip(variables, gradients, strict=True):
+            variable.assign_sub(learning_rate * gradient)
+        return loss
+
+    epochs = training.epochs if training.epochs is not None else 1
+    batches = train if training.epochs is not None else train.take(steps or 0)
+    every = max(training.validation_freq, 1)
+    for epoch in range(1, epochs + 1):
+        total, count = 0.0, 0
+        for x, y in batches:
+            total += float(train_step(x, y))
+            count += 1
+        if epoch % every == 0 or epoch == epochs:
+            results = model.evaluate(evaluation, verbose=0, return_dict=True)
+            shown = " - ".join(f"val_{name}: {value:.4f}" for name, value in results.items())
+            logger.info("epoch %d/%d - loss: %.4f - %s", epoch, epochs, total / max(count, 1), shown)
+
+
+FIT_STYLES = {"fit": fit_keras, "gradient_tape": fit_gradient_tape}
+
+
+def fit(model: keras.Model, training: TrainingConfig, train: tf.data.Dataset,
+        evaluation: tf.data.Dataset, steps: int | None = None) -> None:
+    """Fits `model` in the spec's style; logs the learned weights when the spec asks."""
+    FIT_STYLES[training.style](model, training, train, evaluation, steps)
+    if training.report_weights:
+        for weight in model.weights:
+            logger.info("learned %s = %s", weight.name, weight.numpy().round(4).tolist())
