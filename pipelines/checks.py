@@ -175,6 +175,32 @@ def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
+@check("transform", "training")
+def check_loss_fits_the_target(spec: "PipelineSpec") -> Iterator[Problem]:
+    """One-hot targets need a dense loss; integer labels need a sparse one."""
+    one_hot = spec.transform.label is not None
+    loss = spec.training.loss
+    if one_hot and loss == "sparse_categorical_crossentropy":
+        yield Problem(
+            "training.loss",
+            "transform.label makes one-hot targets; expected categorical_crossentropy or "
+            "mean_squared_error, got sparse_categorical_crossentropy",
+        )
+    if not one_hot and loss == "categorical_crossentropy":
+        yield Problem(
+            "training.loss",
+            "categorical_crossentropy needs one-hot targets; expected transform.label: "
+            "{kind: one_hot, depth: N} or loss sparse_categorical_crossentropy",
+        )
+    wrong_metric = "sparse_categorical_accuracy" if one_hot else "categorical_accuracy"
+    if wrong_metric in spec.training.metrics:
+        yield Problem(
+            "training.metrics",
+            f"{wrong_metric} does not fit {'one-hot' if one_hot else 'integer'} targets; expected "
+            f"{'categorical_accuracy' if one_hot else 'sparse_categorical_accuracy'}",
+        )
+
+
 @check("evaluation")
 def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
     evaluation = spec.evaluation

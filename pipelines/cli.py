@@ -58,10 +58,17 @@ def _configure_logging(verbose: bool) -> None:
 
 def _spec_from_args(args: argparse.Namespace) -> PipelineSpec:
     if getattr(args, "spec", None):
-        return PipelineSpec.from_yaml(args.spec)
-    if not args.id:
+        spec = PipelineSpec.from_yaml(args.spec)
+    elif not args.id:
         raise UsageError("give a pipeline ID or --spec FILE (see 'coursepipe list')")
-    return load_spec(args.id)
+    else:
+        spec = load_spec(args.id)
+    if getattr(args, "source", None):
+        # An explicit choice (mnist_5k for mnist), validated like a spec that names it.
+        data = spec.model_dump(mode="json")
+        data["data"] = {**data["data"], "source": args.source, "split": None, "options": {}}
+        spec = PipelineSpec.from_dict(data, source=f"{spec.id} with --source {args.source}")
+    return spec
 
 
 def _data_location(spec: PipelineSpec, override: str | None, output_dir: str) -> "DataLocation":
@@ -213,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run directory: metadata, artifacts, pushed models (default runs/<id>)")
     run.add_argument("--data-dir", "--data-path", dest="data_dir", metavar="DIR",
                      help="read the source's files from DIR (or one data file) instead of the spec's data.path")
+    run.add_argument("--source", metavar="SOURCE",
+                     help="read another data source with the same features (e.g. mnist_5k for mnist)")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, e.g. --beam-arg=--direct_num_workers=2")
 
