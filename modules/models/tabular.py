@@ -4,6 +4,7 @@ from __future__ import annotations
 import tf_keras as keras
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from modules.initializers import CourseRandomNormal
 from modules.registry import HParams, register_model
 
 
@@ -80,15 +81,18 @@ def build_dot_mlp(hp: DotMlpHParams) -> keras.Model:
 
 
 class LinearHParams(HParams):
-    seed: int | None = 1
+    seed: int = 1
 
 
-@register_model("yogurt_linear", LinearHParams, "y = x @ w, 2 -> 1 without bias, w ~ normal(1, seed 1) (004 M4/M5)")
+@register_model(
+    "yogurt_linear",
+    LinearHParams,
+    "y = x @ w, 2 -> 1 without bias, w1 = the course's tf.random.normal([2, 1], stddev=1, seed=1) (004 M4/M5)",
+)
 def build_yogurt_linear(hp: LinearHParams) -> keras.Model:
     return keras.Sequential(
         [keras.Input(shape=hp.input_shape),
-         keras.layers.Dense(1, use_bias=False,
-                            kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=hp.seed))],
+         keras.layers.Dense(1, use_bias=False, kernel_initializer=CourseRandomNormal(stddev=1.0, seed=hp.seed))],
         name="yogurt_linear",
     )
 

@@ -21,9 +21,16 @@ def test_help_on_every_command(capsys, command):
 
 
 def test_list_shows_every_id(capsys):
+    from pipelines.spec import spec_ids
+
     code, out, _ = _run(capsys, "list")
     assert code == 0
-    assert out.startswith("iris_softmax ")
+    listed = [line.split()[0] for line in out.splitlines()]
+    assert listed == spec_ids()
+    course_ids = {"iris_softmax", "iris_tape", "dot_mlp", "dot_mlp_l2", "yogurt_linear", "yogurt_profit",
+                  "digits_mlp", "boston_mlp", "mnist_mlp", "mnist_mlp_tape", "mnist_mlp5", "fashion_mlp5",
+                  "mnist_dropout", "mnist_custom_dense", "mnist_augmented", "mnist_images"}
+    assert course_ids <= set(listed)
 
 
 def test_show_prints_the_resolved_spec(capsys):
@@ -35,7 +42,7 @@ def test_show_prints_the_resolved_spec(capsys):
 def test_unknown_id_is_a_usage_error(capsys):
     code, out, err = _run(capsys, "run", "iris_softmaxx")
     assert code == 2 and out == ""
-    assert "pipeline 'iris_softmaxx' unknown; expected one of: iris_softmax" in err
+    assert "pipeline 'iris_softmaxx' unknown; expected one of: boston_mlp, digits_mlp" in err and "iris_softmax" in err
     assert "Traceback" not in err
 
 

@@ -1,0 +1,106 @@
+"""Training styles and losses against the course's own code, step for step."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from modules.config import TrainingConfig
+from modules.registry import build_model
+from modules.training import ProfitLossFunction, compile_model, fit
+
+
+def _dataset(x, y, batch_size):
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+
+
+def test_gradient_tape_style_is_the_courses_loop():
+    """004 M2: with tape: y = softmax(x @ w1 + b1); loss = mse(one_hot, y); w1.assign_sub(lr * grad)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, size=10)]
+    training = TrainingConfig(style="gradient_tape", epochs=3, batch_size=4, optimizer={"name": "sgd", "learning_rate": 0.1},
+                              loss="mean_squared_error")
+    model = build_model("iris_tape", {"input_shape": [4]})
+    compile_model(model, training)
+    w1, b1 = (tf.Variable(v) for v in model.get_weights())
+    for _ in range(3):  # the course's loop, verbatim but for names
+        for step in range(0, 10, 4):
+            x_batch, y_batch = x[step:step + 4], y[step:step + 4]
+            with tf.GradientTape() as tape:
+                out = tf.nn.softmax(tf.matmul(x_batch, w1) + b1)
+                loss = tf.reduce_mean(tf.square(y_batch - out))
+            grads = tape.gradient(loss, [w1, b1])
+            w1.assign_sub(0.1 * grads[0])
+            b1.assign_sub(0.1 * grads[1])
+    fit(model, training, _dataset(x, y, 4), _dataset(x, y, 4))
+    np.testing.assert_allclose(model.get_weights()[0], w1.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[1], b1.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_tape_adds_the_models_regularization_losses():
+    x = np.ones((4, 2), "float32")
+    y = np.zeros((4, 1), "float32")
+    training = TrainingConfig(style="gradient_tape", epochs=1, batch_size=4, optimizer={"name": "sgd", "learning_rate": 0.5},
+                              loss="mean_squared_error")
+    plain = build_model("dot_mlp", {"input_shape": [2], "seed": 1})
+    regularized = build_model("dot_mlp", {"input_shape": [2], "seed": 1, "l2_loss_weight": 0.5})
+    for model in (plain, regularized):
+        compile_model(model, training)
+        fit(model, training, _dataset(x, y, 4), _dataset(x, y, 4))
+    assert not np.allclose(plain.get_weights()[0], regularized.get_weights()[0])
+
+
+def test_profit_loss_is_the_courses_formula():
+    """004 M5: tf.reduce_sum(tf.where(tf.greater(y, y_), (y - y_) * COST, (y_ - y) * PROFIT))."""
+    y_true = tf.constant([[1.0], [2.0], [3.0]])
+    y_pred = tf.constant([[1.5], [1.0], [3.0]])
+    expected = tf.reduce_sum(tf.where(tf.greater(y_pred, y_true), (y_pred - y_true) * 1.0, (y_true - y_pred) * 99.0))
+    assert float(ProfitLossFunction(cost=1, profit=99)(y_true, y_pred)) == pytest.approx(float(expected))
+    assert float(expected) == pytest.approx(0.5 + 99.0)
+
+
+def test_gradient_tape_needs_sgd():
+    with pytest.raises(ValueError, match="expected optimizer sgd, got 'adam'"):
+        TrainingConfig(style="gradient_tape", epochs=1, optimizer={"name": "adam", "learning_rate": 0.1},
+                       loss="mean_squared_error")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss, expected", [
+    ("mean_squared_error", [1.0010, 0.9977]),
+    ({"name": "profit", "cost": 1, "profit": 99}, [1.1626, 1.1192]),
+    ({"name": "profit", "cost": 99, "profit": 1}, [0.9205, 0.9186]),
+])
+def test_yogurt_weights_match_the_course(loss, expected):
+    """004 M4/M5 on the course's generated yogurt data: the learned w1 the course prints."""
+    from components.sources import get_source
+    from components.splits import ALL_RECORDS
+
+    rows = get_source("yogurt").read([], get_source("yogurt").parse_options({}))[ALL_RECORDS]
+    x = np.array([[r["x1"], r["x2"]] for r in rows], "float32")
+    y = np.array([[r["y"]] for r in rows], "float32")
+    epochs = 15000 if loss == "mean_squared_error" else 10000
+    training = TrainingConfig(style="gradient_tape", epochs=epochs, batch_size=32, validation_freq=epochs,
+                              optimizer={"name": "sgd", "learning_rate": 0.002}, loss=loss)
+    model = build_model("yogurt_linear", {"input_shape": [2], "seed": 1})
+    compile_model(model, training)
+    fit(model, training, _dataset(x, y, 32).cache(), _dataset(x, y, 32))
+    np.testing.assert_allclose(model.get_weights()[0].ravel(), expected, atol=2e-3)
+
+
+def test_course_initializer_draws_what_the_courses_first_eager_call_draws():
+    """Run the course's line first thing in a fresh interpreter, then compare with the initializer
+    after other random draws in this one."""
+    import subprocess
+    import sys
+
+    from modules.initializers import CourseRandomNormal
+
+    course = subprocess.run(
+        [sys.executable, "-c", "import tensorflow as tf; "
+         "print(tf.random.normal([2, 1], stddev=1, seed=1).numpy().ravel().tolist())"],
+        capture_output=True, text=True, check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+    ).stdout.strip().splitlines()[-1]
+    tf.random.normal([2, 1], stddev=1, seed=1)  # advance this process's stream: must not matter
+    np.testing.assert_allclose(CourseRandomNormal(1.0, 1)((2, 1)).ravel(), eval(course), rtol=1e-6)

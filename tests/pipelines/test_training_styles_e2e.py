@@ -1,0 +1,79 @@
+"""Each training style end to end on tiny data in tmp_path: Transform, Trainer, Evaluator, Pusher,
+and the pushed model reloaded through `serving_default` with raw tf.Examples.
+
+- iris_tape: the course's GradientTape loop on one-hot targets;
+- mnist_custom_dense: subclassed layers and model, logits on one-hot targets, images as raw bytes;
+- yogurt_profit: the custom COST/PROFIT loss, a regression gated on an MSE upper bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.example_gen import to_example
+from components.sources import get_source, locate
+from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
+from components.splits import ALL_RECORDS
+from modules.features import IRIS, MNIST, YOGURT
+from pipelines.runners.local import run_local
+from pipelines.spec import load_spec
+from pipelines.summary import latest_run_summary
+from tests.components.formats import read_records, write_mnist_npz
+from tests.conftest import spec_with
+
+
+def _run(spec, tmp_path, data=None):
+    layout = run_local(spec, str(tmp_path / "run"), data=data)
+    summary = latest_run_summary(layout.metadata_path)
+    assert summary.failed == [] and summary.blessed is True, summary
+    return summary, tf.saved_model.load(summary.pushed_destination).signatures[SERVING_SIGNATURE]
+
+
+def _serve(serving, records, features):
+    examples = tf.constant([to_example(r, features).SerializeToString() for r in records])
+    return serving(examples=examples)[OUTPUT_KEY].numpy()
+
+
+def test_gradient_tape_model_is_trained_evaluated_pushed_and_served(tmp_path):
+    spec = spec_with(load_spec("iris_tape"), training={"epochs": 20, "validation_freq": 10},
+                     evaluation={"lower_bound": 0.5})
+    summary, serving = _run(spec, tmp_path)
+    assert summary.metrics["example_count"] == 30
+    rows = read_records("iris")[ALL_RECORDS][:3]
+    probabilities = _serve(serving, [{k: v for k, v in r.items() if k != "species"} for r in rows], IRIS)
+    assert probabilities.shape == (3, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_subclassed_image_model_serves_raw_image_bytes(tmp_path):
+    write_mnist_npz(tmp_path / "data", n_train=64, n_test=16)
+    spec = spec_with(load_spec("mnist_custom_dense"), training={"epochs": 1, "batch_size": 16},
+                     evaluation={"lower_bound": 0.0})
+    summary, serving = _run(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
+    assert summary.metrics["example_count"] == 16
+    images = np.random.default_rng(0).integers(0, 256, size=(2, 28, 28)).astype(np.uint8)
+    logits = _serve(serving, [{"image": image} for image in images], MNIST)
+    assert logits.shape == (2, 10) and np.isfinite(logits).all()
+
+
+def test_custom_loss_regression_is_gated_on_mse(tmp_path):
+    spec = spec_with(load_spec("yogurt_profit"), training={"epochs": 300, "validation_freq": 100},
+                     evaluation={"upper_bound": 1.0})
+    summary, serving = _run(spec, tmp_path)
+    assert summary.metrics["mean_squared_error"] <= 1.0
+    predictions = _serve(serving, [{"x1": 0.5, "x2": 0.5}, {"x1": 1.0, "x2": 0.0}], YOGURT)
+    assert predictions.shape == (2, 1)
+
+
+@pytest.mark.parametrize("spec_id", ["mnist_mlp", "mnist_mlp5", "fashion_mlp5", "mnist_augmented"])
+def test_image_specs_run_on_another_source_of_the_same_features(spec_id):
+    """`--source mnist_5k` (or any source with an image feature) is checked like a spec."""
+    from pipelines.cli import _spec_from_args
+
+    class Args:
+        spec = None
+        id = spec_id
+        source = "mnist_5k"
+
+    assert _spec_from_args(Args).data.source == "mnist_5k"
