@@ -6,6 +6,7 @@ It stays thin: the model comes from the registry, the training options from the 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Mapping, Sequence
 
 import tensorflow as tf
@@ -46,26 +47,30 @@ def make_dataset(
     features: Sequence[str],
     label: str,
     batch_size: int,
-    num_epochs: int | None,
+    repeat: bool,
     shuffle: bool,
     seed: int | None,
 ) -> tf.data.Dataset:
-    """Batches of (model input, label) read from Transform's output TFRecords."""
-    dataset = data_accessor.tf_dataset_factory(
+    """Batches of (model input, label) from Transform's output TFRecords, parsed once.
+
+    The examples are read and parsed on the first pass and kept in memory; each later epoch
+    reshuffles all of them, as Keras' `fit(shuffle=True)` does with the course's arrays (TFXIO's own
+    shuffle re-reads the files every epoch and shuffles within a buffer only).
+    """
+    parsed = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size,
-            label_key=label,
-            num_epochs=num_epochs,
-            shuffle=shuffle,
-            shuffle_seed=seed,
-        ),
+        tfxio.TensorFlowDatasetOptions(batch_size=1024, label_key=label, num_epochs=1, shuffle=False),
         tf_transform_output.transformed_metadata.schema,
     )
-    return dataset.map(
-        lambda transformed, y: (model_input(transformed, features), y),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    ).prefetch(tf.data.AUTOTUNE)
+    examples = parsed.map(
+        lambda transformed, y: (model_input(transformed, features), y), num_parallel_calls=tf.data.AUTOTUNE
+    ).unbatch().cache()
+    if shuffle:
+        count = int(examples.reduce(0, lambda n, _: n + 1))  # fills the cache
+        examples = examples.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        examples = examples.repeat()
+    return examples.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -90,7 +95,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             features,
             target,
             training.batch_size,
-            num_epochs=1 if (by_epoch or not train) else None,
+            repeat=train and not by_epoch,
             shuffle=train,
             seed=training.seed,
         )
@@ -102,6 +107,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     compile_model(model, training)
     model.summary(print_fn=logger.info)
 
+    started = time.perf_counter()
     fit(model, training, train_dataset, eval_dataset, steps=None if by_epoch else fn_args.train_steps)
+    logger.info("training took %.2f s", time.perf_counter() - started)
 
     export_serving_model(model, tf_transform_output, fn_args.serving_model_dir, features, label)

@@ -1,0 +1,200 @@
+"""Each course model twice on the same data and split: through its pipeline, and as a plain Keras
+script of the course's code. Prints the eval metric of both (mean and spread over seeds), the
+course's figure, and the training times and their ratio.
+
+The plain script reads the same records (the course's split, from `components.sources`), applies
+the spec's preprocessing in NumPy (z-scores from the training split, / 255, one-hot targets),
+builds the course's model inline and calls `fit`. The pipeline side is `run_local` on the spec;
+its training time is the `fit` inside the Trainer (logged by `modules.trainer`), so both times
+cover the same work.
+
+    python -m benchmarks.pipeline_vs_keras [--repeats 3] [--models iris_softmax,digits_mlp,...]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import tf_keras as keras  # noqa: E402
+
+from components.sources import get_source, locate  # noqa: E402
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT, apply_split  # noqa: E402
+from pipelines.runners.local import run_local  # noqa: E402
+from pipelines.spec import PipelineSpec, load_spec  # noqa: E402
+from pipelines.summary import latest_run_summary  # noqa: E402
+
+logger = logging.getLogger("benchmarks.pipeline_vs_keras")
+
+
+@dataclass(frozen=True)
+class Case:
+    spec_id: str
+    source: str | None  # another source with the same features (mnist_5k for mnist)
+    course_figure: str
+    build: Callable[[], keras.Model]  # the course's model, written as the course writes it
+
+
+CASES = {
+    "iris_softmax": Case("iris_softmax", None, "val acc 1.0 (median 0.967 over seeds)", lambda: keras.Sequential([
+        keras.layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.l2())])),
+    "digits_mlp": Case("digits_mlp", None, "-", lambda: keras.Sequential([
+        keras.layers.Dense(30, activation="relu", kernel_initializer="random_normal", bias_initializer="random_normal"),
+        keras.layers.Dense(10)])),
+    "boston_mlp": Case("boston_mlp", None, "-", lambda: keras.Sequential([
+        keras.layers.Dense(64, activation="relu"), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])),
+    "mnist_mlp": Case("mnist_mlp", "mnist_5k", "val acc 0.9776 (full MNIST)", lambda: keras.Sequential([
+        keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")])),
+    "mnist_mlp5": Case("mnist_mlp5", "mnist_5k", "test acc 0.9757 (full MNIST)", lambda: keras.Sequential([
+        keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"), keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])),
+}
+
+
+def _spec(case: Case, seed: int) -> PipelineSpec:
+    data = load_spec(case.spec_id).model_dump(mode="json")
+    if case.source:
+        data["data"] = {**data["data"], "source": case.source, "split": None}
+    data["training"]["seed"] = seed
+    data["evaluation"]["lower_bound"] = None  # measure, do not gate
+    data["evaluation"]["upper_bound"] = None
+    return PipelineSpec.from_dict(data)
+
+
+def _arrays(spec: PipelineSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The spec's train/eval split as the model input and raw label, preprocessed as the spec says."""
+    import glob
+
+    source = get_source(spec.data.source)
+    location = locate(source, spec.data.path)
+    files = sorted(glob.glob(os.path.join(location.input_base, location.pattern))) if location.pattern else []
+    splits = apply_split(spec.data.split or source.default_split, source.read(files, source.parse_options(spec.data.options)))
+    features = source.feature_set(spec.data.options)
+    arrays = {}
+    for split in (TRAIN_SPLIT, EVAL_SPLIT):
+        columns = []
+        for name in spec.transform.features:
+            values = np.stack([np.asarray(r[name], dtype=np.float32) for r in splits[split]])
+            columns.append(values.reshape(len(values), -1) if len(spec.transform.features) > 1 else values)
+        x = np.concatenate([c.reshape(len(c), -1) for c in columns], axis=1) if len(columns) > 1 else columns[0]
+        y = np.array([r[features.label] for r in splits[split]])
+        arrays[split] = (x, y)
+    transforms = list(spec.transform.features.values())
+    x_train, _ = arrays[TRAIN_SPLIT]
+    kind = transforms[0].kind
+    if kind == "zscore":
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        arrays = {k: ((x - mean) / std, y) for k, (x, y) in arrays.items()}
+    elif kind == "divide":
+        arrays = {k: (x / transforms[0].divisor, y) for k, (x, y) in arrays.items()}
+    return arrays
+
+
+def _score(spec: PipelineSpec, model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    predictions = model.predict(x, verbose=0)
+    if spec.evaluation.metric == "sparse_categorical_accuracy":
+        return float(np.mean(predictions.argmax(axis=1) == y))
+    errors = predictions.reshape(-1) - y.astype(np.float32)
+    return float(np.mean(np.abs(errors)) if spec.evaluation.metric == "mean_absolute_error" else np.mean(errors ** 2))
+
+
+def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float]:
+    """(metric, fit seconds) of the course's script on the same split."""
+    from modules.training import compile_model  # noqa: PLC0415  (the spec's optimizer, loss, metrics)
+
+    keras.utils.set_random_seed(seed)
+    arrays = _arrays(spec)
+    (x_train, y_train), (x_eval, y_eval) = arrays[TRAIN_SPLIT], arrays[EVAL_SPLIT]
+    target_train, target_eval = y_train, y_eval
+    if spec.transform.label is not None:
+        target_train = np.eye(spec.transform.label.depth, dtype=np.float32)[y_train]
+        target_eval = np.eye(spec.transform.label.depth, dtype=np.float32)[y_eval]
+    model = case.build()
+    compile_model(model, spec.training)
+    started = time.perf_counter()
+    model.fit(x_train, target_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
+              validation_data=(x_eval, target_eval), validation_freq=spec.training.validation_freq, verbose=0)
+    return _score(spec, model, x_eval, y_eval), time.perf_counter() - started
+
+
+class _TrainingTime(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: float | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = re.match(r"training took ([0-9.]+) s", record.getMessage())
+        if match:
+            self.seconds = float(match.group(1))
+
+
+def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, float, float]:
+    """(metric, Trainer fit seconds, whole pipeline seconds) of a cold local run."""
+    handler = _TrainingTime()
+    trainer_logger = logging.getLogger("modules.trainer")
+    trainer_logger.addHandler(handler)
+    trainer_logger.setLevel(logging.INFO)
+    try:
+        started = time.perf_counter()
+        layout = run_local(spec, work_dir)
+        wall = time.perf_counter() - started
+    finally:
+        trainer_logger.removeHandler(handler)
+    summary = latest_run_summary(layout.metadata_path)
+    return summary.metrics[spec.evaluation.metric], handler.seconds or float("nan"), wall
+
+
+def _spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", default=",".join(CASES))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    for noisy in ("absl", "apache_beam", "tensorflow", "pipelines", "components", "modules"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    rows = []
+    with tempfile.TemporaryDirectory() as temp_dir:
+        for name in args.models.split(","):
+            case = CASES[name]
+            results: dict[str, list[float]] = {"pipe": [], "keras": [], "pipe_s": [], "keras_s": [], "wall": []}
+            for repeat in range(args.repeats):
+                spec = _spec(case, seed=100 + repeat)
+                metric, seconds, wall = pipeline(spec, os.path.join(temp_dir, f"{name}-{repeat}"))
+                results["pipe"].append(metric)
+                results["pipe_s"].append(seconds)
+                results["wall"].append(wall)
+                metric, seconds = plain_keras(case, spec, seed=100 + repeat)
+                results["keras"].append(metric)
+                results["keras_s"].append(seconds)
+                logger.info("%s repeat %d: pipeline %.4f (fit %.1f s), keras %.4f (fit %.1f s)", name, repeat,
+                            results["pipe"][-1], results["pipe_s"][-1], results["keras"][-1], results["keras_s"][-1])
+            spec = _spec(case, seed=100)
+            ratio = statistics.median(results["pipe_s"]) / statistics.median(results["keras_s"])
+            rows.append((name, spec.data.source, spec.evaluation.metric, case.course_figure, _spread(results["pipe"]),
+                         _spread(results["keras"]), statistics.median(results["pipe_s"]),
+                         statistics.median(results["keras_s"]), ratio, statistics.median(results["wall"])))
+    logger.info("%d repeats (seeds 100..), medians of times; %d CPU cores", args.repeats, os.cpu_count() or 0)
+    logger.info("| model | data | metric | course | pipeline | plain Keras | fit s, pipeline | fit s, Keras | ratio | pipeline run s |")
+    logger.info("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        logger.info("| %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.2f | %.0f |", *row)
+
+
+if __name__ == "__main__":
+    main()
