@@ -146,6 +146,11 @@ class TrainingConfig(StrictModel):
         "w.assign_sub(learning_rate * grad) per batch (needs optimizer sgd)",
     )
     report_weights: bool = Field(False, description="log the learned weights (the yogurt models)")
+    target: Literal["label", "input"] = Field(
+        "label",
+        description="label: supervised; input: the model learns to reconstruct its own input "
+        "(autoencoders), and the exported model also returns each example's reconstruction_loss",
+    )
     metrics: list[str] = Field(default_factory=list)
     validation_freq: PositiveInt = 1
     seed: int | None = None

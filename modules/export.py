@@ -13,13 +13,14 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 
-from modules.inputs import model_input
+from modules.inputs import flatten_batch, model_input
 
 logger = logging.getLogger(__name__)
 
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
 OUTPUT_KEY = "outputs"
+RECONSTRUCTION_LOSS_KEY = "reconstruction_loss"
 
 
 def export_serving_model(
@@ -28,8 +29,13 @@ def export_serving_model(
     serving_model_dir: str,
     features: Sequence[str],
     label: str | None,
+    reconstruction_loss: keras.losses.Loss | None = None,
 ) -> None:
-    """Saves `model` as a SavedModel with `serving_default` and `transform_features` signatures."""
+    """Saves `model` as a SavedModel with `serving_default` and `transform_features` signatures.
+
+    With `reconstruction_loss` (an autoencoder), `serving_default` also returns each example's
+    loss between its input and its reconstruction: what the Evaluator gates such a model on.
+    """
     # Tracked as an attribute so the Transform graph's assets are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_feature_spec = tf_transform_output.raw_feature_spec()
@@ -39,7 +45,11 @@ def export_serving_model(
     def serve_tf_examples(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, serving_feature_spec)
         transformed = model.tft_layer(parsed)
-        return {OUTPUT_KEY: model(model_input(transformed, features), training=False)}
+        inputs = model_input(transformed, features)
+        outputs = model(inputs, training=False)
+        if reconstruction_loss is None:
+            return {OUTPUT_KEY: outputs}
+        return {OUTPUT_KEY: outputs, RECONSTRUCTION_LOSS_KEY: reconstruction_loss(flatten_batch(inputs), outputs)}
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:

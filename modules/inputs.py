@@ -19,3 +19,8 @@ def model_input(transformed: Mapping[str, tf.Tensor], features: Sequence[str]) -
         return tensors[0]
     flat = [tf.reshape(tf.cast(t, tf.float32), [tf.shape(t)[0], -1]) for t in tensors]
     return tf.concat(flat, axis=-1)
+
+
+def flatten_batch(x: tf.Tensor) -> tf.Tensor:
+    """[batch, ...] -> [batch, n]: what an autoencoder's last Dense layer reconstructs."""
+    return tf.reshape(tf.cast(x, tf.float32), [tf.shape(x)[0], -1])

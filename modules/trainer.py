@@ -18,9 +18,9 @@ from tfx_bsl.public import tfxio
 from modules.config import ModelConfig, TrainingConfig, TransformConfig
 from modules.export import export_serving_model
 from modules.features import transformed_name
-from modules.inputs import model_input
+from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model
-from modules.training import compile_model, fit
+from modules.training import compile_model, fit, per_example_loss
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def make_dataset(
     repeat: bool,
     shuffle: bool,
     seed: int | None,
+    reconstruct: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (model input, label) from Transform's output TFRecords, parsed once.
 
@@ -62,9 +63,11 @@ def make_dataset(
         tfxio.TensorFlowDatasetOptions(batch_size=1024, label_key=label, num_epochs=1, shuffle=False),
         tf_transform_output.transformed_metadata.schema,
     )
-    examples = parsed.map(
-        lambda transformed, y: (model_input(transformed, features), y), num_parallel_calls=tf.data.AUTOTUNE
-    ).unbatch().cache()
+    def to_pair(transformed: Mapping[str, tf.Tensor], y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = model_input(transformed, features)
+        return (x, flatten_batch(x)) if reconstruct else (x, y)
+
+    examples = parsed.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
     if shuffle:
         count = int(examples.reduce(0, lambda n, _: n + 1))  # fills the cache
         examples = examples.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
@@ -98,6 +101,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             repeat=train and not by_epoch,
             shuffle=train,
             seed=training.seed,
+            reconstruct=training.target == "input",
         )
 
     train_dataset = dataset(fn_args.train_files, train=True)
@@ -111,4 +115,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     fit(model, training, train_dataset, eval_dataset, steps=None if by_epoch else fn_args.train_steps)
     logger.info("training took %.2f s", time.perf_counter() - started)
 
-    export_serving_model(model, tf_transform_output, fn_args.serving_model_dir, features, label)
+    export_serving_model(
+        model, tf_transform_output, fn_args.serving_model_dir, features, label,
+        reconstruction_loss=per_example_loss(training) if training.target == "input" else None,
+    )

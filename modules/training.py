@@ -64,6 +64,13 @@ def make_loss(training: TrainingConfig) -> keras.losses.Loss:
     return loss_class()
 
 
+def per_example_loss(training: TrainingConfig) -> keras.losses.Loss:
+    """The spec's loss without the batch reduction: one value per example, for serving."""
+    loss = make_loss(training)
+    loss.reduction = keras.losses.Reduction.NONE
+    return loss
+
+
 def compile_model(model: keras.Model, training: TrainingConfig) -> None:
     """`model.compile` with the course's optimizer, loss and metrics named in the spec."""
     model.compile(

@@ -41,6 +41,8 @@ EVAL_METRICS: dict[str, tuple[str, bool]] = {
     "auc": ("AUC", True),
     "mean_squared_error": ("MeanSquaredError", False),
     "mean_absolute_error": ("MeanAbsoluteError", False),
+    # Autoencoders: the mean of the per-example reconstruction loss the exported model returns.
+    "reconstruction_loss": ("MeanPrediction", False),
 }
 
 
@@ -199,6 +201,16 @@ def check_loss_fits_the_target(spec: "PipelineSpec") -> Iterator[Problem]:
             f"{wrong_metric} does not fit {'one-hot' if one_hot else 'integer'} targets; expected "
             f"{'categorical_accuracy' if one_hot else 'sparse_categorical_accuracy'}",
         )
+
+
+@check("training", "evaluation")
+def check_unsupervised_models_gate_on_reconstruction(spec: "PipelineSpec") -> Iterator[Problem]:
+    reconstructs = spec.training.target == "input"
+    if reconstructs and spec.evaluation.metric != "reconstruction_loss":
+        yield Problem("evaluation.metric", "a model trained on target: input has no label to score; "
+                      f"expected reconstruction_loss (with an upper_bound), got {spec.evaluation.metric!r}")
+    if not reconstructs and spec.evaluation.metric == "reconstruction_loss":
+        yield Problem("evaluation.metric", "reconstruction_loss needs training.target: input")
 
 
 @check("evaluation")

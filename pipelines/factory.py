@@ -7,6 +7,7 @@ be copied into the pipeline root at compile time and break compiling for a remot
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from tfx import v1 as tfx
 
 from components.example_gen import EVAL_SPLIT, course_example_gen
 from components.sources import DataLocation, declared_location, get_source
+from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
 from modules.trainer import make_trainer_custom_config
 from pipelines.baseline import BLESSING_KEY, CANDIDATE_KEY, MODEL_KEY, LatestBlessedOtherModelStrategy
@@ -59,6 +61,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
     """TFMA config: the spec's metric with its bound, and no regression against the baseline."""
     label = get_source(spec.data.source).feature_set(spec.data.options).label
     class_name, higher_is_better = EVAL_METRICS[spec.evaluation.metric]
+    reconstructs = spec.training.target == "input"
     direction = (
         tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER
     )
@@ -78,6 +81,8 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
             tfma.ModelSpec(
                 signature_name="serving_default",
                 label_key=label,
+                # An autoencoder's label is not scored: the Evaluator averages its loss output.
+                prediction_key=RECONSTRUCTION_LOSS_KEY if reconstructs else "",
                 preprocessing_function_names=["transform_features"],
             )
         ],
@@ -86,7 +91,12 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(class_name=class_name, threshold=threshold),
+                    tfma.MetricConfig(
+                        class_name=class_name,
+                        # MeanPrediction reports as the spec's name (reconstruction_loss).
+                        config=json.dumps({"name": spec.evaluation.metric}) if reconstructs else "",
+                        threshold=threshold,
+                    ),
                 ]
             )
         ],

@@ -154,3 +154,87 @@ def build_mnist_custom_dense(hp: CustomDenseHParams) -> keras.Model:
     model = MyModel((flat, *hp.hidden, hp.num_classes), name="mnist_custom_dense")
     model.build((None, *hp.input_shape))
     return model
+
+
+class AutoencoderHParams(HParams):
+    encoder: tuple[PositiveInt, ...] = (256, 128)
+    code: PositiveInt = 10
+
+
+@register_model(
+    "mnist_autoencoder",
+    AutoencoderHParams,
+    "784 -> 256 -> 128 -> 10 -> 128 -> 256 -> 784 logits, relu between (002 AE)",
+)
+def build_mnist_autoencoder(hp: AutoencoderHParams) -> keras.Model:
+    """002's AE: an encoder and a decoder of Dense layers; the output is the 784 pixel logits."""
+    flat = 1
+    for dim in hp.input_shape:
+        flat *= dim
+    layers: list[keras.layers.Layer] = [keras.Input(shape=hp.input_shape), keras.layers.Flatten()]
+    layers += [keras.layers.Dense(units, activation="relu") for units in hp.encoder]
+    layers.append(keras.layers.Dense(hp.code, name="code"))
+    layers += [keras.layers.Dense(units, activation="relu") for units in reversed(hp.encoder)]
+    layers.append(keras.layers.Dense(flat, name="reconstruction_logits"))
+    return keras.Sequential(layers, name="mnist_autoencoder")
+
+
+@keras.utils.register_keras_serializable(package="course")
+class VAE(keras.Model):
+    """002's VAE: encoder 784 -> 128 -> (mu, log sigma^2) of z; decoder z -> 128 -> 784 logits.
+
+    The notes' typos are fixed: sigma = exp(0.5 * log sigma^2), and the KL term is
+    -0.5 * sum(1 + log sigma^2 - mu^2 - sigma^2). The KL term is added with `add_loss`, divided by
+    the number of pixels because Keras' binary cross-entropy averages over pixels where the course
+    sums them: the two terms keep the course's ratio (and Adam's updates do not depend on the
+    common scale). Outside training the code is z = mu, so reconstructions are deterministic.
+    """
+
+    def __init__(self, pixels: int = 784, hidden: int = 128, z_dim: int = 10, kl_weight: float = 1.0,
+                 seed: int | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.pixels, self.hidden, self.z_dim, self.kl_weight, self.seed = pixels, hidden, z_dim, kl_weight, seed
+        self.fc1 = keras.layers.Dense(hidden, activation="relu", name="fc1")
+        self.fc_mu = keras.layers.Dense(z_dim, name="mu")
+        self.fc_log_var = keras.layers.Dense(z_dim, name="log_var")
+        self.fc4 = keras.layers.Dense(hidden, activation="relu", name="fc4")
+        self.fc5 = keras.layers.Dense(pixels, name="reconstruction_logits")
+
+    def encode(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        h = self.fc1(tf.reshape(tf.cast(x, tf.float32), [-1, self.pixels]))
+        return self.fc_mu(h), self.fc_log_var(h)
+
+    def decode(self, z: tf.Tensor) -> tf.Tensor:
+        return self.fc5(self.fc4(z))
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        mu, log_var = self.encode(inputs)
+        if training:
+            eps = tf.random.normal(tf.shape(log_var), seed=self.seed)
+            z = mu + tf.exp(0.5 * log_var) * eps
+            kl = -0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mu) - tf.exp(log_var), axis=-1)
+            self.add_loss(self.kl_weight * tf.reduce_mean(kl) / self.pixels)
+        else:
+            z = mu
+        return self.decode(z)
+
+    def get_config(self) -> dict[str, object]:
+        return {"pixels": self.pixels, "hidden": self.hidden, "z_dim": self.z_dim,
+                "kl_weight": self.kl_weight, "seed": self.seed}
+
+
+class VaeHParams(HParams):
+    hidden: PositiveInt = 128
+    z_dim: PositiveInt = 10
+    kl_weight: PositiveFloat = 1.0
+    seed: int | None = None
+
+
+@register_model("mnist_vae", VaeHParams, "VAE: 784 -> 128 -> (mu, log sigma^2), z = 10; 10 -> 128 -> 784 logits (002)")
+def build_mnist_vae(hp: VaeHParams) -> keras.Model:
+    pixels = 1
+    for dim in hp.input_shape:
+        pixels *= dim
+    model = VAE(pixels, hp.hidden, hp.z_dim, hp.kl_weight, hp.seed, name="mnist_vae")
+    model.build((None, *hp.input_shape))
+    return model

@@ -30,13 +30,20 @@ TEST_HPARAMS = {
     "mnist_mlp_tape": {"input_shape": [28, 28]},
     "mnist_mlp5": {"input_shape": [28, 28], "dropout": 0.5},
     "mnist_custom_dense": {"input_shape": [28, 28]},
+    "mnist_autoencoder": {"input_shape": [28, 28]},
+    "mnist_vae": {"input_shape": [28, 28], "seed": 1},
 }
+# Autoencoders reconstruct their input: 784 logits out, trained against the flattened pixels.
+RECONSTRUCTS = {"mnist_autoencoder", "mnist_vae"}
 # What each model's output is: softmax probabilities, logits, or one regression value.
 OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "softmax", "dot_mlp": "value",
            "yogurt_linear": "value", "boston_mlp": "value"}
 
 
 def _training(name: str) -> TrainingConfig:
+    if name in RECONSTRUCTS:
+        return TrainingConfig(epochs=1, optimizer={"name": "adam", "learning_rate": 0.01}, loss="binary_crossentropy",
+                              from_logits=True, target="input")
     loss = "mean_squared_error" if OUTPUTS.get(name) == "value" else "sparse_categorical_crossentropy"
     return TrainingConfig(epochs=1, optimizer={"name": "sgd", "learning_rate": 0.1}, loss=loss,
                           from_logits=OUTPUTS.get(name) is None)
@@ -50,6 +57,8 @@ def _batch(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
     hparams = TEST_HPARAMS[name]
     x = rng.uniform(size=(8, *hparams["input_shape"])).astype("float32")
     parsed = resolve_model(name).hparams_class.model_validate(hparams)
+    if name in RECONSTRUCTS:
+        return x, x.reshape(8, -1), x[0].size
     width = getattr(parsed, "num_classes", 1)
     y = rng.integers(0, width, size=(8,)) if OUTPUTS.get(name) != "value" else rng.normal(size=(8, 1))
     return x, y, width
@@ -109,3 +118,16 @@ def test_unknown_model_lists_the_registered_ones():
 def test_user_builder_by_dotted_path_builds():
     model = build_model("tests.modules.user_models:tiny", {"input_shape": [2], "units": 5})
     assert model.output_shape == (None, 5)
+
+
+def test_vae_adds_the_kl_term_in_training_only_and_reconstructs_from_mu():
+    import tensorflow as tf
+
+    model = build_model("mnist_vae", {"input_shape": [28, 28], "seed": 1})
+    x = np.random.default_rng(3).uniform(size=(4, 28, 28)).astype("float32")
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))  # z = mu
+    model(x, training=True)
+    assert len(model.losses) == 1 and float(model.losses[0]) >= 0.0
+    mu, log_var = model.encode(x)
+    kl = -0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mu) - tf.exp(log_var), axis=-1)
+    assert float(model.losses[0]) == pytest.approx(float(tf.reduce_mean(kl)) / 784, rel=1e-5)

@@ -29,7 +29,8 @@ def test_list_shows_every_id(capsys):
     assert listed == spec_ids()
     course_ids = {"iris_softmax", "iris_tape", "dot_mlp", "dot_mlp_l2", "yogurt_linear", "yogurt_profit",
                   "digits_mlp", "boston_mlp", "mnist_mlp", "mnist_mlp_tape", "mnist_mlp5", "fashion_mlp5",
-                  "mnist_dropout", "mnist_custom_dense", "mnist_augmented", "mnist_images"}
+                  "mnist_dropout", "mnist_custom_dense", "mnist_augmented", "mnist_images", "mnist_autoencoder",
+                  "mnist_vae"}
     assert course_ids <= set(listed)
 
 

@@ -77,3 +77,24 @@ def test_image_specs_run_on_another_source_of_the_same_features(spec_id):
         source = "mnist_5k"
 
     assert _spec_from_args(Args).data.source == "mnist_5k"
+
+
+def test_vae_is_gated_on_reconstruction_loss_and_served(tmp_path):
+    """No label: the Evaluator averages the per-example reconstruction loss the model returns."""
+    write_mnist_npz(tmp_path / "data", n_train=64, n_test=16)
+    spec = spec_with(load_spec("mnist_vae"), training={"epochs": 1, "batch_size": 16},
+                     evaluation={"upper_bound": 1.0})
+    layout = run_local(spec, str(tmp_path / "run"), data=locate(get_source("mnist"), str(tmp_path / "data")))
+    summary = latest_run_summary(layout.metadata_path)
+    assert summary.failed == [] and summary.blessed is True, summary
+    assert 0.0 < summary.metrics["reconstruction_loss"] <= 1.0
+    serving = tf.saved_model.load(summary.pushed_destination).signatures[SERVING_SIGNATURE]
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28)).astype(np.uint8)
+    examples = tf.constant([to_example({"image": image}, MNIST).SerializeToString() for image in images])
+    outputs = serving(examples=examples)
+    assert outputs[OUTPUT_KEY].shape == (3, 784)
+    assert outputs["reconstruction_loss"].shape == (3,)
+    # The served loss is the binary cross-entropy of each image against its reconstruction.
+    pixels = images.reshape(3, -1) / 255.0
+    expected = tf.keras.losses.binary_crossentropy(pixels, outputs[OUTPUT_KEY], from_logits=True).numpy()
+    np.testing.assert_allclose(outputs["reconstruction_loss"].numpy(), expected, rtol=1e-4)
