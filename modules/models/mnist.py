@@ -123,7 +123,7 @@ class MyModel(keras.Model):
     def __init__(self, sizes: tuple[int, ...] = (28 * 28, 256, 128, 64, 32, 10), **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.sizes = tuple(sizes)
-        self.fcs = [MyDense(a, b, name=f"fc{i + 1}") for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        self.fcs = [MyDense(a, b, name=f"fc{i + 1}") for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))]
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         x = tf.reshape(tf.cast(inputs, tf.float32), [-1, self.sizes[0]])
