@@ -48,9 +48,12 @@ class Case:
 CASES = {
     "iris_softmax": Case("iris_softmax", None, "val acc 1.0 (median 0.967 over seeds)", lambda: keras.Sequential([
         keras.layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.l2())])),
+    # 003 initializes every weight and bias with tf.random.normal (stddev 1).
     "digits_mlp": Case("digits_mlp", None, "-", lambda: keras.Sequential([
-        keras.layers.Dense(30, activation="relu", kernel_initializer="random_normal", bias_initializer="random_normal"),
-        keras.layers.Dense(10)])),
+        keras.layers.Dense(30, activation="relu", kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                           bias_initializer=keras.initializers.RandomNormal(stddev=1.0)),
+        keras.layers.Dense(10, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                           bias_initializer=keras.initializers.RandomNormal(stddev=1.0))])),
     "boston_mlp": Case("boston_mlp", None, "-", lambda: keras.Sequential([
         keras.layers.Dense(64, activation="relu"), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])),
     "mnist_mlp": Case("mnist_mlp", "mnist_5k", "val acc 0.9776 (full MNIST)", lambda: keras.Sequential([

@@ -3,7 +3,9 @@ and the pushed model reloaded through `serving_default` with raw tf.Examples.
 
 - iris_tape: the course's GradientTape loop on one-hot targets;
 - mnist_custom_dense: subclassed layers and model, logits on one-hot targets, images as raw bytes;
-- yogurt_profit: the custom COST/PROFIT loss, a regression gated on an MSE upper bound.
+- mnist_augmented: Keras augmentation layers inside the model, active in training only;
+- yogurt_profit: the custom COST/PROFIT loss, a regression gated on an MSE upper bound;
+- mnist_vae: unsupervised, gated on the reconstruction loss it serves.
 """
 from __future__ import annotations
 
@@ -46,15 +48,18 @@ def test_gradient_tape_model_is_trained_evaluated_pushed_and_served(tmp_path):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_subclassed_image_model_serves_raw_image_bytes(tmp_path):
+@pytest.mark.parametrize("spec_id", ["mnist_custom_dense", "mnist_augmented"])
+def test_image_models_serve_raw_image_bytes(tmp_path, spec_id):
+    """Subclassed layers and model (logits on one-hot targets); augmentation layers in training only."""
     write_mnist_npz(tmp_path / "data", n_train=64, n_test=16)
-    spec = spec_with(load_spec("mnist_custom_dense"), training={"epochs": 1, "batch_size": 16},
+    spec = spec_with(load_spec(spec_id), training={"epochs": 1, "batch_size": 16},
                      evaluation={"lower_bound": 0.0})
     summary, serving = _run(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
     assert summary.metrics["example_count"] == 16
     images = np.random.default_rng(0).integers(0, 256, size=(2, 28, 28)).astype(np.uint8)
-    logits = _serve(serving, [{"image": image} for image in images], MNIST)
-    assert logits.shape == (2, 10) and np.isfinite(logits).all()
+    outputs = _serve(serving, [{"image": image} for image in images], MNIST)
+    assert outputs.shape == (2, 10) and np.isfinite(outputs).all()
+    np.testing.assert_allclose(outputs, _serve(serving, [{"image": image} for image in images], MNIST))
 
 
 def test_custom_loss_regression_is_gated_on_mse(tmp_path):
