@@ -30,6 +30,7 @@ test-all: install
 bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.example_encoding
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.import_throughput
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_vs_keras
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache
