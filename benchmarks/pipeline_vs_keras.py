@@ -43,6 +43,50 @@ class Case:
     source: str | None  # another source with the same features (mnist_5k for mnist)
     course_figure: str
     build: Callable[[], keras.Model]  # the course's model, written as the course writes it
+    augment: bool = False  # fit through the course's ImageDataGenerator (004 M14)
+
+
+class MyDense(keras.layers.Layer):
+    """002, as the course writes it."""
+
+    def __init__(self, inp_dim: int, outp_dim: int) -> None:
+        super().__init__()
+        self.kernel = self.add_weight("w", [inp_dim, outp_dim])
+        self.bias = self.add_weight("b", [outp_dim])
+
+    def call(self, inputs, training=None):  # noqa: ANN001, ANN201
+        return inputs @ self.kernel + self.bias
+
+
+class MyModel(keras.Model):
+    """002, as the course writes it (the input flattened first, as the course's preprocessing does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = MyDense(28 * 28, 256), MyDense(256, 128), MyDense(128, 64)
+        self.fc4, self.fc5 = MyDense(64, 32), MyDense(32, 10)
+
+    def call(self, inputs, training=None):  # noqa: ANN001, ANN201
+        import tensorflow as tf  # noqa: PLC0415
+
+        x = tf.reshape(inputs, [-1, 28 * 28])
+        for layer in (self.fc1, self.fc2, self.fc3, self.fc4):
+            x = tf.nn.relu(layer(x))
+        return self.fc5(x)
+
+
+def _mlp5(dropout: float | None = None) -> keras.Model:
+    layers = [keras.layers.Flatten(), keras.layers.Dense(256, activation="relu")]
+    layers += [keras.layers.Dropout(dropout)] if dropout else []
+    layers += [keras.layers.Dense(128, activation="relu")]
+    layers += [keras.layers.Dropout(dropout)] if dropout else []
+    layers += [keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)]
+    return keras.Sequential(layers)
+
+
+def _mnist_mlp() -> keras.Model:
+    return keras.Sequential([
+        keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")])
 
 
 CASES = {
@@ -56,11 +100,11 @@ CASES = {
                            bias_initializer=keras.initializers.RandomNormal(stddev=1.0))])),
     "boston_mlp": Case("boston_mlp", None, "-", lambda: keras.Sequential([
         keras.layers.Dense(64, activation="relu"), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])),
-    "mnist_mlp": Case("mnist_mlp", "mnist_5k", "val acc 0.9776 (full MNIST)", lambda: keras.Sequential([
-        keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")])),
-    "mnist_mlp5": Case("mnist_mlp5", "mnist_5k", "test acc 0.9757 (full MNIST)", lambda: keras.Sequential([
-        keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"), keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])),
+    "mnist_mlp": Case("mnist_mlp", "mnist_5k", "val acc 0.9776 (full MNIST)", _mnist_mlp),
+    "mnist_mlp5": Case("mnist_mlp5", "mnist_5k", "test acc 0.9757 (full MNIST)", _mlp5),
+    "mnist_dropout": Case("mnist_dropout", "mnist_5k", "-", lambda: _mlp5(dropout=0.5)),
+    "mnist_custom_dense": Case("mnist_custom_dense", "mnist_5k", "-", MyModel),
+    "mnist_augmented": Case("mnist_augmented", "mnist_5k", "-", _mnist_mlp, augment=True),
 }
 
 
@@ -125,9 +169,21 @@ def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float
     model = case.build()
     compile_model(model, spec.training)
     started = time.perf_counter()
-    model.fit(x_train, target_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
-              validation_data=(x_eval, target_eval), validation_freq=spec.training.validation_freq, verbose=0)
-    return _score(spec, model, x_eval, y_eval), time.perf_counter() - started
+    if case.augment:
+        # 004 M14: ImageDataGenerator(rescale=1. / 1., rotation_range=45, width_shift_range=.15,
+        # height_shift_range=.15, horizontal_flip=False, zoom_range=0.5) on (n, 28, 28, 1) arrays.
+        generator = keras.preprocessing.image.ImageDataGenerator(
+            rescale=1.0, rotation_range=45, width_shift_range=0.15, height_shift_range=0.15,
+            horizontal_flip=False, zoom_range=0.5)
+        images = x_train.reshape(-1, 28, 28, 1)
+        generator.fit(images)
+        model.fit(generator.flow(images, target_train, batch_size=spec.training.batch_size, seed=seed),
+                  epochs=spec.training.epochs, validation_data=(x_eval.reshape(-1, 28, 28, 1), target_eval),
+                  validation_freq=spec.training.validation_freq, verbose=0)
+    else:
+        model.fit(x_train, target_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
+                  validation_data=(x_eval, target_eval), validation_freq=spec.training.validation_freq, verbose=0)
+    return _score(spec, model, x_eval.reshape(-1, 28, 28, 1) if case.augment else x_eval, y_eval), time.perf_counter() - started
 
 
 class _TrainingTime(logging.Handler):

@@ -101,13 +101,17 @@ def build_mnist_mlp5(hp: Mlp5HParams) -> keras.Model:
 
 @keras.utils.register_keras_serializable(package="course")
 class MyDense(keras.layers.Layer):
-    """002's custom layer: `inputs @ kernel + bias`, nothing else."""
+    """002's custom layer: `inputs @ kernel + bias`, nothing else.
+
+    Both weights come from `add_variable('w', ...)` / `add_variable('b', ...)` in the course,
+    whose default initializer is glorot_uniform, the bias included.
+    """
 
     def __init__(self, inp_dim: int, outp_dim: int, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.inp_dim, self.outp_dim = inp_dim, outp_dim
         self.kernel = self.add_weight(name="w", shape=[inp_dim, outp_dim], initializer="glorot_uniform")
-        self.bias = self.add_weight(name="b", shape=[outp_dim], initializer="zeros")
+        self.bias = self.add_weight(name="b", shape=[outp_dim], initializer="glorot_uniform")
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         return inputs @ self.kernel + self.bias
