@@ -6,12 +6,15 @@ missing data file) with one message naming the file, the field and what was expe
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
+import json
 import logging
 import os
 import signal
 import sys
 import time
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import yaml
 from pydantic import ValidationError
@@ -19,6 +22,9 @@ from pydantic import ValidationError
 from components.sources.base import DataFileError, DataLocation, MissingDataError
 from pipelines.errors import SpecError, problems_from_validation
 from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
+
+if TYPE_CHECKING:
+    from pipelines.summary import RunSummary
 
 logger = logging.getLogger("coursepipe")
 
@@ -108,10 +114,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.runners.local import run_local  # noqa: PLC0415  (heavy: TFX, TF, Beam)
+    from pipelines.runners.local import layout_for, run_local  # noqa: PLC0415  (heavy: TFX, TF, Beam)
     from pipelines.summary import latest_run_summary  # noqa: PLC0415
-
-    from pipelines.runners.local import layout_for  # noqa: PLC0415
 
     spec = _spec_from_args(args)
     location = _data_location(spec, args.data_dir, layout_for(spec, args.output).output_dir)
@@ -125,6 +129,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     summary = latest_run_summary(layout.metadata_path)
     elapsed = time.monotonic() - started
+    if args.json:
+        print(json.dumps({"id": spec.id, "seconds": round(elapsed, 1), "run_directory": layout.output_dir,
+                          "evaluation": {"metric": spec.evaluation.metric,
+                                         "lower_bound": spec.evaluation.lower_bound,
+                                         "upper_bound": spec.evaluation.upper_bound},
+                          **_summary_json(summary)}, indent=2))
+        return EXIT_OK if not summary.failed else EXIT_FAILED
     print(f"{spec.id}: pipeline finished in {elapsed:.1f} s "
           f"({len(summary.executed)} executed, {len(summary.cached)} from cache)")
     metric = spec.evaluation.metric
@@ -145,6 +156,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  pushed to: {summary.pushed_destination or 'nothing pushed'}")
     print(f"  run directory: {layout.output_dir}")
     return EXIT_OK if not summary.failed else EXIT_FAILED
+
+
+def _summary_json(summary: "RunSummary") -> dict[str, Any]:
+    data = dataclasses.asdict(summary)
+    data["started"] = _iso_time(summary.started_ms)
+    return data
+
+
+def _iso_time(ms_since_epoch: int) -> str:
+    return datetime.datetime.fromtimestamp(ms_since_epoch / 1000).isoformat(timespec="seconds")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Past runs of a pipeline, from the ML Metadata store of its run directory."""
+    from pipelines.runners.local import layout_for  # noqa: PLC0415
+    from pipelines.summary import run_summaries  # noqa: PLC0415
+
+    spec = _spec_from_args(args)
+    layout = layout_for(spec, args.output)
+    if not os.path.exists(layout.metadata_path):
+        raise UsageError(f"{spec.id}: no runs in {layout.output_dir} (no metadata.sqlite); "
+                         f"run 'coursepipe run {spec.id}' first, or give --output DIR")
+    summaries = run_summaries(layout.metadata_path)
+    if args.json:
+        print(json.dumps([_summary_json(s) for s in summaries], indent=2))
+        return EXIT_OK
+    metric = spec.evaluation.metric
+    print(f"{'started':19s}  {'span':>4s}  {'executed':>8s}  {'cached':>6s}  {metric:>28s}  blessed  pushed to")
+    for summary in summaries:
+        value = summary.metrics.get(metric)
+        blessed = {True: "yes", False: "no", None: "-"}[summary.blessed]
+        if summary.failed:
+            blessed = f"failed: {', '.join(summary.failed)}"
+        print(f"{_iso_time(summary.started_ms):19s}  {'-' if summary.span is None else summary.span:>4}  "
+              f"{len(summary.executed):>8d}  {len(summary.cached):>6d}  "
+              f"{'-' if value is None else f'{value:.4f}':>28s}  {blessed:7s}  {summary.pushed_destination or '-'}")
+    return EXIT_OK
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -224,10 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run directory: metadata, artifacts, pushed models (default runs/<id>)")
     run.add_argument("--data-dir", "--data-path", dest="data_dir", metavar="DIR",
                      help="read the source's files from DIR (or one data file) instead of the spec's data.path")
+    run.add_argument("--json", action="store_true", help="print the run summary as JSON")
     run.add_argument("--source", metavar="SOURCE",
                      help="read another data source with the same features (e.g. mnist_5k for mnist)")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, e.g. --beam-arg=--direct_num_workers=2")
+
+    runs = add("runs", cmd_runs, "list a pipeline's past runs: time, span, metric, blessed, pushed path")
+    runs.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")
+    runs.add_argument("--json", action="store_true", help="print the runs as JSON")
 
     data = add("data", cmd_data, "import a data source alone (the ExampleGen step) and describe it",
                takes_spec=False)

@@ -32,6 +32,8 @@ class RunSummary:
     validation_failures: list[str] = field(default_factory=list)
     blessed: bool | None = None
     pushed_destination: str | None = None
+    span: int | None = None
+    started_ms: int = 0
 
 
 def _store(metadata_path: str) -> mlmd.MetadataStore:
@@ -70,15 +72,25 @@ def _read_evaluation(uri: str, summary: RunSummary) -> None:
 
 def latest_run_summary(metadata_path: str) -> RunSummary:
     """Summary of the latest pipeline run recorded in `metadata_path`."""
-    store = _store(metadata_path)
-    runs = store.get_contexts_by_type(PIPELINE_RUN_CONTEXT)
-    if not runs:
+    summaries = run_summaries(metadata_path)
+    if not summaries:
         raise LookupError(f"{metadata_path}: no pipeline run recorded")
-    run = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
+    return summaries[-1]
+
+
+def run_summaries(metadata_path: str) -> list[RunSummary]:
+    """Every pipeline run recorded in `metadata_path`, oldest first."""
+    store = _store(metadata_path)
+    runs = sorted(store.get_contexts_by_type(PIPELINE_RUN_CONTEXT),
+                  key=lambda context: (context.create_time_since_epoch, context.id))
+    resolver_type_ids = {t.id for t in store.get_execution_types() if t.name == RESOLVER_EXECUTION_TYPE}
+    return [_summarize(store, run, resolver_type_ids) for run in runs]
+
+
+def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resolver_type_ids: set[int]) -> RunSummary:
     executions = store.get_executions_by_context(run.id)
     node_ids = _node_ids(store, executions)
-    summary = RunSummary(run_id=run.name)
-    resolver_type_ids = {t.id for t in store.get_execution_types() if t.name == RESOLVER_EXECUTION_TYPE}
+    summary = RunSummary(run_id=run.name, started_ms=run.create_time_since_epoch)
     for execution in sorted(executions, key=lambda e: e.id):
         if execution.type_id in resolver_type_ids:
             continue
@@ -101,4 +113,6 @@ def latest_run_summary(metadata_path: str) -> RunSummary:
             _read_evaluation(artifact.uri, summary)
         elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
             summary.pushed_destination = props["pushed_destination"].string_value
+        elif type_name == "Examples" and "span" in props and summary.span is None:
+            summary.span = props["span"].int_value
     return summary

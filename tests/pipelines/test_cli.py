@@ -12,7 +12,7 @@ def _run(capsys, *argv):
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["show"], ["run"], ["data"], ["compile"]])
+@pytest.mark.parametrize("command", [[], ["list"], ["show"], ["run"], ["runs"], ["data"], ["compile"]])
 def test_help_on_every_command(capsys, command):
     with pytest.raises(SystemExit) as caught:
         cli.main([*command, "--help"])

@@ -5,6 +5,7 @@ tests of this module.
 """
 from __future__ import annotations
 
+import json
 import os
 from contextlib import redirect_stdout
 from io import StringIO
@@ -75,3 +76,29 @@ def test_pushed_model_serves_raw_tf_examples(runs):
     ]
     transformed = model.signatures[TRANSFORM_SIGNATURE](examples=tf.constant(with_label))
     assert set(transformed) == {*map(transformed_name, IRIS.features), IRIS.label}
+
+
+def test_runs_lists_both_runs_from_ml_metadata(runs, capsys):
+    (cold, _), (warm, _), output = runs
+    capsys.readouterr()
+    assert cli.main(["runs", "iris_softmax", "--output", output, "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [entry["run_id"] for entry in history] == [cold.run_id, warm.run_id]
+    assert [len(entry["executed"]) for entry in history] == [8, 0]
+    assert all(entry["blessed"] and entry["span"] == 0 for entry in history)
+    assert history[1]["pushed_destination"] == cold.pushed_destination
+    assert cli.main(["runs", "iris_softmax", "--output", output]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 3 and "sparse_categorical_accuracy" in table[0]
+    assert table[1].split()[1:4] == ["0", "8", "0"] and table[2].split()[1:4] == ["0", "0", "8"]
+
+
+def test_run_json_summary(runs, capsys):
+    _, _, output = runs
+    capsys.readouterr()
+    assert cli.main(["run", "iris_softmax", "--output", output, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["id"] == "iris_softmax" and summary["run_directory"] == output
+    assert summary["blessed"] is True and len(summary["cached"]) == 8
+    assert summary["evaluation"] == {"metric": "sparse_categorical_accuracy", "lower_bound": 0.9, "upper_bound": None}
+    assert summary["metrics"]["sparse_categorical_accuracy"] >= 0.9
