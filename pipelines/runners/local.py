@@ -20,6 +20,7 @@ from tfx import v1 as tfx
 
 from components.sources import DataLocation
 from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.progress import component_progress
 from pipelines.spec import PipelineSpec
 
 logger = logging.getLogger(__name__)
@@ -74,5 +75,7 @@ def run_local(
         exclude_candidate_from_baseline=True,
     )
     logger.info("Running %s locally; output in %s", spec.id, layout.output_dir)
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(spec, placement))
+    pipeline = create_pipeline(spec, placement)
+    with component_progress(len(pipeline.components)):
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     return layout
