@@ -6,6 +6,7 @@ It stays thin: the model comes from the registry, the training options from the 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Mapping, Sequence
 
@@ -17,6 +18,7 @@ from tfx_bsl.public import tfxio
 
 from modules.config import ModelConfig, TrainingConfig, TransformConfig
 from modules.export import export_serving_model
+from modules.curves import write_curves
 from modules.features import transformed_name
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model
@@ -111,9 +113,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     compile_model(model, training)
     model.summary(print_fn=logger.info)
 
+    # TensorBoard for Keras fit (the hand-written loop has no callbacks); the course's curves for both.
+    tensorboard = [keras.callbacks.TensorBoard(os.path.join(fn_args.model_run_dir, "logs"))] if training.style == "fit" else []
     started = time.perf_counter()
-    fit(model, training, train_dataset, eval_dataset, steps=None if by_epoch else fn_args.train_steps)
+    history = fit(model, training, train_dataset, eval_dataset,
+                  steps=None if by_epoch else fn_args.train_steps, callbacks=tensorboard)
     logger.info("training took %.2f s", time.perf_counter() - started)
+    write_curves(history, fn_args.model_run_dir, title=model_config.name)
 
     export_serving_model(
         model, tf_transform_output, fn_args.serving_model_dir, features, label,

@@ -9,12 +9,13 @@ Both take the same datasets and leave a compiled Keras model, exported the same 
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import tensorflow as tf
 import tf_keras as keras
 
 from modules.config import ProfitLoss, TrainingConfig
+from modules.curves import EpochHistory
 
 logger = logging.getLogger(__name__)
 
@@ -94,20 +95,35 @@ class EpochLogger(keras.callbacks.Callback):
             logger.info("epoch %d/%d - %s", number, self._epochs, metrics)
 
 
+class HistoryRecorder(keras.callbacks.Callback):
+    """Copies each epoch's logs into an `EpochHistory` (epochs counted from 1, as the course plots)."""
+
+    def __init__(self, history: EpochHistory) -> None:
+        super().__init__()
+        self._history = history
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._history.record(epoch + 1, logs or {})
+
+
 def fit_keras(
     model: keras.Model,
     training: TrainingConfig,
     train: tf.data.Dataset,
     evaluation: tf.data.Dataset,
     steps: int | None,
+    history: EpochHistory,
+    callbacks: Sequence[keras.callbacks.Callback],
 ) -> None:
     """Keras `fit`: `epochs` passes over `train`, or `steps` batches of a repeated `train`."""
+    recorders = [HistoryRecorder(history), *callbacks]
     if training.epochs is not None:
         model.fit(train, validation_data=evaluation, validation_freq=training.validation_freq,
                   epochs=training.epochs, verbose=0,
-                  callbacks=[EpochLogger(training.epochs, training.validation_freq)])
+                  callbacks=[EpochLogger(training.epochs, training.validation_freq), *recorders])
     else:
-        model.fit(train, validation_data=evaluation, epochs=1, steps_per_epoch=steps, verbose=2)
+        model.fit(train, validation_data=evaluation, epochs=1, steps_per_epoch=steps, verbose=2,
+                  callbacks=recorders)
 
 
 def fit_gradient_tape(
@@ -116,10 +132,13 @@ def fit_gradient_tape(
     train: tf.data.Dataset,
     evaluation: tf.data.Dataset,
     steps: int | None,
+    history: EpochHistory,
+    callbacks: Sequence[keras.callbacks.Callback],
 ) -> None:
     """The course's loop: loss under a GradientTape, then `w.assign_sub(lr * grad)` per variable.
 
     The model must be compiled (for `evaluate` and the export); its optimizer is not used.
+    Keras callbacks do not apply to a hand-written loop; the history is recorded directly.
     """
     loss_object = make_loss(training)
     learning_rate = training.optimizer.learning_rate
@@ -144,8 +163,10 @@ def fit_gradient_tape(
         for x, y in batches:
             total += float(train_step(x, y))
             count += 1
+        history.record(epoch, {"loss": total / max(count, 1)})
         if epoch % every == 0 or epoch == epochs:
             results = model.evaluate(evaluation, verbose=0, return_dict=True)
+            history.record(epoch, {f"val_{name}": value for name, value in results.items()})
             shown = " - ".join(f"val_{name}: {value:.4f}" for name, value in results.items())
             logger.info("epoch %d/%d - loss: %.4f - %s", epoch, epochs, total / max(count, 1), shown)
 
@@ -154,9 +175,13 @@ FIT_STYLES = {"fit": fit_keras, "gradient_tape": fit_gradient_tape}
 
 
 def fit(model: keras.Model, training: TrainingConfig, train: tf.data.Dataset,
-        evaluation: tf.data.Dataset, steps: int | None = None) -> None:
-    """Fits `model` in the spec's style; logs the learned weights when the spec asks."""
-    FIT_STYLES[training.style](model, training, train, evaluation, steps)
+        evaluation: tf.data.Dataset, steps: int | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = ()) -> EpochHistory:
+    """Fits `model` in the spec's style; returns the per-epoch history; logs the learned weights
+    when the spec asks."""
+    history = EpochHistory()
+    FIT_STYLES[training.style](model, training, train, evaluation, steps, history, callbacks)
     if training.report_weights:
         for weight in model.weights:
             logger.info("learned %s = %s", weight.name, weight.numpy().round(4).tolist())
+    return history

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from components.sources.base import DataFileError, DataLocation, MissingDataError
+from modules.curves import CURVES_FILE
 from pipelines.errors import SpecError, problems_from_validation
 from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
 
@@ -154,6 +155,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         reasons = "; ".join(summary.validation_failures) or "thresholds not met"
         print(f"  blessed: no ({reasons})")
     print(f"  pushed to: {summary.pushed_destination or 'nothing pushed'}")
+    if summary.model_run_dir:
+        curves = os.path.join(summary.model_run_dir, CURVES_FILE)
+        if os.path.exists(curves):
+            print(f"  curves: {curves}")
+        if os.path.isdir(os.path.join(summary.model_run_dir, "logs")):
+            print(f"  TensorBoard: tensorboard --logdir {os.path.join(summary.model_run_dir, 'logs')}")
     print(f"  run directory: {layout.output_dir}")
     return EXIT_OK if not summary.failed else EXIT_FAILED
 

@@ -34,6 +34,7 @@ class RunSummary:
     pushed_destination: str | None = None
     span: int | None = None
     started_ms: int = 0
+    model_run_dir: str | None = None  # the Trainer's curves.png, history.json, TensorBoard logs
 
 
 def _store(metadata_path: str) -> mlmd.MetadataStore:
@@ -113,6 +114,8 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
             _read_evaluation(artifact.uri, summary)
         elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
             summary.pushed_destination = props["pushed_destination"].string_value
+        elif type_name == "ModelRun":
+            summary.model_run_dir = artifact.uri
         elif type_name == "Examples" and "span" in props and summary.span is None:
             summary.span = props["span"].int_value
     return summary

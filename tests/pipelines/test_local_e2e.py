@@ -46,6 +46,12 @@ def test_cold_run_executes_all_eight_components_and_blesses(runs):
     assert summary.metrics["example_count"] == 30
     assert summary.pushed_destination.startswith(os.path.join(output, "serving"))
     assert "blessed: yes" in stdout and summary.pushed_destination in stdout
+    # The course's figure and the numbers behind it, plus TensorBoard logs, in the Trainer's run dir.
+    curves = os.path.join(summary.model_run_dir, "curves.png")
+    assert f"curves: {curves}" in stdout and "tensorboard --logdir" in stdout
+    with open(os.path.join(summary.model_run_dir, "history.json"), encoding="utf-8") as handle:
+        history = json.load(handle)
+    assert len(history["loss"]) == 500 and [e for e, _ in history["val_loss"]][:2] == [20, 40]
 
 
 def test_unchanged_rerun_executes_nothing_and_pushes_no_copy(runs):
