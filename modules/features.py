@@ -8,6 +8,7 @@ numbers in the README).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
@@ -37,12 +38,7 @@ class Feature:
     @property
     def fixed_size(self) -> int | None:
         """Number of stored values (pixels for uint8), or None for a varying length."""
-        size = 1
-        for dim in self.shape:
-            if dim is None:
-                return None
-            size *= dim
-        return size
+        return None if None in self.shape else math.prod(self.shape)
 
 
 SCALAR_FLOAT = Feature("float")

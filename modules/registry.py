@@ -6,6 +6,7 @@ without touching this project; such a builder gets `UserHParams`, which keeps an
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -28,6 +29,16 @@ class UserHParams(HParams):
     """Hyperparameters of a user's builder named by dotted path: extra keys are kept."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def flat_size(shape: tuple[int, ...]) -> int:
+    """Values in one example of `shape` (784 for a 28x28 image): what a flattened input holds."""
+    return math.prod(shape)
+
+
+def offset_seed(seed: int | None, offset: int) -> int | None:
+    """A distinct seed per layer from one model seed (None stays unseeded)."""
+    return None if seed is None else seed + offset
 
 
 HP = TypeVar("HP", bound=HParams)

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tf_keras as keras
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
-from modules.registry import HParams, register_model
+from modules.registry import HParams, flat_size, offset_seed, register_model
 
 
 class Augmentation(BaseModel):
@@ -69,9 +69,8 @@ class TapeMlpHParams(HParams):
 )
 def build_mnist_mlp_tape(hp: TapeMlpHParams) -> keras.Model:
     def dense(units: int, activation: str | None, offset: int) -> keras.layers.Dense:
-        seed = None if hp.seed is None else hp.seed + offset
-        return keras.layers.Dense(units, activation=activation, bias_initializer="zeros",
-                                  kernel_initializer=keras.initializers.TruncatedNormal(stddev=hp.init_stddev, seed=seed))
+        init = keras.initializers.TruncatedNormal(stddev=hp.init_stddev, seed=offset_seed(hp.seed, offset))
+        return keras.layers.Dense(units, activation=activation, bias_initializer="zeros", kernel_initializer=init)
     layers = [keras.Input(shape=hp.input_shape), keras.layers.Flatten()]
     layers += [dense(units, "relu", i) for i, units in enumerate(hp.hidden)]
     layers.append(dense(hp.num_classes, None, len(hp.hidden)))
@@ -152,10 +151,7 @@ class CustomDenseHParams(HParams):
     "subclassed MyModel of five subclassed MyDense layers, 784 -> ... -> 10 logits (002)",
 )
 def build_mnist_custom_dense(hp: CustomDenseHParams) -> keras.Model:
-    flat = 1
-    for dim in hp.input_shape:
-        flat *= dim
-    model = MyModel((flat, *hp.hidden, hp.num_classes), name="mnist_custom_dense")
+    model = MyModel((flat_size(hp.input_shape), *hp.hidden, hp.num_classes), name="mnist_custom_dense")
     model.build((None, *hp.input_shape))
     return model
 
@@ -172,14 +168,11 @@ class AutoencoderHParams(HParams):
 )
 def build_mnist_autoencoder(hp: AutoencoderHParams) -> keras.Model:
     """002's AE: an encoder and a decoder of Dense layers; the output is the 784 pixel logits."""
-    flat = 1
-    for dim in hp.input_shape:
-        flat *= dim
     layers: list[keras.layers.Layer] = [keras.Input(shape=hp.input_shape), keras.layers.Flatten()]
     layers += [keras.layers.Dense(units, activation="relu") for units in hp.encoder]
     layers.append(keras.layers.Dense(hp.code, name="code"))
     layers += [keras.layers.Dense(units, activation="relu") for units in reversed(hp.encoder)]
-    layers.append(keras.layers.Dense(flat, name="reconstruction_logits"))
+    layers.append(keras.layers.Dense(flat_size(hp.input_shape), name="reconstruction_logits"))
     return keras.Sequential(layers, name="mnist_autoencoder")
 
 
@@ -236,9 +229,6 @@ class VaeHParams(HParams):
 
 @register_model("mnist_vae", VaeHParams, "VAE: 784 -> 128 -> (mu, log sigma^2), z = 10; 10 -> 128 -> 784 logits (002)")
 def build_mnist_vae(hp: VaeHParams) -> keras.Model:
-    pixels = 1
-    for dim in hp.input_shape:
-        pixels *= dim
-    model = VAE(pixels, hp.hidden, hp.z_dim, hp.kl_weight, hp.seed, name="mnist_vae")
+    model = VAE(flat_size(hp.input_shape), hp.hidden, hp.z_dim, hp.kl_weight, hp.seed, name="mnist_vae")
     model.build((None, *hp.input_shape))
     return model

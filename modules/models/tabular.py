@@ -5,7 +5,7 @@ import tf_keras as keras
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from modules.initializers import CourseRandomNormal
-from modules.registry import HParams, register_model
+from modules.registry import HParams, offset_seed, register_model
 
 
 class SoftmaxClassifierHParams(HParams):
@@ -69,10 +69,9 @@ class DotMlpHParams(HParams):
 def build_dot_mlp(hp: DotMlpHParams) -> keras.Model:
     regularizer = keras.regularizers.l2(hp.l2_loss_weight / 2) if hp.l2_loss_weight else None
     def dense(units: int, activation: str | None, seed_offset: int) -> keras.layers.Dense:
-        seed = None if hp.seed is None else hp.seed + seed_offset
         return keras.layers.Dense(
             units, activation=activation, kernel_regularizer=regularizer,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed),
+            kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=offset_seed(hp.seed, seed_offset)),
             bias_initializer=keras.initializers.Constant(0.01),
         )
     return keras.Sequential(
@@ -106,7 +105,7 @@ class DigitsMlpHParams(HParams):
 @register_model("digits_mlp", DigitsMlpHParams, "64 -> 30 relu -> 10 logits, normal(1) weights and biases (003)")
 def build_digits_mlp(hp: DigitsMlpHParams) -> keras.Model:
     def init(offset: int) -> keras.initializers.Initializer:
-        return keras.initializers.RandomNormal(stddev=1.0, seed=None if hp.seed is None else hp.seed + offset)
+        return keras.initializers.RandomNormal(stddev=1.0, seed=offset_seed(hp.seed, offset))
     return keras.Sequential(
         [keras.Input(shape=hp.input_shape),
          keras.layers.Dense(hp.hidden, activation="relu", kernel_initializer=init(0), bias_initializer=init(1)),
