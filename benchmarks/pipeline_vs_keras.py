@@ -120,11 +120,8 @@ def _spec(case: Case, seed: int) -> PipelineSpec:
 
 def _arrays(spec: PipelineSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The spec's train/eval split as the model input and raw label, preprocessed as the spec says."""
-    import glob
-
     source = get_source(spec.data.source)
-    location = locate(source, spec.data.path)
-    files = sorted(glob.glob(os.path.join(location.input_base, location.pattern))) if location.pattern else []
+    files = locate(source, spec.data.path).local_files()
     splits = apply_split(spec.data.split or source.default_split, source.read(files, source.parse_options(spec.data.options)))
     features = source.feature_set(spec.data.options)
     arrays = {}

@@ -221,7 +221,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         raise UsageError("; ".join(str(p) for p in problems)) from None
     started = time.monotonic()
     imported = import_source(source.id, output_dir, path=args.data_dir,
-                             options=options.model_dump(mode="json"), beam_args=args.beam_arg)
+                             options=options.model_dump(mode="json"))
     elapsed = time.monotonic() - started
     total = sum(imported.split_counts.values())
     print(f"{source.id}: {total} examples, span {imported.span}, imported in {elapsed:.1f} s")
@@ -297,7 +297,6 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--output", metavar="DIR", help="where the Examples go (default runs/data/<source>)")
     data.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                       help="a source option, e.g. --option window=4")
-    data.add_argument("--beam-arg", action="append", default=[], metavar="ARG", help="extra Beam argument")
 
     comp = add("compile", cmd_compile, "write the Kubeflow Pipelines v2 JSON of a pipeline")
     comp.add_argument("--output", required=True, metavar="FILE", help="where to write the JSON")

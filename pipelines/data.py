@@ -10,7 +10,7 @@ import glob
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from components.sources import DataLocation, DataSource, get_source, locate
 from components.splits import SplitConfig
@@ -26,9 +26,7 @@ def data_location(source: DataSource, path: str | None, field_name: str, generat
 
     Generated sources read nothing; their ExampleGen's base is `generated_base` (the run dir).
     """
-    if source.generated:
-        return DataLocation(os.path.abspath(generated_base), "")
-    return locate(source, path, field_name)
+    return locate(source, generated_base if source.generated else path, field_name)
 
 
 @dataclass(frozen=True)
@@ -55,12 +53,11 @@ def import_source(
     path: str | None = None,
     options: Mapping[str, Any] | None = None,
     split: SplitConfig | None = None,
-    beam_args: Sequence[str] = (),
 ) -> ImportedData:
     """Runs the ExampleGen of `source_id` alone and describes the Examples it published."""
     source = get_source(source_id)
     parsed_options = source.parse_options(options)
-    metadata_path = run_example_gen(source_id, output_dir, path, options, split, beam_args)
+    metadata_path = run_example_gen(source_id, output_dir, path, options, split)
     return describe_latest_examples(metadata_path, source.features(parsed_options))
 
 
@@ -70,7 +67,6 @@ def run_example_gen(
     path: str | None = None,
     options: Mapping[str, Any] | None = None,
     split: SplitConfig | None = None,
-    beam_args: Sequence[str] = (),
 ) -> str:
     """Runs the ExampleGen of `source_id` alone (LocalDagRunner, SQLite metadata in `output_dir`);
     returns the metadata path."""
@@ -92,9 +88,6 @@ def run_example_gen(
         components=[example_gen],
         enable_cache=True,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path),
-        beam_pipeline_args=[
-            "--runner=FnApiRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1", *beam_args
-        ],
     )
     logger.info("Importing %s from %s", source.id, os.path.join(location.input_base, location.pattern or ""))
     tfx.orchestration.LocalDagRunner().run(pipeline)

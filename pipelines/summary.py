@@ -71,21 +71,29 @@ def _read_evaluation(uri: str, summary: RunSummary) -> None:
             summary.validation_failures.append(item.message or str(item.metric_key.name))
 
 
+def _runs_oldest_first(store: mlmd.MetadataStore) -> list[metadata_store_pb2.Context]:
+    return sorted(store.get_contexts_by_type(PIPELINE_RUN_CONTEXT),
+                  key=lambda context: (context.create_time_since_epoch, context.id))
+
+
+def _resolver_type_ids(store: mlmd.MetadataStore) -> set[int]:
+    return {t.id for t in store.get_execution_types() if t.name == RESOLVER_EXECUTION_TYPE}
+
+
 def latest_run_summary(metadata_path: str) -> RunSummary:
-    """Summary of the latest pipeline run recorded in `metadata_path`."""
-    summaries = run_summaries(metadata_path)
-    if not summaries:
+    """Summary of the latest pipeline run recorded in `metadata_path` (only that run is read)."""
+    store = _store(metadata_path)
+    runs = _runs_oldest_first(store)
+    if not runs:
         raise LookupError(f"{metadata_path}: no pipeline run recorded")
-    return summaries[-1]
+    return _summarize(store, runs[-1], _resolver_type_ids(store))
 
 
 def run_summaries(metadata_path: str) -> list[RunSummary]:
     """Every pipeline run recorded in `metadata_path`, oldest first."""
     store = _store(metadata_path)
-    runs = sorted(store.get_contexts_by_type(PIPELINE_RUN_CONTEXT),
-                  key=lambda context: (context.create_time_since_epoch, context.id))
-    resolver_type_ids = {t.id for t in store.get_execution_types() if t.name == RESOLVER_EXECUTION_TYPE}
-    return [_summarize(store, run, resolver_type_ids) for run in runs]
+    resolver_type_ids = _resolver_type_ids(store)
+    return [_summarize(store, run, resolver_type_ids) for run in _runs_oldest_first(store)]
 
 
 def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resolver_type_ids: set[int]) -> RunSummary:

@@ -57,6 +57,15 @@ class DataLocation:
     def has_spans(self) -> bool:
         return "{SPAN}" in self.pattern
 
+    def local_files(self) -> list[str]:
+        """The files a span-less location holds on this machine (none for a generated source).
+
+        The ExampleGen itself globs the pattern TFX's driver resolved, through TFX's filesystem.
+        """
+        if self.has_spans:
+            raise ValueError(f"{self.input_base}/{self.pattern}: resolve the span first")
+        return sorted(glob.glob(os.path.join(self.input_base, self.pattern))) if self.pattern else []
+
 
 @dataclass(frozen=True)
 class DataSource:

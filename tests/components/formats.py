@@ -158,16 +158,9 @@ def write_prices_csv(directory: Path, n_days: int, name: str = "SH600519.csv") -
 
 def located_files(source_id: str, path: Path | str | None = None) -> list[str]:
     """The files a run reads for `source_id` at `path` (no spans; none for generated sources)."""
-    import glob as globbing
-
     from components.sources import get_source, locate
 
-    source = get_source(source_id)
-    if source.generated:
-        return []
-    location = locate(source, None if path is None else str(path))
-    assert not location.has_spans, "located_files reads span-less folders"
-    return sorted(globbing.glob(os.path.join(location.input_base, location.pattern)))
+    return locate(get_source(source_id), None if path is None else str(path)).local_files()
 
 
 def read_records(source_id: str, path: Path | str | None = None, **options) -> dict[str, list[dict]]:

@@ -89,11 +89,8 @@ def test_vae_is_gated_on_reconstruction_loss_and_served(tmp_path):
     write_mnist_npz(tmp_path / "data", n_train=64, n_test=16)
     spec = spec_with(load_spec("mnist_vae"), training={"epochs": 1, "batch_size": 16},
                      evaluation={"upper_bound": 1.0})
-    layout = run_local(spec, str(tmp_path / "run"), data=locate(get_source("mnist"), str(tmp_path / "data")))
-    summary = latest_run_summary(layout.metadata_path)
-    assert summary.failed == [] and summary.blessed is True, summary
+    summary, serving = _run(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
     assert 0.0 < summary.metrics["reconstruction_loss"] <= 1.0
-    serving = tf.saved_model.load(summary.pushed_destination).signatures[SERVING_SIGNATURE]
     images = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28)).astype(np.uint8)
     examples = tf.constant([to_example({"image": image}, MNIST).SerializeToString() for image in images])
     outputs = serving(examples=examples)
