@@ -127,6 +127,32 @@ class ProfitLoss(StrictModel):
 TrainingStyle = Literal["fit", "gradient_tape"]
 
 
+class AcceleratorConfig(StrictModel):
+    """How the Trainer uses the machine's accelerators; the defaults suit a laptop and a GPU node.
+
+    Training is mirrored over every GPU TensorFlow sees (`tf.distribute.MirroredStrategy`); with no
+    GPU it runs on the default device. Mixed precision and XLA are opt-in: both change numerics
+    (float16 activations, fused kernels) and pay off on GPUs, not on CPUs.
+    """
+
+    mixed_precision: bool = Field(
+        False, description="Keras 'mixed_float16' policy; the model's outputs stay float32"
+    )
+    xla: bool = Field(False, description="compile the training step with XLA (jit_compile=True)")
+
+
+class CheckpointConfig(StrictModel):
+    """The course's `ModelCheckpoint(save_weights_only=True, save_best_only=True)`, written into the
+    Trainer's model_run_dir (`checkpoints/best`)."""
+
+    monitor: str = Field("val_loss", description="the logged metric that decides the best epoch")
+    export: Literal["last", "best"] = Field(
+        "last",
+        description="last: export the weights after the last epoch (as the course's figures are); "
+        "best: reload the best checkpoint before exporting",
+    )
+
+
 class TrainingConfig(StrictModel):
     """How the Trainer fits the model: the course's `compile`/`fit` arguments.
 
@@ -154,6 +180,10 @@ class TrainingConfig(StrictModel):
     metrics: list[str] = Field(default_factory=list)
     validation_freq: PositiveInt = 1
     seed: int | None = None
+    accelerator: AcceleratorConfig = AcceleratorConfig()
+    checkpoint: CheckpointConfig | None = Field(
+        None, description="keep the best weights as the course's CIFAR models do (style fit only)"
+    )
 
     @model_validator(mode="after")
     def _epochs_xor_steps(self) -> "TrainingConfig":
@@ -164,4 +194,9 @@ class TrainingConfig(StrictModel):
                 "style gradient_tape updates w -= learning_rate * grad as the course does; "
                 f"expected optimizer sgd, got {self.optimizer.name!r}"
             )
+        if self.style != "fit":
+            if self.checkpoint is not None:
+                raise ValueError("checkpoint needs style fit (Keras' ModelCheckpoint callback)")
+            if self.accelerator.mixed_precision or self.accelerator.xla:
+                raise ValueError("accelerator mixed_precision/xla need style fit (Keras compile)")
         return self

@@ -14,6 +14,8 @@ from typing import Callable, TypeVar
 import tf_keras as keras
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
+from modules.config import ModelConfig
+
 DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -101,6 +103,12 @@ def resolve_model(name: str) -> RegisteredModel:
         f"model {name!r} unknown; expected one of: {', '.join(registered_names())}"
         " (or package.module:function)"
     )
+
+
+def model_input_shape(model_config: ModelConfig) -> tuple[int, ...]:
+    """The input shape the model is built for, defaults of its hyperparameters included."""
+    registered = resolve_model(model_config.name)
+    return tuple(registered.hparams_class.model_validate(model_config.hparams).input_shape)
 
 
 def build_model(name: str, hparams: dict) -> keras.Model:

@@ -5,9 +5,12 @@ It stays thin: the model comes from the registry, the training options from the 
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+import resource
 import time
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import tensorflow as tf
@@ -16,15 +19,20 @@ import tf_keras as keras
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from modules.accelerators import device_names, distribution_strategy, precision_policy, with_float32_outputs
 from modules.config import ModelConfig, TrainingConfig, TransformConfig
+from modules.curves import EpochHistory, write_curves
 from modules.export import export_serving_model
-from modules.curves import write_curves
 from modules.features import transformed_name
 from modules.inputs import flatten_batch, model_input
-from modules.registry import build_model
-from modules.training import compile_model, fit, per_example_loss
+from modules.registry import build_model, model_input_shape
+from modules.training import ThroughputMeter, compile_model, fit, per_example_loss
 
 logger = logging.getLogger(__name__)
+
+TRAINING_STATS_FILE = "training_stats.json"
+CHECKPOINT_DIR = "checkpoints"
+
 
 def make_trainer_custom_config(
     transform: TransformConfig, model: ModelConfig, training: TrainingConfig, label: str | None
@@ -78,6 +86,77 @@ def make_dataset(
     return examples.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+@dataclass
+class TrainedModel:
+    """What `train_model` leaves: the fitted model, its per-epoch history and how fast it trained."""
+
+    model: keras.Model
+    history: EpochHistory
+    stats: dict[str, Any]
+
+
+def train_model(
+    model_config: ModelConfig,
+    training: TrainingConfig,
+    train_dataset: tf.data.Dataset,
+    eval_dataset: tf.data.Dataset,
+    model_run_dir: str,
+    steps: int | None = None,
+) -> TrainedModel:
+    """Builds the registry's model on every visible GPU (or the CPU) and fits it as the spec says.
+
+    Writes into `model_run_dir`: TensorBoard logs (`logs/`), the best weights when the spec keeps a
+    checkpoint (`checkpoints/best*`), the course's curves and `training_stats.json`.
+    """
+    strategy = distribution_strategy()
+    with precision_policy(training.accelerator) as policy, strategy.scope():
+        model = build_model(model_config.name, model_config.hparams)
+        if training.accelerator.mixed_precision:
+            model = with_float32_outputs(model, model_input_shape(model_config))
+        compile_model(model, training)
+    model.summary(print_fn=logger.info)
+
+    meter = ThroughputMeter(training.batch_size)
+    callbacks: list[keras.callbacks.Callback] = []
+    checkpoint_path = os.path.join(model_run_dir, CHECKPOINT_DIR, "best")
+    if training.style == "fit":  # the hand-written loop runs no Keras callbacks
+        callbacks += [meter, keras.callbacks.TensorBoard(os.path.join(model_run_dir, "logs"))]
+        if training.checkpoint is not None:
+            callbacks.append(keras.callbacks.ModelCheckpoint(
+                checkpoint_path, monitor=training.checkpoint.monitor,
+                save_best_only=True, save_weights_only=True))
+
+    started = time.perf_counter()
+    history = fit(model, training, train_dataset, eval_dataset, steps=steps, callbacks=callbacks)
+    seconds = time.perf_counter() - started
+    if training.checkpoint is not None and training.checkpoint.export == "best":
+        if tf.io.gfile.exists(checkpoint_path + ".index"):
+            model.load_weights(checkpoint_path)
+            logger.info("exporting the best weights by %s (%s)", training.checkpoint.monitor, checkpoint_path)
+        else:
+            logger.warning("no checkpoint was written (was %s logged?): exporting the last weights",
+                           training.checkpoint.monitor)
+
+    stats = {
+        "model": model_config.name,
+        "devices": device_names(strategy),
+        "precision_policy": policy,
+        "xla": training.accelerator.xla,
+        "training_seconds": round(seconds, 3),
+        "examples_per_second": round(meter.examples_per_second(), 1),
+        "examples_per_second_after_first_epoch": round(meter.examples_per_second(skip_first_epoch=True), 1),
+        "epoch_seconds": [round(s, 3) for s in meter.epoch_seconds],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    logger.info("training took %.2f s (%.1f examples/s on %s, %s); process peak memory %.0f MB",
+                seconds, stats["examples_per_second"], ", ".join(stats["devices"]), policy, stats["peak_rss_mb"])
+    os.makedirs(model_run_dir, exist_ok=True)
+    with open(os.path.join(model_run_dir, TRAINING_STATS_FILE), "w", encoding="utf-8") as handle:
+        json.dump(stats, handle, indent=1)
+    write_curves(history, model_run_dir, title=model_config.name)
+    return TrainedModel(model, history, stats)
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point (`run_fn='modules.trainer.run_fn'`)."""
     config: Mapping[str, Any] = fn_args.custom_config
@@ -106,22 +185,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             reconstruct=training.target == "input",
         )
 
-    train_dataset = dataset(fn_args.train_files, train=True)
-    eval_dataset = dataset(fn_args.eval_files, train=False)
-
-    model = build_model(model_config.name, model_config.hparams)
-    compile_model(model, training)
-    model.summary(print_fn=logger.info)
-
-    # TensorBoard for Keras fit (the hand-written loop has no callbacks); the course's curves for both.
-    tensorboard = [keras.callbacks.TensorBoard(os.path.join(fn_args.model_run_dir, "logs"))] if training.style == "fit" else []
-    started = time.perf_counter()
-    history = fit(model, training, train_dataset, eval_dataset,
-                  steps=None if by_epoch else fn_args.train_steps, callbacks=tensorboard)
-    logger.info("training took %.2f s", time.perf_counter() - started)
-    write_curves(history, fn_args.model_run_dir, title=model_config.name)
-
+    trained = train_model(
+        model_config, training, dataset(fn_args.train_files, train=True),
+        dataset(fn_args.eval_files, train=False), fn_args.model_run_dir,
+        steps=None if by_epoch else fn_args.train_steps,
+    )
     export_serving_model(
-        model, tf_transform_output, fn_args.serving_model_dir, features, label,
+        trained.model, tf_transform_output, fn_args.serving_model_dir, features, label,
         reconstruction_loss=per_example_loss(training) if training.target == "input" else None,
     )

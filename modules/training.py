@@ -9,6 +9,7 @@ Both take the same datasets and leave a compiled Keras model, exported the same 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Mapping, Sequence
 
 import tensorflow as tf
@@ -78,6 +79,7 @@ def compile_model(model: keras.Model, training: TrainingConfig) -> None:
         optimizer=_OPTIMIZERS[training.optimizer.name](learning_rate=training.optimizer.learning_rate),
         loss=make_loss(training),
         metrics=list(training.metrics),
+        jit_compile=training.accelerator.xla,
     )
 
 
@@ -93,6 +95,41 @@ class EpochLogger(keras.callbacks.Callback):
         if number % self._every == 0 or number == self._epochs:
             metrics = " - ".join(f"{name}: {value:.4f}" for name, value in (logs or {}).items())
             logger.info("epoch %d/%d - %s", number, self._epochs, metrics)
+
+
+class ThroughputMeter(keras.callbacks.Callback):
+    """Training throughput: batches x batch size over the time spent on training batches.
+
+    Each epoch counts from its start to its last training batch, so validation is left out; the
+    first epoch (tracing, filling the input cache) is also reported apart. The Trainer and the
+    plain-Keras benchmark use this same meter, so their figures compare like with like.
+    """
+
+    def __init__(self, batch_size: int) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.epoch_seconds: list[float] = []
+        self.epoch_batches: list[int] = []
+        self._epoch_start = self._last_batch_end = 0.0
+        self._batches = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._epoch_start = self._last_batch_end = time.perf_counter()
+        self._batches = 0
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._last_batch_end = time.perf_counter()
+        self._batches += 1
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self.epoch_seconds.append(self._last_batch_end - self._epoch_start)
+        self.epoch_batches.append(self._batches)
+
+    def examples_per_second(self, skip_first_epoch: bool = False) -> float:
+        """Training examples per second, over all epochs or over all but the first."""
+        start = 1 if skip_first_epoch and len(self.epoch_seconds) > 1 else 0
+        seconds = sum(self.epoch_seconds[start:])
+        return sum(self.epoch_batches[start:]) * self.batch_size / seconds if seconds else 0.0
 
 
 class HistoryRecorder(keras.callbacks.Callback):

@@ -213,6 +213,20 @@ def check_unsupervised_models_gate_on_reconstruction(spec: "PipelineSpec") -> It
         yield Problem("evaluation.metric", "reconstruction_loss needs training.target: input")
 
 
+@check("training")
+def check_checkpoint_monitor_is_logged(spec: "PipelineSpec") -> Iterator[Problem]:
+    """ModelCheckpoint can only watch what fit logs: the loss and the metrics, train or val_."""
+    checkpoint = spec.training.checkpoint
+    if checkpoint is None:
+        return
+    logged = [name for metric in ("loss", *spec.training.metrics) for name in (metric, f"val_{metric}")]
+    if checkpoint.monitor not in logged:
+        yield Problem(
+            "training.checkpoint.monitor",
+            f"{checkpoint.monitor!r} is not logged by this training; expected one of: {', '.join(logged)}",
+        )
+
+
 @check("evaluation")
 def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
     evaluation = spec.evaluation
@@ -246,6 +260,17 @@ def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
             "kubeflow.image",
             "compiling for Kubeflow needs a container image with this project installed "
             "(kubeflow.image in the spec, or --image)",
+        )
+
+
+@kubeflow_check("kubeflow")
+def check_gpu_trainer_has_a_gpu_image(spec: "PipelineSpec") -> Iterator[Problem]:
+    """A Trainer that asks for a GPU must run an image whose TensorFlow can use it."""
+    if spec.kubeflow.trainer.gpus and not spec.kubeflow.gpu_image:
+        yield Problem(
+            "kubeflow.gpu_image",
+            f"the Trainer requests {spec.kubeflow.trainer.gpus} GPU(s); expected an image with CUDA "
+            "and cuDNN for TensorFlow 2.16 (kubeflow.gpu_image in the spec, or --gpu-image)",
         )
 
 

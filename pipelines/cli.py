@@ -249,7 +249,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     spec = _spec_from_args(args)
     compile_for_kubeflow(
-        spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path
+        spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path,
+        gpu_image=args.gpu_image,
     )
     print(f"{spec.id}: Kubeflow pipeline written to {args.output}")
     return EXIT_OK
@@ -302,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--output", required=True, metavar="FILE", help="where to write the JSON")
     comp.add_argument("--pipeline-root", metavar="URI", help="pipeline root on the cluster (gs://, s3://, …)")
     comp.add_argument("--image", metavar="IMAGE", help="container image with this project installed")
+    comp.add_argument("--gpu-image", metavar="IMAGE",
+                      help="the Trainer's image when the spec requests GPUs (the project on CUDA/cuDNN)")
     comp.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
                       help="the data directory (or file) as the cluster sees it (default: the spec's)")
     return parser

@@ -92,7 +92,10 @@ class TrainerResources(StrictModel):
 
 
 class KubeflowConfig(StrictModel):
-    image: str | None = None
+    image: str | None = Field(None, description="the image every component runs (this project installed)")
+    gpu_image: str | None = Field(
+        None, description="the Trainer's image when it requests GPUs: the project on a CUDA/cuDNN base"
+    )
     pipeline_root: str | None = None
     trainer: TrainerResources = TrainerResources()
 

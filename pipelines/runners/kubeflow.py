@@ -13,12 +13,13 @@ from typing import Any
 
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
+from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KEY
 
 from components.sources import declared_location, get_source
 from pipelines.checks import KUBEFLOW_CHECKS, run_checks
 from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
-from pipelines.spec import PipelineSpec, TrainerResources
+from pipelines.spec import KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
 
@@ -62,18 +63,35 @@ def trainer_resource_spec(resources: TrainerResources) -> ResourceSpec | None:
     return spec if spec.ByteSize() else None
 
 
+def component_images(kubeflow: KubeflowConfig) -> str | dict[str, str]:
+    """One image for every component, or a map that gives the GPU Trainer its CUDA image.
+
+    `KubeflowV2DagRunnerConfig(default_image=...)` takes a map of component id to image, where the
+    key `default_image_path` covers the components not named.
+    """
+    if not kubeflow.trainer.gpus or not kubeflow.gpu_image:
+        return kubeflow.image
+    return {DEFAULT_IMAGE_PATH_KEY: kubeflow.image, "Trainer": kubeflow.gpu_image}
+
+
 def compile_for_kubeflow(
     spec: PipelineSpec,
     output_file: str,
     pipeline_root: str | None = None,
     image: str | None = None,
     data_path: str | None = None,
+    gpu_image: str | None = None,
 ) -> dict[str, Any]:
     """Writes the Kubeflow v2 pipeline JSON for `spec` to `output_file` and returns it.
 
-    `pipeline_root` and `image` override the spec's `kubeflow` section; either must name them.
+    `pipeline_root`, `image` and `gpu_image` override the spec's `kubeflow` section; one of the two
+    must name each (the GPU image only when the Trainer requests GPUs).
     """
-    overrides = {k: v for k, v in {"pipeline_root": pipeline_root, "image": image}.items() if v}
+    overrides = {
+        key: value
+        for key, value in {"pipeline_root": pipeline_root, "image": image, "gpu_image": gpu_image}.items()
+        if value
+    }
     spec = spec.model_copy(update={"kubeflow": spec.kubeflow.model_copy(update=overrides)})
     problems = run_checks(spec, KUBEFLOW_CHECKS)
     if problems:
@@ -97,7 +115,7 @@ def compile_for_kubeflow(
     os.makedirs(output_dir, exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-            default_image=spec.kubeflow.image
+            default_image=component_images(spec.kubeflow)
         ),
         output_dir=output_dir,
         output_filename=output_name,

@@ -17,7 +17,17 @@ COURSE_PARAMETER_COUNTS = {
     "mnist_mlp": 101_770,
     "mnist_mlp5": 244_522,      # fashion_mlp5's summary (001)
     "mnist_custom_dense": 244_522,  # the same five layers as MyDense
+    "cifar10_baseline": 198_506,
+    "cifar10_lenet5": 62_006,
+    "cifar10_alexnet8": 9_639_178,
+    "cifar10_vgg16": 15_262_026,
+    "cifar10_inception10": 121_418,
+    "cifar10_resnet18": 11_183_562,
+    # 002 prints no count; by hand: 10 convs 3*3*c_in*c_out + c_out (64, 64, 128, 128, 256, 256, 512,
+    # 512, 512, 512) = 9,404,992, and Dense 512*256+256, 256*128+128, 128*100+100 = 177,124.
+    "cifar100_vgg13": 9_582_116,
 }
+CIFAR = {"input_shape": [32, 32, 3]}
 # Hyperparameters to build each registered model for the tests (the shipped specs' values).
 TEST_HPARAMS = {
     "iris_softmax": {"input_shape": [4]},
@@ -32,12 +42,21 @@ TEST_HPARAMS = {
     "mnist_custom_dense": {"input_shape": [28, 28]},
     "mnist_autoencoder": {"input_shape": [28, 28]},
     "mnist_vae": {"input_shape": [28, 28], "seed": 1},
+    "cifar10_baseline": CIFAR,
+    "cifar10_lenet5": CIFAR,
+    "cifar10_alexnet8": CIFAR,
+    "cifar10_vgg16": CIFAR,
+    "cifar10_inception10": CIFAR,
+    "cifar10_resnet18": CIFAR,
+    "cifar100_vgg13": CIFAR,
+    "cifar100_resnet18": CIFAR,
 }
 # Autoencoders reconstruct their input: 784 logits out, trained against the flattened pixels.
 RECONSTRUCTS = {"mnist_autoencoder", "mnist_vae"}
 # What each model's output is: softmax probabilities, logits, or one regression value.
 OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "softmax", "dot_mlp": "value",
-           "yogurt_linear": "value", "boston_mlp": "value"}
+           "yogurt_linear": "value", "boston_mlp": "value",
+           **{name: "softmax" for name in registered_names() if name.startswith("cifar10_")}}
 
 
 def _training(name: str) -> TrainingConfig:
@@ -131,3 +150,34 @@ def test_vae_adds_the_kl_term_in_training_only_and_reconstructs_from_mu():
     mu, log_var = model.encode(x)
     kl = -0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mu) - tf.exp(log_var), axis=-1)
     assert float(model.losses[0]) == pytest.approx(float(tf.reduce_mean(kl)) / 784, rel=1e-5)
+
+
+def _batchnorm_moving_means(model: keras.Model) -> list[np.ndarray]:
+    return [layer.moving_mean.numpy().copy() for layer in model.layers
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+@pytest.mark.parametrize("course_batchnorm", [True, False])
+def test_inception10_keeps_the_courses_inference_mode_batchnorm(course_batchnorm):
+    """004 M23's ConvBNRelu calls BN with training=False: a training step leaves its statistics."""
+    model = build_model("cifar10_inception10", {"course_batchnorm": course_batchnorm, "num_blocks": 1, "init_channels": 4})
+    model.compile("adam", "sparse_categorical_crossentropy")
+    before = _batchnorm_moving_means(model)
+    x = np.random.default_rng(4).uniform(size=(4, 32, 32, 3)).astype("float32")
+    model.train_on_batch(x, np.arange(4))
+    unchanged = all(np.array_equal(a, b) for a, b in zip(before, _batchnorm_moving_means(model), strict=True))
+    assert unchanged is course_batchnorm
+
+
+def _one_by_one_convolutions(model: keras.Model) -> list[keras.layers.Conv2D]:
+    return [layer for layer in model.layers
+            if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+
+
+@pytest.mark.parametrize("name", ["cifar10_resnet18", "cifar100_resnet18"])
+def test_resnet_shortcuts_project_only_where_the_block_strides(name):
+    """Three strided blocks ([2,2,2,2]: the first of layers 2-4), so three 1x1 projections, each
+    with stride 2; 002's notes had the rule inverted (a projection wherever stride == 1)."""
+    projections = _one_by_one_convolutions(build_model(name, {}))
+    assert [p.strides for p in projections] == [(2, 2)] * 3
+    assert [p.filters for p in projections] == [128, 256, 512]

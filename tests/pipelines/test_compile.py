@@ -14,10 +14,13 @@ from tests.conftest import spec_with
 
 ROOT = "gs://course-pipelines-test/root"
 IMAGE = "registry.example/course-pipelines:test"
+GPU_IMAGE = "registry.example/course-pipelines-gpu:test"
+CIFAR_SPECS = [spec_id for spec_id in spec_ids() if spec_id.startswith("cifar")]
 
 
 def _compile(spec, tmp_path, **kwargs):
     output = tmp_path / "pipeline.json"
+    kwargs.setdefault("gpu_image", GPU_IMAGE)
     compiled = compile_for_kubeflow(spec, str(output), pipeline_root=ROOT, image=IMAGE, **kwargs)
     return compiled, output
 
@@ -57,6 +60,25 @@ def test_gpu_request_lands_on_the_trainer_only(iris_spec, tmp_path):
     for name, executor in containers.items():
         if name != "Trainer_executor" and "container" in executor:
             assert "accelerator" not in executor["container"].get("resources", {}), name
+
+
+@pytest.mark.parametrize("spec_id", CIFAR_SPECS)
+def test_cifar_trainers_request_a_gpu_and_run_the_gpu_image(spec_id, tmp_path):
+    compiled, _ = _compile(load_spec(spec_id), tmp_path)
+    containers = _containers(compiled)
+    trainer = containers["Trainer_executor"]["container"]
+    assert trainer["resources"]["accelerator"] == {"type": "nvidia.com/gpu", "count": "1"}
+    assert trainer["image"] == GPU_IMAGE
+    others = {name: executor["container"]["image"] for name, executor in containers.items()
+              if name != "Trainer_executor" and "container" in executor}
+    assert others and set(others.values()) == {IMAGE}
+
+
+def test_a_gpu_trainer_without_a_gpu_image_is_refused(tmp_path):
+    with pytest.raises(SpecError) as caught:
+        _compile(load_spec("cifar10_lenet5"), tmp_path, gpu_image=None)
+    assert [p.path for p in caught.value.problems] == ["kubeflow.gpu_image"]
+    assert "requests 1 GPU" in str(caught.value)
 
 
 def test_no_gpu_requested_by_default(iris_spec, tmp_path):

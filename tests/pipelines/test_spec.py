@@ -193,3 +193,18 @@ def test_a_fixed_split_cannot_be_replaced():
     messages = [str(p) for p in caught.value.problems]
     assert any(m.startswith("data.split.kind: source 'prices_csv' splits by itself ('given')") for m in messages)
     assert any(m.startswith("data.options.window: Input should be greater than 0") for m in messages)
+
+
+def test_checkpoint_monitor_must_be_logged_and_needs_keras_fit():
+    bad = load_spec("cifar10_lenet5").model_dump(mode="json")
+    bad["training"]["checkpoint"] = {"monitor": "val_accuracy"}
+    with pytest.raises(SpecError) as caught:
+        PipelineSpec.from_dict(bad)
+    assert "training.checkpoint.monitor" in str(caught.value)
+    assert "val_sparse_categorical_accuracy" in str(caught.value)  # the names it could watch
+
+    tape = load_spec("iris_tape").model_dump(mode="json")
+    tape["training"]["checkpoint"] = {"monitor": "val_loss"}
+    tape["training"]["accelerator"] = {"xla": True}
+    with pytest.raises(SpecError, match="checkpoint needs style fit"):
+        PipelineSpec.from_dict(tape)

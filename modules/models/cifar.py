@@ -1,0 +1,302 @@
+"""Builders of the CIFAR convolution networks (course-models.md, "CIFAR convolution networks").
+
+Input: [batch, 32, 32, 3] floats in [0, 1], as Transform gives them. The course writes each model as
+a subclassed `Model` whose `call` chains its layers; here the same layers, in the same order and
+with the same arguments, are chained as functional models, which summarize, save and reload
+without custom-object code. Block helpers (`conv_bn_relu`, `inception_block`, `resnet_block`,
+`basic_block`) correspond to the course's `ConvBNRelu`, `InceptionBlk`, `ResnetBlock` and 002's
+`BasicBlock`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import tensorflow as tf
+import tf_keras as keras
+from pydantic import Field, NonNegativeFloat, PositiveInt
+
+from modules.registry import HParams, register_model
+
+layers = keras.layers
+
+
+class CifarHParams(HParams):
+    input_shape: tuple[PositiveInt, ...] = (32, 32, 3)
+    num_classes: PositiveInt = 10
+
+
+class DropoutCifarHParams(CifarHParams):
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+
+def _classifier(x: tf.Tensor, num_classes: int, **dense_kwargs: object) -> tf.Tensor:
+    return layers.Dense(num_classes, activation="softmax", **dense_kwargs)(x)
+
+
+@register_model(
+    "cifar10_baseline",
+    DropoutCifarHParams,
+    "Conv 6@5x5 same, BN, relu, MaxPool 2, Dropout .2, Flatten, Dense128, Dropout .2, Dense10: "
+    "198,506 parameters (004 M19)",
+)
+def build_cifar10_baseline(hp: DropoutCifarHParams) -> keras.Model:
+    inputs = keras.Input(shape=hp.input_shape)
+    x = layers.Conv2D(6, (5, 5), padding="same")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPool2D(pool_size=(2, 2), strides=2, padding="same")(x)
+    x = layers.Dropout(hp.dropout)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(hp.dropout)(x)
+    return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_baseline")
+
+
+@register_model(
+    "cifar10_lenet5",
+    CifarHParams,
+    "Conv 6@5x5 sigmoid, MaxPool 2; Conv 16@5x5 sigmoid, MaxPool 2; Dense120, Dense84 sigmoid, "
+    "Dense10: 62,006 parameters (004 M20)",
+)
+def build_cifar10_lenet5(hp: CifarHParams) -> keras.Model:
+    inputs = keras.Input(shape=hp.input_shape)
+    x = inputs
+    for filters in (6, 16):
+        x = layers.Conv2D(filters, (5, 5), activation="sigmoid")(x)
+        x = layers.MaxPool2D(pool_size=(2, 2), strides=2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(120, activation="sigmoid")(x)
+    x = layers.Dense(84, activation="sigmoid")(x)
+    return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_lenet5")
+
+
+class AlexNetHParams(CifarHParams):
+    dropout: float = Field(0.5, ge=0, lt=1)
+
+
+@register_model(
+    "cifar10_alexnet8",
+    AlexNetHParams,
+    "Conv96 BN relu MaxPool3/2; Conv256 BN relu MaxPool3/2; Conv384, Conv384, Conv256 same relu, "
+    "MaxPool3/2; Dense2048, Dropout .5 (x2), Dense10: 9,639,178 parameters (004 M21)",
+)
+def build_cifar10_alexnet8(hp: AlexNetHParams) -> keras.Model:
+    inputs = keras.Input(shape=hp.input_shape)
+    x = inputs
+    for filters in (96, 256):
+        x = layers.Conv2D(filters, (3, 3))(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPool2D(pool_size=(3, 3), strides=2)(x)
+    for filters in (384, 384, 256):
+        x = layers.Conv2D(filters, (3, 3), padding="same", activation="relu")(x)
+    x = layers.MaxPool2D(pool_size=(3, 3), strides=2)(x)
+    x = layers.Flatten()(x)
+    for _ in range(2):
+        x = layers.Dense(2048, activation="relu")(x)
+        x = layers.Dropout(hp.dropout)(x)
+    return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_alexnet8")
+
+
+# VGG16's 13 convolutions in five groups, each group closed by MaxPool 2 and Dropout .2 (004 M22).
+VGG16_GROUPS: tuple[tuple[int, ...], ...] = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+
+
+@register_model(
+    "cifar10_vgg16",
+    DropoutCifarHParams,
+    "13 x (Conv3x3 same, BN, relu) in groups 64,64/128,128/256x3/512x3/512x3, MaxPool + Dropout .2 "
+    "after each group; Dense512, Dense512 (Dropout .2), Dense10: 15,262,026 parameters (004 M22)",
+)
+def build_cifar10_vgg16(hp: DropoutCifarHParams) -> keras.Model:
+    inputs = keras.Input(shape=hp.input_shape)
+    x = inputs
+    for group in VGG16_GROUPS:
+        for filters in group:
+            x = conv_bn_relu(x, filters)
+        x = layers.MaxPool2D(pool_size=(2, 2), strides=2, padding="same")(x)
+        x = layers.Dropout(hp.dropout)(x)
+    x = layers.Flatten()(x)
+    for _ in range(2):
+        x = layers.Dense(512, activation="relu")(x)
+        x = layers.Dropout(hp.dropout)(x)
+    return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_vgg16")
+
+
+def conv_bn_relu(
+    x: tf.Tensor, filters: int, kernel_size: int = 3, strides: int = 1, bn_training: bool | None = None
+) -> tf.Tensor:
+    """The course's CBA unit (`ConvBNRelu`): Conv (same padding), BatchNormalization, relu.
+
+    `bn_training=False` reproduces 004 M23's `self.model(x, training=False)`: its batch
+    normalization then never uses batch statistics nor updates its moving averages.
+    """
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
+    x = layers.BatchNormalization()(x, training=bn_training)
+    return layers.Activation("relu")(x)
+
+
+def inception_block(x: tf.Tensor, channels: int, strides: int, bn_training: bool | None) -> tf.Tensor:
+    """`InceptionBlk`: 1x1 / 1x1 -> 3x3 / 1x1 -> 5x5 / MaxPool 3 -> 1x1, concatenated on channels."""
+    def unit(inputs: tf.Tensor, kernel_size: int, unit_strides: int) -> tf.Tensor:
+        return conv_bn_relu(inputs, channels, kernel_size, unit_strides, bn_training)
+
+    branch1 = unit(x, 1, strides)
+    branch2 = unit(unit(x, 1, strides), 3, 1)
+    branch3 = unit(unit(x, 1, strides), 5, 1)
+    branch4 = unit(layers.MaxPool2D(3, strides=1, padding="same")(x), 1, strides)
+    return layers.Concatenate(axis=3)([branch1, branch2, branch3, branch4])
+
+
+class InceptionHParams(CifarHParams):
+    num_blocks: PositiveInt = 2
+    init_channels: PositiveInt = 16
+    course_batchnorm: bool = Field(
+        True,
+        description="true: call BatchNormalization with training=False as the course's ConvBNRelu "
+        "does (its figure 0.4645 was trained so); false: Keras' usual batch statistics in training",
+    )
+
+
+@register_model(
+    "cifar10_inception10",
+    InceptionHParams,
+    "ConvBNRelu(16); 2 blocks x 2 Inception blocks (strides 2 then 1), channels 16 -> 32; GAP; "
+    "Dense10: 121,418 parameters (004 M23)",
+)
+def build_cifar10_inception10(hp: InceptionHParams) -> keras.Model:
+    bn_training = False if hp.course_batchnorm else None
+    inputs = keras.Input(shape=hp.input_shape)
+    x = conv_bn_relu(inputs, hp.init_channels, bn_training=bn_training)
+    channels = hp.init_channels
+    for _ in range(hp.num_blocks):
+        x = inception_block(x, channels, strides=2, bn_training=bn_training)
+        x = inception_block(x, channels, strides=1, bn_training=bn_training)
+        channels *= 2
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_inception10")
+
+
+def resnet_block(x: tf.Tensor, filters: int, strides: int, residual_path: bool) -> tf.Tensor:
+    """004 M24's `ResnetBlock`: two 3x3 convolutions without bias, each followed by BN; a 1x1
+    convolution + BN on the shortcut when the block strides; relu after the sum."""
+    y = layers.Conv2D(filters, (3, 3), strides=strides, padding="same", use_bias=False)(x)
+    y = layers.BatchNormalization()(y)
+    y = layers.Activation("relu")(y)
+    y = layers.Conv2D(filters, (3, 3), strides=1, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    residual = x
+    if residual_path:
+        residual = layers.Conv2D(filters, (1, 1), strides=strides, padding="same", use_bias=False)(x)
+        residual = layers.BatchNormalization()(residual)
+    return layers.Activation("relu")(layers.Add()([y, residual]))
+
+
+class ResNetHParams(CifarHParams):
+    block_list: tuple[PositiveInt, ...] = (2, 2, 2, 2)
+    initial_filters: PositiveInt = 64
+    # `tf.keras.regularizers.l2()` on the classifier, whose default factor is 0.01.
+    l2: NonNegativeFloat = 0.01
+
+
+@register_model(
+    "cifar10_resnet18",
+    ResNetHParams,
+    "stem Conv64 BN relu; [2,2,2,2] basic blocks (3x3, no bias, BN; 1x1 shortcut when striding), "
+    "64 -> 512; GAP; Dense10 with L2: 11,183,562 parameters (004 M24)",
+)
+def build_cifar10_resnet18(hp: ResNetHParams) -> keras.Model:
+    inputs = keras.Input(shape=hp.input_shape)
+    x = layers.Conv2D(hp.initial_filters, (3, 3), strides=1, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    filters = hp.initial_filters
+    for block_id, blocks in enumerate(hp.block_list):
+        for layer_id in range(blocks):
+            downsample = block_id != 0 and layer_id == 0
+            x = resnet_block(x, filters, strides=2 if downsample else 1, residual_path=downsample)
+        filters *= 2
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = _classifier(x, hp.num_classes, kernel_regularizer=keras.regularizers.l2(hp.l2))
+    return keras.Model(inputs, outputs, name="cifar10_resnet18")
+
+
+class Vgg13HParams(CifarHParams):
+    num_classes: PositiveInt = 100
+    units: tuple[PositiveInt, ...] = (64, 128, 256, 512, 512)
+    dense: tuple[PositiveInt, ...] = (256, 128)
+
+
+@register_model(
+    "cifar100_vgg13",
+    Vgg13HParams,
+    "5 units of 2 x Conv3x3 same relu + MaxPool 2 (64 -> 128 -> 256 -> 512 -> 512), Dense256, "
+    "Dense128 relu, Dense100 logits (002)",
+)
+def build_cifar100_vgg13(hp: Vgg13HParams) -> keras.Model:
+    """002's `conv_layers` and `fc_net`; the course flattens the [b, 1, 1, 512] features."""
+    inputs = keras.Input(shape=hp.input_shape)
+    x = inputs
+    for filters in hp.units:
+        for _ in range(2):
+            x = layers.Conv2D(filters, kernel_size=(3, 3), padding="same", activation="relu")(x)
+        x = layers.MaxPool2D(pool_size=(2, 2), strides=2, padding="same")(x)
+    x = layers.Flatten()(x)
+    for units in hp.dense:
+        x = layers.Dense(units, activation="relu")(x)
+    return keras.Model(inputs, layers.Dense(hp.num_classes)(x), name="cifar100_vgg13")
+
+
+def basic_block(x: tf.Tensor, filters: int, strides: int) -> tf.Tensor:
+    """002's `BasicBlock`: Conv3x3 BN relu, Conv3x3 BN, plus the shortcut, then relu.
+
+    The notes build the 1x1 downsampling shortcut `if stride == 1` and use the identity otherwise,
+    which cannot add up (a strided block's output is smaller than its input, and the first block's
+    identity is what needs no projection). Fixed: the 1x1 convolution + BN when `strides != 1`.
+    """
+    y = layers.Conv2D(filters, (3, 3), strides=strides, padding="same")(x)
+    y = layers.BatchNormalization()(y)
+    y = layers.Activation("relu")(y)
+    y = layers.Conv2D(filters, (3, 3), strides=1, padding="same")(y)
+    y = layers.BatchNormalization()(y)
+    residual = x
+    if strides != 1:
+        residual = layers.Conv2D(filters, (1, 1), strides=strides)(x)
+        residual = layers.BatchNormalization()(residual)
+    return layers.Activation("relu")(layers.Add()([y, residual]))
+
+
+class BasicResNetHParams(CifarHParams):
+    num_classes: PositiveInt = 100
+    layer_dims: tuple[PositiveInt, ...] = (2, 2, 2, 2)
+
+
+def res_blocks(x: tf.Tensor, filters: int, blocks: int, strides: int) -> tf.Tensor:
+    """002's `build_resblock`: the first block strides, the others keep the size."""
+    x = basic_block(x, filters, strides)
+    for _ in range(1, blocks):
+        x = basic_block(x, filters, 1)
+    return x
+
+
+@register_model(
+    "cifar100_resnet18",
+    BasicResNetHParams,
+    "002's ResNet18: stem Conv64 BN relu MaxPool; BasicBlock layers [2,2,2,2] of 64/128/256/512 "
+    "(the notes' inverted shortcut rule fixed); GAP; Dense100 logits",
+)
+def build_cifar100_resnet18(hp: BasicResNetHParams) -> keras.Model:
+    inputs = keras.Input(shape=hp.input_shape)
+    # The course's stem: Conv2D(64, (3, 3), strides=(1, 1)) with Keras' default 'valid' padding.
+    x = layers.Conv2D(64, (3, 3), strides=(1, 1))(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPool2D(pool_size=(2, 2), strides=(1, 1), padding="same")(x)
+    for index, (filters, blocks) in enumerate(zip(_doubling(64, len(hp.layer_dims)), hp.layer_dims)):
+        x = res_blocks(x, filters, blocks, strides=1 if index == 0 else 2)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(hp.num_classes)(x), name="cifar100_resnet18")
+
+
+def _doubling(start: int, count: int) -> Sequence[int]:
+    return [start * 2**i for i in range(count)]
