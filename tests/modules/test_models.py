@@ -130,7 +130,7 @@ def test_dot_l2_is_the_courses_l2_loss():
 
 
 def test_unknown_model_lists_the_registered_ones():
-    with pytest.raises(KeyError, match="expected one of: boston_mlp, digits_mlp"):
+    with pytest.raises(KeyError, match="expected one of: boston_mlp, cifar100_resnet18"):
         resolve_model("lenet6")
 
 

@@ -43,7 +43,7 @@ def test_show_prints_the_resolved_spec(capsys):
 def test_unknown_id_is_a_usage_error(capsys):
     code, out, err = _run(capsys, "run", "iris_softmaxx")
     assert code == 2 and out == ""
-    assert "pipeline 'iris_softmaxx' unknown; expected one of: boston_mlp, digits_mlp" in err and "iris_softmax" in err
+    assert "pipeline 'iris_softmaxx' unknown; expected one of: boston_mlp, cifar100_resnet18" in err and "iris_softmax" in err
     assert "Traceback" not in err
 
 

@@ -71,7 +71,7 @@ def test_several_mistakes_raise_one_error_naming_each(tmp_path):
     message = str(error)
     assert str(path) in message
     assert "unknown key; expected one of: id, description, data" in message
-    assert "model 'lenet6' unknown; expected one of: boston_mlp, digits_mlp" in message
+    assert "model 'lenet6' unknown; expected one of: boston_mlp, cifar100_resnet18" in message
     assert "'sgd', 'adam'" in message
 
 

@@ -15,35 +15,22 @@ import tensorflow as tf
 
 from components.example_gen import to_example
 from components.sources import get_source, locate
-from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
+from modules.export import OUTPUT_KEY
 from components.splits import ALL_RECORDS
 from modules.features import IRIS, MNIST, YOGURT
-from pipelines.runners.local import run_local
 from pipelines.spec import load_spec
-from pipelines.summary import latest_run_summary
 from tests.components.formats import read_records, write_mnist_npz
 from tests.conftest import spec_with
-
-
-def _run(spec, tmp_path, data=None):
-    layout = run_local(spec, str(tmp_path / "run"), data=data)
-    summary = latest_run_summary(layout.metadata_path)
-    assert summary.failed == [] and summary.blessed is True, summary
-    return summary, tf.saved_model.load(summary.pushed_destination).signatures[SERVING_SIGNATURE]
-
-
-def _serve(serving, records, features):
-    examples = tf.constant([to_example(r, features).SerializeToString() for r in records])
-    return serving(examples=examples)[OUTPUT_KEY].numpy()
+from tests.pipelines.runs import run_and_load_served, serve
 
 
 def test_gradient_tape_model_is_trained_evaluated_pushed_and_served(tmp_path):
     spec = spec_with(load_spec("iris_tape"), training={"epochs": 20, "validation_freq": 10},
                      evaluation={"lower_bound": 0.5})
-    summary, serving = _run(spec, tmp_path)
+    summary, serving = run_and_load_served(spec, tmp_path)
     assert summary.metrics["example_count"] == 30
     rows = read_records("iris")[ALL_RECORDS][:3]
-    probabilities = _serve(serving, [{k: v for k, v in r.items() if k != "species"} for r in rows], IRIS)
+    probabilities = serve(serving, [{k: v for k, v in r.items() if k != "species"} for r in rows], IRIS)
     assert probabilities.shape == (3, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -54,20 +41,20 @@ def test_image_models_serve_raw_image_bytes(tmp_path, spec_id):
     write_mnist_npz(tmp_path / "data", n_train=64, n_test=16)
     spec = spec_with(load_spec(spec_id), training={"epochs": 1, "batch_size": 16},
                      evaluation={"lower_bound": 0.0})
-    summary, serving = _run(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
+    summary, serving = run_and_load_served(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
     assert summary.metrics["example_count"] == 16
     images = np.random.default_rng(0).integers(0, 256, size=(2, 28, 28)).astype(np.uint8)
-    outputs = _serve(serving, [{"image": image} for image in images], MNIST)
+    outputs = serve(serving, [{"image": image} for image in images], MNIST)
     assert outputs.shape == (2, 10) and np.isfinite(outputs).all()
-    np.testing.assert_allclose(outputs, _serve(serving, [{"image": image} for image in images], MNIST))
+    np.testing.assert_allclose(outputs, serve(serving, [{"image": image} for image in images], MNIST))
 
 
 def test_custom_loss_regression_is_gated_on_mse(tmp_path):
     spec = spec_with(load_spec("yogurt_profit"), training={"epochs": 300, "validation_freq": 100},
                      evaluation={"upper_bound": 1.0})
-    summary, serving = _run(spec, tmp_path)
+    summary, serving = run_and_load_served(spec, tmp_path)
     assert summary.metrics["mean_squared_error"] <= 1.0
-    predictions = _serve(serving, [{"x1": 0.5, "x2": 0.5}, {"x1": 1.0, "x2": 0.0}], YOGURT)
+    predictions = serve(serving, [{"x1": 0.5, "x2": 0.5}, {"x1": 1.0, "x2": 0.0}], YOGURT)
     assert predictions.shape == (2, 1)
 
 
@@ -89,7 +76,7 @@ def test_vae_is_gated_on_reconstruction_loss_and_served(tmp_path):
     write_mnist_npz(tmp_path / "data", n_train=64, n_test=16)
     spec = spec_with(load_spec("mnist_vae"), training={"epochs": 1, "batch_size": 16},
                      evaluation={"upper_bound": 1.0})
-    summary, serving = _run(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
+    summary, serving = run_and_load_served(spec, tmp_path, data=locate(get_source("mnist"), str(tmp_path / "data")))
     assert 0.0 < summary.metrics["reconstruction_loss"] <= 1.0
     images = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28)).astype(np.uint8)
     examples = tf.constant([to_example({"image": image}, MNIST).SerializeToString() for image in images])
