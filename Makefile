@@ -31,6 +31,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.example_encoding
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.import_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_vs_keras
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.cifar_throughput
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache
