@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 
 class StrictModel(BaseModel):
@@ -44,13 +44,40 @@ class OneHot(StrictModel):
 
 
 class Pad(StrictModel):
-    """Pad or truncate a variable-length integer sequence to `length` (Keras `pad_sequences`)."""
+    """Pad or truncate a variable-length integer sequence to `length` (Keras `pad_sequences`).
+
+    With `num_words`, ids of `num_words` and above become `oov_id`, as Keras'
+    `imdb.load_data(num_words=...)` does (its `oov_char` is 2).
+    """
 
     kind: Literal["pad"] = "pad"
     length: PositiveInt
     padding: Literal["pre", "post"] = "pre"
     truncating: Literal["pre", "post"] = "pre"
     value: int = 0
+    num_words: PositiveInt | None = None
+    oov_id: NonNegativeInt = 2
+
+
+class Vocabulary(StrictModel):
+    """Raw text to `length` word ids: lower-case, split into words, `tft.compute_and_apply_vocabulary`
+    over the training split keeping the most frequent words, then padded/truncated as `Pad`.
+
+    Ids: 0 pads, 1 .. vocab_size - 2 are the kept words by frequency, vocab_size - 1 is any other
+    word; so an `Embedding(vocab_size, ...)` takes them.
+    """
+
+    kind: Literal["vocabulary"] = "vocabulary"
+    vocab_size: Annotated[int, Field(ge=3)]
+    length: PositiveInt
+    padding: Literal["pre", "post"] = "pre"
+    truncating: Literal["pre", "post"] = "pre"
+
+
+class Ids(StrictModel):
+    """Integer ids passed through as int64 (for an Embedding), not cast to floats."""
+
+    kind: Literal["ids"] = "ids"
 
 
 class Identity(StrictModel):
@@ -60,11 +87,21 @@ class Identity(StrictModel):
 
 
 FeatureTransform = Annotated[
-    Union[ZScore, ScaleTo01, Divide, OneHot, Pad, Identity], Field(discriminator="kind")
+    Union[ZScore, ScaleTo01, Divide, OneHot, Pad, Vocabulary, Ids, Identity], Field(discriminator="kind")
 ]
 TRANSFORM_KINDS: tuple[str, ...] = tuple(
     cls.model_fields["kind"].default for cls in get_args(get_args(FeatureTransform)[0])
 )
+
+
+class ScaleLike(StrictModel):
+    """A numeric label scaled to [0, 1] with the min and max of the input `feature` over the
+    training split: the course's MinMaxScaler, fitted on the training prices and applied to inputs
+    and targets alike. The exported model scales its predictions back, so the Evaluator and
+    serving clients see the label's own units (prices)."""
+
+    kind: Literal["scale_like"] = "scale_like"
+    feature: str
 
 
 class TransformConfig(StrictModel):
@@ -74,10 +111,11 @@ class TransformConfig(StrictModel):
     """
 
     features: dict[str, FeatureTransform]
-    label: OneHot | None = Field(
+    label: Annotated[Union[OneHot, ScaleLike], Field(discriminator="kind")] | None = Field(
         None,
-        description="a target for training only (the course's tf.one_hot(y, depth)); the "
-        "Evaluator and serving clients still see the raw label",
+        description="a target for training only (one_hot: the course's tf.one_hot(y, depth); "
+        "scale_like: min-max scaled as an input feature); the Evaluator and serving clients "
+        "still see the raw label",
     )
 
     @model_validator(mode="before")

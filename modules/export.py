@@ -14,6 +14,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 
 from modules.inputs import flatten_batch, model_input
+from modules.preprocessing import label_offset_name, label_range_name
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,14 @@ def export_serving_model(
     features: Sequence[str],
     label: str | None,
     reconstruction_loss: keras.losses.Loss | None = None,
+    scaled_label: bool = False,
 ) -> None:
     """Saves `model` as a SavedModel with `serving_default` and `transform_features` signatures.
 
     With `reconstruction_loss` (an autoencoder), `serving_default` also returns each example's
     loss between its input and its reconstruction: what the Evaluator gates such a model on.
+    With `scaled_label` (the model learned a min-max scaled label), predictions are scaled back
+    with the training split's offset and range, which Transform computes for every example.
     """
     # Tracked as an attribute so the Transform graph's assets are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
@@ -47,6 +51,9 @@ def export_serving_model(
         transformed = model.tft_layer(parsed)
         inputs = model_input(transformed, features)
         outputs = model(inputs, training=False)
+        if scaled_label:
+            outputs = (outputs * transformed[label_range_name(label)][:, tf.newaxis]
+                       + transformed[label_offset_name(label)][:, tf.newaxis])
         if reconstruction_loss is None:
             return {OUTPUT_KEY: outputs}
         return {OUTPUT_KEY: outputs, RECONSTRUCTION_LOSS_KEY: reconstruction_loss(flatten_batch(inputs), outputs)}

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import tensorflow as tf
+import tensorflow_transform as tft
 
-from modules.config import TransformConfig
+from modules.config import FeatureTransform, OneHot, ScaleLike, TransformConfig
 from modules.features import Feature, FeatureSet, transformed_name
 from modules.transforms import apply_transform, decode_stored
 
@@ -45,14 +46,53 @@ def preprocessing_fn(
         for name, description in custom_config.get(STORED_KEY, {}).items()
     }
     outputs = {
-        transformed_name(name): apply_transform(
-            decode_stored(inputs[name], stored[name]) if name in stored else inputs[name], transform
-        )
+        transformed_name(name): apply_transform(_raw(inputs[name], stored.get(name), transform), transform)
         for name, transform in config.features.items()
     }
     label = custom_config.get(LABEL_KEY)
     if label is not None:
         outputs[label] = inputs[label]
-        if config.label is not None:
-            outputs[transformed_name(label)] = apply_transform(inputs[label], config.label)
+        if isinstance(config.label, OneHot):
+            outputs[transformed_name(label)] = apply_transform(_as_scalars(inputs[label]), config.label)
+        elif isinstance(config.label, ScaleLike):
+            outputs.update(_scaled_label(inputs, label, config.label))
     return outputs
+
+
+def _scaled_label(inputs: Mapping[str, tf.Tensor], label: str, scale: ScaleLike) -> dict[str, tf.Tensor]:
+    """The label min-max scaled by its input feature's training-split range, plus that offset and
+    range per example (they do not depend on the label, so serving computes them too)."""
+    reference = tf.cast(inputs[scale.feature], tf.float32)
+    if isinstance(reference, tf.SparseTensor):
+        reference = tf.sparse.to_dense(reference)
+    low, high = tft.min(reference), tft.max(reference)
+    span = tf.where(high > low, high - low, tf.ones_like(high))
+    batch = tf.shape(reference)[:1]
+    name = transformed_name(label)
+    return {
+        name: (tf.cast(_as_scalars(inputs[label]), tf.float32) - low) / span,
+        label_offset_name(label): tf.fill(batch, low),
+        label_range_name(label): tf.fill(batch, span),
+    }
+
+
+def label_offset_name(label: str) -> str:
+    return f"{transformed_name(label)}_offset"
+
+
+def label_range_name(label: str) -> str:
+    return f"{transformed_name(label)}_range"
+
+
+def _as_scalars(x: tf.Tensor) -> tf.Tensor:
+    """One value per example as a [batch] tensor (SchemaGen's inferred shapes give [batch, 1])."""
+    return tf.reshape(x, [-1])
+
+
+def _raw(x: tf.Tensor, stored: Feature | None, transform: FeatureTransform) -> tf.Tensor:
+    """A raw feature as its transform expects it: image bytes decoded to their shape; a scalar
+    category as [batch] for one-hot ([batch, depth] out), where a sequence of ids stays
+    [batch, n] ([batch, n, depth] out: the one-hot letters a recurrent layer reads)."""
+    if isinstance(transform, OneHot) and (stored is None or not stored.shape):
+        return _as_scalars(x)
+    return x if stored is None else decode_stored(x, stored)

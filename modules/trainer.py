@@ -20,7 +20,7 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from modules.accelerators import device_names, distribution_strategy, precision_policy, with_float32_outputs
-from modules.config import ModelConfig, TrainingConfig, TransformConfig
+from modules.config import ModelConfig, ScaleLike, TrainingConfig, TransformConfig
 from modules.curves import EpochHistory, write_curves
 from modules.export import export_serving_model
 from modules.features import transformed_name
@@ -45,6 +45,7 @@ def make_trainer_custom_config(
         "features": list(transform.features),
         "label": label,
         "target": transformed_name(label) if (label and transform.label is not None) else label,
+        "scaled_label": isinstance(transform.label, ScaleLike),
         "model": model.model_dump(mode="json"),
         "training": training.model_dump(mode="json"),
     }
@@ -193,4 +194,5 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     export_serving_model(
         trained.model, tf_transform_output, fn_args.serving_model_dir, features, label,
         reconstruction_loss=per_example_loss(training) if training.target == "input" else None,
+        scaled_label=bool(config.get("scaled_label")),
     )

@@ -11,7 +11,7 @@ from typing import Callable
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.config import Divide, FeatureTransform, Identity, OneHot, Pad, ScaleTo01, ZScore
+from modules.config import Divide, FeatureTransform, Identity, Ids, OneHot, Pad, ScaleTo01, Vocabulary, ZScore
 from modules.features import Feature
 
 
@@ -49,33 +49,64 @@ def _divide(x: tf.Tensor, t: Divide) -> tf.Tensor:
 
 
 def _one_hot(x: tf.Tensor, t: OneHot) -> tf.Tensor:
-    ids = tf.reshape(tf.cast(_dense(x), tf.int64), [-1])
-    return tf.one_hot(ids, depth=t.depth, dtype=tf.float32)
+    """One id per example -> [batch, depth]; a sequence of n ids -> [batch, n, depth] (the course's
+    one-hot letters, which a recurrent layer reads step by step)."""
+    return tf.one_hot(tf.cast(_dense(x), tf.int64), depth=t.depth, dtype=tf.float32)
+
+
+def _ids(x: tf.Tensor, _: Ids) -> tf.Tensor:
+    return tf.cast(_dense(x), tf.int64)
 
 
 def _identity(x: tf.Tensor, _: Identity) -> tf.Tensor:
     return tf.cast(_dense(x), tf.float32)
 
 
-def _pad(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, t: Pad) -> tf.Tensor:
-    """Keras `pad_sequences` semantics: `truncating` picks which end is cut, `padding` which is filled."""
+def _ragged(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.RaggedTensor:
     if isinstance(x, tf.SparseTensor):
-        ragged = tf.RaggedTensor.from_sparse(x)
-    elif isinstance(x, tf.RaggedTensor):
-        ragged = x
-    else:
-        ragged = tf.RaggedTensor.from_tensor(x)
+        return tf.RaggedTensor.from_sparse(x)
+    if isinstance(x, tf.RaggedTensor):
+        return x
+    return tf.RaggedTensor.from_tensor(x)
+
+
+def pad_sequences(ragged: tf.RaggedTensor, length: int, padding: str, truncating: str, value: int) -> tf.Tensor:
+    """Keras `pad_sequences` semantics: `truncating` picks which end is cut, `padding` which is filled."""
     ragged = tf.cast(ragged, tf.int64)
-    if t.truncating == "pre":
-        ragged = ragged[:, -t.length :]
-    else:
-        ragged = ragged[:, : t.length]
-    if t.padding == "post":
-        return ragged.to_tensor(default_value=t.value, shape=[None, t.length])
+    ragged = ragged[:, -length:] if truncating == "pre" else ragged[:, :length]
+    if padding == "post":
+        return ragged.to_tensor(default_value=value, shape=[None, length])
     # Pre-padding: reverse, pad at the end, reverse back.
-    reversed_rows = tf.reverse(ragged, axis=[1])
-    padded = reversed_rows.to_tensor(default_value=t.value, shape=[None, t.length])
+    padded = tf.reverse(ragged, axis=[1]).to_tensor(default_value=value, shape=[None, length])
     return tf.reverse(padded, axis=[1])
+
+
+def _pad(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, t: Pad) -> tf.Tensor:
+    ragged = tf.cast(_ragged(x), tf.int64)
+    if t.num_words is not None:
+        ragged = tf.ragged.map_flat_values(
+            lambda ids: tf.where(ids < t.num_words, ids, tf.constant(t.oov_id, tf.int64)), ragged)
+    return pad_sequences(ragged, t.length, t.padding, t.truncating, t.value)
+
+
+# Lower-case, HTML line breaks and anything but letters, digits and apostrophes become spaces.
+_NOT_A_WORD = r"(<br\s*/?>|[^a-z0-9'])+"
+
+
+def tokenize(text: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.RaggedTensor:
+    """One review per example -> its words, as a ragged [batch, words] string tensor."""
+    text = tf.reshape(_dense(text), [-1])
+    cleaned = tf.strings.regex_replace(tf.strings.lower(text), _NOT_A_WORD, " ")
+    return tf.strings.split(tf.strings.strip(cleaned))
+
+
+def _vocabulary(x: tf.Tensor, t: Vocabulary) -> tf.Tensor:
+    words = tokenize(x)
+    ids = tft.compute_and_apply_vocabulary(
+        words.to_sparse(), top_k=t.vocab_size - 2, num_oov_buckets=1, vocab_filename="words")
+    # Shift by one so that 0 is free for padding: words 1 .. vocab_size - 2, other words vocab_size - 1.
+    shifted = tf.RaggedTensor.from_sparse(ids) + 1
+    return pad_sequences(shifted, t.length, t.padding, t.truncating, 0)
 
 
 _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
@@ -84,6 +115,8 @@ _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
     Divide: _divide,
     OneHot: _one_hot,
     Pad: _pad,
+    Vocabulary: _vocabulary,
+    Ids: _ids,
     Identity: _identity,
 }
 
@@ -97,6 +130,6 @@ def output_width(transform: FeatureTransform, input_width: int) -> int:
     """Width of the transformed feature given the raw feature's fixed width."""
     if isinstance(transform, OneHot):
         return transform.depth
-    if isinstance(transform, Pad):
+    if isinstance(transform, (Pad, Vocabulary)):
         return transform.length
     return input_width

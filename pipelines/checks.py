@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from pydantic import ValidationError
 
 from components.sources import SOURCES
+from modules.config import OneHot, ScaleLike
 from modules.registry import resolve_model
 from modules.transforms import output_width
 from pipelines.errors import Problem, problems_from_validation
@@ -41,6 +42,7 @@ EVAL_METRICS: dict[str, tuple[str, bool]] = {
     "auc": ("AUC", True),
     "mean_squared_error": ("MeanSquaredError", False),
     "mean_absolute_error": ("MeanAbsoluteError", False),
+    "root_mean_squared_error": ("RootMeanSquaredError", False),
     # Autoencoders: the mean of the per-example reconstruction loss the exported model returns.
     "reconstruction_loss": ("MeanPrediction", False),
 }
@@ -177,10 +179,26 @@ def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
+@check("data", "transform")
+def check_scaled_label(spec: "PipelineSpec") -> Iterator[Problem]:
+    """scale_like scales a numeric label by one of the transformed input features."""
+    scale = spec.transform.label
+    source = SOURCES.get(spec.data.source)
+    if not isinstance(scale, ScaleLike) or source is None:
+        return
+    if scale.feature not in spec.transform.features:
+        yield Problem("transform.label.feature", f"{scale.feature!r} is not a transformed feature; "
+                      f"expected one of: {', '.join(spec.transform.features)}")
+    features = source.feature_set(spec.data.options)
+    if features.feature(features.label).kind != "float":
+        yield Problem("transform.label", f"scale_like needs a numeric label; {features.label!r} is a class index "
+                      "(expected one_hot or no label transform)")
+
+
 @check("transform", "training")
 def check_loss_fits_the_target(spec: "PipelineSpec") -> Iterator[Problem]:
     """One-hot targets need a dense loss; integer labels need a sparse one."""
-    one_hot = spec.transform.label is not None
+    one_hot = isinstance(spec.transform.label, OneHot)
     loss = spec.training.loss
     if one_hot and loss == "sparse_categorical_crossentropy":
         yield Problem(
@@ -235,6 +253,10 @@ def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
             "evaluation.metric",
             f"metric {evaluation.metric!r} unknown; expected one of: {', '.join(EVAL_METRICS)}",
         )
+    for index, name in enumerate(evaluation.report):
+        if name not in EVAL_METRICS or name == "reconstruction_loss":
+            yield Problem(f"evaluation.report[{index}]", f"metric {name!r} unknown; expected one of: "
+                          f"{', '.join(m for m in EVAL_METRICS if m != 'reconstruction_loss')}")
     if (
         evaluation.lower_bound is not None
         and evaluation.upper_bound is not None

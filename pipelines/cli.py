@@ -149,6 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             bounds.append(f"change vs baseline {change:+.4f}")
         print(f"  evaluation: {metric} = {summary.metrics[metric]:.4f}"
               + (f" ({'; '.join(bounds)})" if bounds else ""))
+    for name in spec.evaluation.report:
+        if name in summary.metrics:
+            print(f"  also: {name} = {summary.metrics[name]:.4f}")
     if summary.blessed:
         print("  blessed: yes")
     else:

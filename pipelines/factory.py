@@ -97,6 +97,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
                         config=json.dumps({"name": spec.evaluation.metric}) if reconstructs else "",
                         threshold=threshold,
                     ),
+                    *(tfma.MetricConfig(class_name=EVAL_METRICS[name][0]) for name in spec.evaluation.report),
                 ]
             )
         ],

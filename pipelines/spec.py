@@ -49,6 +49,11 @@ class EvaluationConfig(StrictModel):
         description="absolute change vs the baseline, in the metric's better direction, "
         "that the candidate must exceed (TFMA GenericChangeThreshold.absolute)",
     )
+    report: list[str] = Field(
+        default_factory=list,
+        description="more metrics the Evaluator computes and the run reports, without gating "
+        "(the stock models' RMSE and MAE beside the gated MSE)",
+    )
 
 
 class PushConfig(StrictModel):

@@ -26,6 +26,9 @@ COURSE_PARAMETER_COUNTS = {
     # 002 prints no count; by hand: 10 convs 3*3*c_in*c_out + c_out (64, 64, 128, 128, 256, 256, 512,
     # 512, 512, 512) = 9,404,992, and Dense 512*256+256, 256*128+128, 128*100+100 = 177,124.
     "cifar100_vgg13": 9_582_116,
+    "letters_onehot": 47,       # 004 M25/M26: SimpleRNN(3) on one-hot abcde, Dense(5)
+    "letters_embedding": 48,    # 004 M27: Embedding(5, 2), SimpleRNN(3), Dense(5)
+    "stock_lstm": 98_741,       # 004 M30
 }
 CIFAR = {"input_shape": [32, 32, 3]}
 # Hyperparameters to build each registered model for the tests (the shipped specs' values).
@@ -50,12 +53,24 @@ TEST_HPARAMS = {
     "cifar10_resnet18": CIFAR,
     "cifar100_vgg13": CIFAR,
     "cifar100_resnet18": CIFAR,
+    "imdb_simplernn": {"input_shape": [80]},
+    "imdb_lstm": {"input_shape": [80]},
+    "imdb_gru": {"input_shape": [80]},
+    "letters_onehot": {"input_shape": [4, 5]},
+    "letters_embedding": {"input_shape": [1]},
+    "stock_rnn": {"input_shape": [60]},
+    "stock_lstm": {"input_shape": [60]},
+    "stock_gru": {"input_shape": [60]},
 }
+# Models that read integer ids (an Embedding first), with the number of ids.
+ID_INPUTS = {"imdb_simplernn": 10_000, "imdb_lstm": 10_000, "imdb_gru": 10_000, "letters_embedding": 5}
 # Autoencoders reconstruct their input: 784 logits out, trained against the flattened pixels.
 RECONSTRUCTS = {"mnist_autoencoder", "mnist_vae"}
 # What each model's output is: softmax probabilities, logits, or one regression value.
 OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "softmax", "dot_mlp": "value",
            "yogurt_linear": "value", "boston_mlp": "value",
+           "letters_onehot": "softmax", "letters_embedding": "softmax",
+           **{name: "value" for name in ("stock_rnn", "stock_lstm", "stock_gru", *(n for n in ID_INPUTS if n.startswith("imdb")))},
            **{name: "softmax" for name in registered_names() if name.startswith("cifar10_")}}
 
 
@@ -74,7 +89,10 @@ def test_every_registered_model_has_test_hparams():
 
 def _batch(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     hparams = TEST_HPARAMS[name]
-    x = rng.uniform(size=(8, *hparams["input_shape"])).astype("float32")
+    if name in ID_INPUTS:
+        x = rng.integers(0, ID_INPUTS[name], size=(8, *hparams["input_shape"]))
+    else:
+        x = rng.uniform(size=(8, *hparams["input_shape"])).astype("float32")
     parsed = resolve_model(name).hparams_class.model_validate(hparams)
     if name in RECONSTRUCTS:
         return x, x.reshape(8, -1), x[0].size
@@ -181,3 +199,22 @@ def test_resnet_shortcuts_project_only_where_the_block_strides(name):
     projections = _one_by_one_convolutions(build_model(name, {}))
     assert [p.strides for p in projections] == [(2, 2)] * 3
     assert [p.filters for p in projections] == [128, 256, 512]
+
+
+def test_letters_a_to_z_embedding_has_the_courses_468_parameters():
+    """004 M28: Embedding(26, 2), SimpleRNN(10), Dense(26)."""
+    model = build_model("letters_embedding", {"input_shape": [4], "alphabet_size": 26, "units": 10})
+    assert parameter_count(model) == 468
+
+
+@pytest.mark.parametrize("name", ["imdb_simplernn", "imdb_lstm", "imdb_gru"])
+def test_imdb_models_keep_their_dropout_through_save_and_reload(name, tmp_path):
+    """TFX's own IMDB example drops the LSTM dropout to be able to save; here it saves with it."""
+    model = build_model(name, {"input_shape": [80]})
+    model.save(tmp_path / name, save_format="tf")
+    reloaded = keras.models.load_model(tmp_path / name, compile=False)
+    recurrent = [layer for layer in reloaded.layers if isinstance(layer, keras.layers.RNN)]
+    assert len(recurrent) == 2 and all(layer.cell.dropout == 0.5 for layer in recurrent)
+    x = np.random.default_rng(5).integers(1, 10_000, size=(16, 80))
+    np.testing.assert_allclose(reloaded(x, training=False), reloaded(x, training=False))
+    assert not np.allclose(reloaded(x, training=True), reloaded(x, training=False))  # dropout active

@@ -83,3 +83,80 @@ def test_raw_uint8_images_are_decoded_to_their_shape_then_scaled():
     assert images.shape == (2, 2, 3)
     np.testing.assert_allclose(images, pixels / 255.0, rtol=1e-6)
     assert result.feature_spec["image_xf"].shape == [2, 3]
+
+
+# ---- sequences (issue 6): vocabulary + padding, Keras' num_words, one-hot letters, scaled labels
+
+
+def _texts(rows: list[str]) -> list[dict]:
+    return [{"text": [t.encode()], "label": [i % 2]} for i, t in enumerate(rows)]
+
+
+TEXT_SPEC = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
+
+
+def _vocabulary_run(texts: list[str], vocab_size: int, length: int, **options):
+    from modules.features import IMDB_TEXT
+
+    transform = {"features": {"text": {"kind": "vocabulary", "vocab_size": vocab_size, "length": length, **options}}}
+    return [np.asarray(row["text_xf"]).tolist() for row in _run(transform, _texts(texts), TEXT_SPEC, IMDB_TEXT).rows]
+
+
+def test_vocabulary_keeps_the_most_frequent_words_and_pads_pre():
+    texts = ["the movie was great", "The movie was BAD<br />bad", "", "great great movie, the end"]
+    ids = _vocabulary_run(texts, vocab_size=5, length=6)
+    # Counts: movie 3, great 3, the 3, bad 2, was 2, end 1. Top 3 (vocab_size - 2) by frequency, ties
+    # by TFT's order; 0 pads; 4 (= vocab_size - 1) is every other word.
+    assert all(len(row) == 6 for row in ids)
+    assert ids[2] == [0] * 6                              # an empty review is all padding
+    kept = {i for row in ids for i in row} - {0, 4}
+    assert kept == {1, 2, 3}
+    assert ids[0][:2] == [0, 0] and 0 not in ids[0][2:]   # 4 words, pre-padded to 6
+    assert ids[1][-2:] == [4, 4]                          # 'bad' twice (after <br />): not kept
+    assert ids[3][-1] == 4                                # 'end' (seen once): not kept
+
+
+def test_vocabulary_truncates_long_reviews_as_pad_sequences_does():
+    """Ten distinct words, each kept (seen in both rows): cut to 5 from the front ('pre', the
+    course's) or from the back ('post')."""
+    review = [" ".join(f"w{i}" for i in range(10))] * 2
+    whole = _vocabulary_run(review, vocab_size=12, length=10)[0]
+    assert 0 not in whole and len(set(whole)) == 10
+    assert _vocabulary_run(review, vocab_size=12, length=5, truncating="pre")[0] == whole[5:]
+    assert _vocabulary_run(review, vocab_size=12, length=5, truncating="post")[0] == whole[:5]
+
+
+def test_pad_with_num_words_matches_keras_imdb_and_pad_sequences():
+    from modules.features import IMDB_IDS
+
+    sequences = [[1, 14, 22, 16], [1, 9999, 10000, 12345, 5, 6, 7], []]
+    rows = [{"word_ids": s, "label": [0]} for s in sequences]
+    spec = {"word_ids": tf.io.VarLenFeature(tf.int64), "label": tf.io.FixedLenFeature([1], tf.int64)}
+    transform = {"features": {"word_ids": {"kind": "pad", "length": 5, "num_words": 10000}}}
+    got = [np.asarray(row["word_ids_xf"]).tolist() for row in _run(transform, rows, spec, IMDB_IDS).rows]
+    capped = [[w if w < 10000 else 2 for w in s] for s in sequences]  # imdb.load_data(num_words=10000)
+    expected = keras.preprocessing.sequence.pad_sequences(capped, maxlen=5, padding="pre", truncating="pre")
+    assert got == expected.tolist()
+
+
+def test_one_hot_letters_keep_their_steps():
+    from modules.features import letters_set
+
+    rows = [{"letters": [0, 1, 2, 3], "next_letter": [4]}, {"letters": [1, 2, 3, 4], "next_letter": [0]}]
+    spec = {"letters": tf.io.FixedLenFeature([4], tf.int64), "next_letter": tf.io.FixedLenFeature([1], tf.int64)}
+    result = _run({"features": {"letters": {"kind": "one_hot", "depth": 5}}}, rows, spec, letters_set(4, 5))
+    np.testing.assert_array_equal(np.asarray(result.rows[0]["letters_xf"]), np.eye(5)[[0, 1, 2, 3]])
+    ids = _run({"features": {"letters": "ids"}}, rows, spec, letters_set(4, 5))
+    assert ids.feature_spec["letters_xf"].dtype == tf.int64
+
+
+def test_scale_like_label_uses_the_inputs_min_and_max():
+    from modules.features import prices_set
+
+    rows = [{"prices": [10.0, 20.0, 30.0], "next_price": [40.0]}, {"prices": [20.0, 30.0, 40.0], "next_price": [50.0]}]
+    spec = {"prices": tf.io.FixedLenFeature([3], tf.float32), "next_price": tf.io.FixedLenFeature([1], tf.float32)}
+    transform = {"features": {"prices": "scale_to_0_1"}, "label": {"kind": "scale_like", "feature": "prices"}}
+    result = _run(transform, rows, spec, prices_set(3))
+    np.testing.assert_allclose(result.rows[0]["prices_xf"], [0.0, 1 / 3, 2 / 3], rtol=1e-6)
+    np.testing.assert_allclose([float(r["next_price_xf"]) for r in result.rows], [1.0, 4 / 3], rtol=1e-6)
+    assert float(result.rows[0]["next_price_xf_offset"]) == 10.0 and float(result.rows[0]["next_price_xf_range"]) == 30.0
