@@ -195,6 +195,27 @@ def check_scaled_label(spec: "PipelineSpec") -> Iterator[Problem]:
                       "(expected one_hot or no label transform)")
 
 
+# Transforms that keep a feature's shape (an image stays [h, w, c]).
+_SHAPE_KEEPING = ("divide", "zscore", "scale_to_0_1", "identity", "ids")
+
+
+@check("data", "transform", "model")
+def check_image_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
+    """A model reading one shaped feature (an image) must be built for that feature's shape."""
+    source = SOURCES.get(spec.data.source)
+    input_shape = spec.model.hparams.get("input_shape")
+    if source is None or not isinstance(input_shape, (list, tuple)) or len(input_shape) < 2:
+        return
+    if len(spec.transform.features) != 1:
+        return
+    (name, transform), = spec.transform.features.items()
+    features = source.feature_set(spec.data.options)
+    stored = features.feature(name).shape
+    if name in features.features and transform.kind in _SHAPE_KEEPING and len(stored) > 1 and tuple(input_shape) != tuple(stored):
+        yield Problem("model.hparams.input_shape",
+                      f"expected {list(stored)} (the shape of {spec.data.source}'s {name!r}), got {list(input_shape)}")
+
+
 @check("transform", "training")
 def check_loss_fits_the_target(spec: "PipelineSpec") -> Iterator[Problem]:
     """One-hot targets need a dense loss; integer labels need a sparse one."""

@@ -14,9 +14,9 @@ import tf_keras as keras
 from components.example_gen import to_example
 from components.sources import get_source, locate
 from modules.export import TRANSFORM_SIGNATURE
-from modules.features import IMDB_TEXT, prices_set
+from modules.features import IMDB_IDS, IMDB_TEXT, prices_set
 from pipelines.spec import load_spec
-from tests.components.formats import write_prices_csv
+from tests.components.formats import write_imdb_npz, write_prices_csv
 from tests.conftest import spec_with
 from tests.pipelines.runs import run_and_load_served, serve
 
@@ -50,6 +50,22 @@ def test_stock_model_scales_on_training_days_and_reports_price_units(tmp_path):
     predicted = serve(serving, [window], features)
     # Served in price units: near the last prices, not in the scaled [0, 1] range.
     assert abs(float(predicted[0, 0]) - float(prices[-1])) < 0.5 * (prices.max() - prices.min()) + 10
+
+
+def test_imdb_integer_path_end_to_end_caps_and_pads_ids_in_transform(tmp_path):
+    """Keras' imdb.npz layout (a fixture): ids >= num_words become 2, reviews padded to 80 in
+    Transform; the served model takes the raw ids."""
+    write_imdb_npz(tmp_path / "data")
+    spec = spec_with(load_spec("imdb_lstm_ids"), training={"epochs": 1, "batch_size": 2},
+                     evaluation={"lower_bound": 0.0})
+    summary, serving = run_and_load_served(spec, tmp_path, data=locate(get_source("imdb"), str(tmp_path / "data")))
+
+    assert summary.metrics["example_count"] == 2
+    transform = tf.saved_model.load(summary.pushed_destination).signatures[TRANSFORM_SIGNATURE]
+    raw = {"word_ids": [1, 50, 12345, 9999], "label": 1}
+    transformed = transform(examples=tf.constant([to_example(raw, IMDB_IDS).SerializeToString()]))
+    assert transformed["word_ids_xf"].numpy().tolist() == [[0] * 76 + [1, 50, 2, 9999]]
+    assert serve(serving, [{"word_ids": raw["word_ids"]}], IMDB_IDS).shape == (1, 1)
 
 
 @pytest.mark.slow

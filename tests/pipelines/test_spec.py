@@ -208,3 +208,10 @@ def test_checkpoint_monitor_must_be_logged_and_needs_keras_fit():
     tape["training"]["accelerator"] = {"xla": True}
     with pytest.raises(SpecError, match="checkpoint needs style fit"):
         PipelineSpec.from_dict(tape)
+
+
+def test_image_input_shape_must_match_the_sources_images():
+    bad = load_spec("cifar10_lenet5").model_dump(mode="json")
+    bad["model"]["hparams"]["input_shape"] = [28, 28, 3]
+    with pytest.raises(SpecError, match=r"expected \[32, 32, 3\] \(the shape of cifar10's 'image'\), got \[28, 28, 3\]"):
+        PipelineSpec.from_dict(bad)
