@@ -250,6 +250,10 @@ def _list_sources() -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from pipelines.runners.kubeflow import compile_for_kubeflow  # noqa: PLC0415
 
+    if args.all:
+        return _compile_all(args)
+    if not args.output:
+        raise UsageError("compile: give --output FILE (or --all --output-dir DIR)")
     spec = _spec_from_args(args)
     compile_for_kubeflow(
         spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path,
@@ -257,6 +261,28 @@ def cmd_compile(args: argparse.Namespace) -> int:
     )
     print(f"{spec.id}: Kubeflow pipeline written to {args.output}")
     return EXIT_OK
+
+
+def _compile_all(args: argparse.Namespace) -> int:
+    """Every shipped spec into DIR/<id>.json; all specs are tried, every failure is reported."""
+    from pipelines.runners.kubeflow import compile_for_kubeflow  # noqa: PLC0415
+
+    if args.id or getattr(args, "spec", None) or args.data_path or not args.output_dir:
+        raise UsageError("compile --all: give --output-dir DIR, and no ID, --spec or --data-dir "
+                         "(each spec keeps its own data location)")
+    failures = []
+    for spec_id in spec_ids():
+        output = os.path.join(args.output_dir, f"{spec_id}.json")
+        try:
+            compile_for_kubeflow(load_spec(spec_id), output, pipeline_root=args.pipeline_root,
+                                 image=args.image, gpu_image=args.gpu_image)
+        except SpecError as error:
+            failures.append(str(error))
+            continue
+        print(f"{spec_id}: {output}")
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return EXIT_USAGE if failures else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a source option, e.g. --option window=4")
 
     comp = add("compile", cmd_compile, "write the Kubeflow Pipelines v2 JSON of a pipeline")
-    comp.add_argument("--output", required=True, metavar="FILE", help="where to write the JSON")
+    comp.add_argument("--output", metavar="FILE", help="where to write the JSON")
+    comp.add_argument("--all", action="store_true", help="compile every shipped spec (with --output-dir)")
+    comp.add_argument("--output-dir", metavar="DIR", help="with --all: where the <id>.json files go")
     comp.add_argument("--pipeline-root", metavar="URI", help="pipeline root on the cluster (gs://, s3://, …)")
     comp.add_argument("--image", metavar="IMAGE", help="container image with this project installed")
     comp.add_argument("--gpu-image", metavar="IMAGE",

@@ -87,6 +87,10 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
             )
         ],
         slicing_specs=[tfma.SlicingSpec()],
+        # Only the spec's metrics: the model's compiled loss and metrics score its training target
+        # (one-hot, scaled, the input itself), which TFMA would compare with the raw label (and fail
+        # on shapes, e.g. 100 logits against one class index).
+        options=tfma.Options(include_default_metrics={"value": False}),
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[

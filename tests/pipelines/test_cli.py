@@ -89,3 +89,23 @@ def test_compile_without_image_is_a_usage_error(capsys, tmp_path):
     code, _, err = _run(capsys, "compile", "iris_softmax", "--output", str(tmp_path / "x.json"),
                         "--pipeline-root", "gs://bucket/root")
     assert code == 2 and "kubeflow.image" in err
+
+
+def test_compile_all_writes_every_spec_and_reports_every_failure(capsys, tmp_path):
+    """Without --gpu-image the GPU specs fail (each named), the others are still written."""
+    from pipelines.spec import spec_ids
+
+    code = cli.main(["compile", "--all", "--output-dir", str(tmp_path), "--pipeline-root", "gs://b/root",
+                     "--image", "registry.example/cp:1"])
+    err = capsys.readouterr().err
+    gpu_specs = {s for s in spec_ids() if s.startswith("cifar")}
+    assert code == 2
+    assert {s for s in gpu_specs if f"error: {s}:" in err} == gpu_specs
+    assert "kubeflow.gpu_image" in err
+    written = {path.stem for path in tmp_path.glob("*.json")}
+    assert written == set(spec_ids()) - gpu_specs
+
+
+def test_compile_all_refuses_a_single_id(capsys, tmp_path):
+    assert cli.main(["compile", "iris_softmax", "--all", "--output-dir", str(tmp_path)]) == 2
+    assert "compile --all: give --output-dir DIR, and no ID" in capsys.readouterr().err
