@@ -3,9 +3,9 @@
 Input: [batch, 32, 32, 3] floats in [0, 1], as Transform gives them. The course writes each model as
 a subclassed `Model` whose `call` chains its layers; here the same layers, in the same order and
 with the same arguments, are chained as functional models, which summarize, save and reload
-without custom-object code. Block helpers (`conv_bn_relu`, `inception_block`, `resnet_block`,
-`basic_block`) correspond to the course's `ConvBNRelu`, `InceptionBlk`, `ResnetBlock` and 002's
-`BasicBlock`.
+without custom-object code. Block helpers (`conv_bn_relu`, `inception_block`, `residual_block`)
+correspond to the course's `ConvBNRelu`, `InceptionBlk`, and both `ResnetBlock` (004) and
+`BasicBlock` (002).
 """
 from __future__ import annotations
 
@@ -41,9 +41,7 @@ def _classifier(x: tf.Tensor, num_classes: int, **dense_kwargs: object) -> tf.Te
 )
 def build_cifar10_baseline(hp: DropoutCifarHParams) -> keras.Model:
     inputs = keras.Input(shape=hp.input_shape)
-    x = layers.Conv2D(6, (5, 5), padding="same")(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
+    x = conv_bn_relu(inputs, 6, kernel_size=5)
     x = layers.MaxPool2D(pool_size=(2, 2), strides=2, padding="same")(x)
     x = layers.Dropout(hp.dropout)(x)
     x = layers.Flatten()(x)
@@ -84,9 +82,7 @@ def build_cifar10_alexnet8(hp: AlexNetHParams) -> keras.Model:
     inputs = keras.Input(shape=hp.input_shape)
     x = inputs
     for filters in (96, 256):
-        x = layers.Conv2D(filters, (3, 3))(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
+        x = conv_bn_relu(x, filters, padding="valid")
         x = layers.MaxPool2D(pool_size=(3, 3), strides=2)(x)
     for filters in (384, 384, 256):
         x = layers.Conv2D(filters, (3, 3), padding="same", activation="relu")(x)
@@ -124,14 +120,15 @@ def build_cifar10_vgg16(hp: DropoutCifarHParams) -> keras.Model:
 
 
 def conv_bn_relu(
-    x: tf.Tensor, filters: int, kernel_size: int = 3, strides: int = 1, bn_training: bool | None = None
+    x: tf.Tensor, filters: int, kernel_size: int = 3, strides: int = 1, bn_training: bool | None = None,
+    padding: str = "same", use_bias: bool = True,
 ) -> tf.Tensor:
-    """The course's CBA unit (`ConvBNRelu`): Conv (same padding), BatchNormalization, relu.
+    """The course's CBA unit (`ConvBNRelu`): Conv, BatchNormalization, relu.
 
     `bn_training=False` reproduces 004 M23's `self.model(x, training=False)`: its batch
     normalization then never uses batch statistics nor updates its moving averages.
     """
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias)(x)
     x = layers.BatchNormalization()(x, training=bn_training)
     return layers.Activation("relu")(x)
 
@@ -177,19 +174,32 @@ def build_cifar10_inception10(hp: InceptionHParams) -> keras.Model:
     return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_inception10")
 
 
-def resnet_block(x: tf.Tensor, filters: int, strides: int, residual_path: bool) -> tf.Tensor:
-    """004 M24's `ResnetBlock`: two 3x3 convolutions without bias, each followed by BN; a 1x1
-    convolution + BN on the shortcut when the block strides; relu after the sum."""
-    y = layers.Conv2D(filters, (3, 3), strides=strides, padding="same", use_bias=False)(x)
-    y = layers.BatchNormalization()(y)
-    y = layers.Activation("relu")(y)
-    y = layers.Conv2D(filters, (3, 3), strides=1, padding="same", use_bias=False)(y)
+def residual_block(x: tf.Tensor, filters: int, strides: int, use_bias: bool) -> tf.Tensor:
+    """A basic residual block: Conv3x3 BN relu, Conv3x3 BN, plus the shortcut, then relu.
+
+    004 M24's `ResnetBlock` (convolutions without bias) and 002's `BasicBlock` (with bias). The
+    shortcut is a 1x1 convolution + BN when the block strides, else the identity. 002's notes
+    build the projection `if stride == 1` and the identity otherwise, which cannot add up (a
+    strided block's output is smaller than its input); fixed here, as 004 does it.
+    """
+    y = conv_bn_relu(x, filters, strides=strides, use_bias=use_bias)
+    y = layers.Conv2D(filters, (3, 3), strides=1, padding="same", use_bias=use_bias)(y)
     y = layers.BatchNormalization()(y)
     residual = x
-    if residual_path:
-        residual = layers.Conv2D(filters, (1, 1), strides=strides, padding="same", use_bias=False)(x)
+    if strides != 1:
+        residual = layers.Conv2D(filters, (1, 1), strides=strides, padding="same", use_bias=use_bias)(x)
         residual = layers.BatchNormalization()(residual)
     return layers.Activation("relu")(layers.Add()([y, residual]))
+
+
+def residual_stages(x: tf.Tensor, filters: int, blocks_per_stage: Sequence[int], use_bias: bool) -> tf.Tensor:
+    """Stages of residual blocks, filters doubling per stage; the first block of every stage but
+    the first strides 2 (004's `ResNet18` loop, 002's `build_resblock` calls)."""
+    for stage, blocks in enumerate(blocks_per_stage):
+        for index in range(blocks):
+            x = residual_block(x, filters, strides=2 if stage > 0 and index == 0 else 1, use_bias=use_bias)
+        filters *= 2
+    return x
 
 
 class ResNetHParams(CifarHParams):
@@ -207,15 +217,8 @@ class ResNetHParams(CifarHParams):
 )
 def build_cifar10_resnet18(hp: ResNetHParams) -> keras.Model:
     inputs = keras.Input(shape=hp.input_shape)
-    x = layers.Conv2D(hp.initial_filters, (3, 3), strides=1, padding="same", use_bias=False)(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
-    filters = hp.initial_filters
-    for block_id, blocks in enumerate(hp.block_list):
-        for layer_id in range(blocks):
-            downsample = block_id != 0 and layer_id == 0
-            x = resnet_block(x, filters, strides=2 if downsample else 1, residual_path=downsample)
-        filters *= 2
+    x = conv_bn_relu(inputs, hp.initial_filters, use_bias=False)
+    x = residual_stages(x, hp.initial_filters, hp.block_list, use_bias=False)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = _classifier(x, hp.num_classes, kernel_regularizer=keras.regularizers.l2(hp.l2))
     return keras.Model(inputs, outputs, name="cifar10_resnet18")
@@ -247,36 +250,9 @@ def build_cifar100_vgg13(hp: Vgg13HParams) -> keras.Model:
     return keras.Model(inputs, layers.Dense(hp.num_classes)(x), name="cifar100_vgg13")
 
 
-def basic_block(x: tf.Tensor, filters: int, strides: int) -> tf.Tensor:
-    """002's `BasicBlock`: Conv3x3 BN relu, Conv3x3 BN, plus the shortcut, then relu.
-
-    The notes build the 1x1 downsampling shortcut `if stride == 1` and use the identity otherwise,
-    which cannot add up (a strided block's output is smaller than its input, and the first block's
-    identity is what needs no projection). Fixed: the 1x1 convolution + BN when `strides != 1`.
-    """
-    y = layers.Conv2D(filters, (3, 3), strides=strides, padding="same")(x)
-    y = layers.BatchNormalization()(y)
-    y = layers.Activation("relu")(y)
-    y = layers.Conv2D(filters, (3, 3), strides=1, padding="same")(y)
-    y = layers.BatchNormalization()(y)
-    residual = x
-    if strides != 1:
-        residual = layers.Conv2D(filters, (1, 1), strides=strides)(x)
-        residual = layers.BatchNormalization()(residual)
-    return layers.Activation("relu")(layers.Add()([y, residual]))
-
-
 class BasicResNetHParams(CifarHParams):
     num_classes: PositiveInt = 100
     layer_dims: tuple[PositiveInt, ...] = (2, 2, 2, 2)
-
-
-def res_blocks(x: tf.Tensor, filters: int, blocks: int, strides: int) -> tf.Tensor:
-    """002's `build_resblock`: the first block strides, the others keep the size."""
-    x = basic_block(x, filters, strides)
-    for _ in range(1, blocks):
-        x = basic_block(x, filters, 1)
-    return x
 
 
 @register_model(
@@ -288,15 +264,8 @@ def res_blocks(x: tf.Tensor, filters: int, blocks: int, strides: int) -> tf.Tens
 def build_cifar100_resnet18(hp: BasicResNetHParams) -> keras.Model:
     inputs = keras.Input(shape=hp.input_shape)
     # The course's stem: Conv2D(64, (3, 3), strides=(1, 1)) with Keras' default 'valid' padding.
-    x = layers.Conv2D(64, (3, 3), strides=(1, 1))(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
+    x = conv_bn_relu(inputs, 64, padding="valid")
     x = layers.MaxPool2D(pool_size=(2, 2), strides=(1, 1), padding="same")(x)
-    for index, (filters, blocks) in enumerate(zip(_doubling(64, len(hp.layer_dims)), hp.layer_dims)):
-        x = res_blocks(x, filters, blocks, strides=1 if index == 0 else 2)
+    x = residual_stages(x, 64, hp.layer_dims, use_bias=True)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(hp.num_classes)(x), name="cifar100_resnet18")
-
-
-def _doubling(start: int, count: int) -> Sequence[int]:
-    return [start * 2**i for i in range(count)]

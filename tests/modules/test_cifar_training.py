@@ -47,13 +47,19 @@ def _few_steps(training: TrainingConfig, **updates) -> TrainingConfig:
     return TrainingConfig.model_validate(data)
 
 
+def _train(spec_id: str, cifar_dirs, tmp_path, repeat: bool = True, **updates):
+    """The spec's model through `train_model` for 2 steps (or the epochs `updates` give)."""
+    spec = load_spec(spec_id)
+    datasets = _datasets(spec, cifar_dirs[spec.data.source])
+    training = _few_steps(spec.training, **updates)
+    train = datasets[TRAIN_SPLIT].repeat() if repeat else datasets[TRAIN_SPLIT]
+    return train_model(spec.model, training, train, datasets[EVAL_SPLIT], str(tmp_path), steps=training.steps), datasets
+
+
 @pytest.mark.parametrize("spec_id", CIFAR_SPECS)
 def test_each_cifar_model_trains_two_steps_on_cifar_files(spec_id, cifar_dirs, tmp_path):
     spec = load_spec(spec_id)
-    datasets = _datasets(spec, cifar_dirs[spec.data.source])
-
-    trained = train_model(spec.model, _few_steps(spec.training), datasets[TRAIN_SPLIT].repeat(),
-                          datasets[EVAL_SPLIT], str(tmp_path), steps=2)
+    trained, _ = _train(spec_id, cifar_dirs, tmp_path)
 
     width = spec.transform.label.depth if spec.transform.label else 10
     assert trained.model.output_shape == (None, width)
@@ -65,12 +71,7 @@ def test_each_cifar_model_trains_two_steps_on_cifar_files(spec_id, cifar_dirs, t
 
 
 def test_mixed_precision_keeps_float32_outputs_and_restores_the_policy(cifar_dirs, tmp_path):
-    spec = load_spec("cifar10_lenet5")
-    datasets = _datasets(spec, cifar_dirs["cifar10"])
-    training = _few_steps(spec.training, accelerator={"mixed_precision": True})
-
-    trained = train_model(spec.model, training, datasets[TRAIN_SPLIT].repeat(), datasets[EVAL_SPLIT],
-                          str(tmp_path), steps=2)
+    trained, datasets = _train("cifar10_lenet5", cifar_dirs, tmp_path, accelerator={"mixed_precision": True})
 
     assert keras.mixed_precision.global_policy().name == "float32"  # later components unaffected
     assert any(layer.dtype_policy.name == "mixed_float16" for layer in trained.model.layers)
@@ -80,12 +81,7 @@ def test_mixed_precision_keeps_float32_outputs_and_restores_the_policy(cifar_dir
 
 
 def test_xla_compiles_the_training_step(cifar_dirs, tmp_path):
-    spec = load_spec("cifar10_baseline")
-    datasets = _datasets(spec, cifar_dirs["cifar10"])
-    training = _few_steps(spec.training, accelerator={"xla": True})
-
-    trained = train_model(spec.model, training, datasets[TRAIN_SPLIT].repeat(), datasets[EVAL_SPLIT],
-                          str(tmp_path), steps=2)
+    trained, _ = _train("cifar10_baseline", cifar_dirs, tmp_path, accelerator={"xla": True})
 
     assert trained.model._jit_compile is True and trained.stats["xla"] is True
     assert np.isfinite(trained.history.values["loss"][-1][1])
@@ -93,12 +89,8 @@ def test_xla_compiles_the_training_step(cifar_dirs, tmp_path):
 
 def test_best_checkpoint_is_exported_when_the_spec_asks(cifar_dirs, tmp_path):
     """export: best reloads the checkpoint's weights: after the run they equal the saved ones."""
-    spec = load_spec("cifar10_lenet5")
-    datasets = _datasets(spec, cifar_dirs["cifar10"])
-    training = _few_steps(spec.training, epochs=3, steps=None,
-                          checkpoint={"monitor": "val_loss", "export": "best"})
-
-    trained = train_model(spec.model, training, datasets[TRAIN_SPLIT], datasets[EVAL_SPLIT], str(tmp_path))
+    trained, _ = _train("cifar10_lenet5", cifar_dirs, tmp_path, repeat=False, epochs=3, steps=None,
+                        checkpoint={"monitor": "val_loss", "export": "best"})
 
     reader = tf.train.load_checkpoint(str(tmp_path / CHECKPOINT_DIR / "best"))
     kernel_key = next(k for k in reader.get_variable_to_shape_map() if "layer_with_weights-0/kernel" in k
