@@ -10,7 +10,7 @@ setup(
     description="Every model of a TensorFlow 2 course as a declarative TFX pipeline (Beam and Kubeflow).",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipelines", "pipelines.*", "components", "components.*", "modules", "modules.*"]),
-    package_data={"pipelines": ["specs/*.yaml"]},
+    package_data={"pipelines": ["specs/*.yaml", "schemas/*.pbtxt"]},
     include_package_data=True,
     install_requires=[
         "tfx[kfp]==1.16.0",

@@ -6,12 +6,15 @@ so that the user sees every problem at once.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from pydantic import ValidationError
 
 from components.sources import SOURCES
+from components.validation.anomalies import anomaly_kinds
+from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.config import OneHot, ScaleLike
 from modules.registry import resolve_model
 from modules.transforms import output_width
@@ -98,6 +101,51 @@ def check_data_options(spec: "PipelineSpec") -> Iterator[Problem]:
             source.options_class, error, prefix="data.options.",
             unknown_key=f"unknown option for source {source.id!r}",
         )
+
+
+@check("validation")
+def check_warn_on_kinds(spec: "PipelineSpec") -> Iterator[Problem]:
+    kinds = anomaly_kinds()
+    for index, kind in enumerate(spec.validation.warn_on):
+        if kind not in kinds:
+            close = difflib.get_close_matches(kind, kinds, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {', '.join(kinds[:4])}"
+            yield Problem(f"validation.warn_on.{index}",
+                          f"{kind!r} is not a TFDV anomaly kind (AnomalyInfo.Type name); {hint}")
+
+
+@check("validation", "data")
+def check_validation_schema_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
+    """A curated schema must be readable and describe exactly the features the source emits."""
+    source = SOURCES.get(spec.data.source)
+    if spec.validation.schema_file is None or source is None:
+        return
+    try:
+        schema = read_schema(schema_path(spec.validation.schema_file))
+    except SchemaFileError as error:
+        yield Problem("validation.schema", str(error))
+        return
+    described = {feature.name for feature in schema.feature}
+    emitted = set(source.feature_set(spec.data.options).all_keys)
+    if described != emitted:
+        missing, extra = sorted(emitted - described), sorted(described - emitted)
+        yield Problem("validation.schema",
+                      f"{spec.validation.schema_file} does not describe the features source {source.id!r} emits"
+                      + (f"; lacks {', '.join(missing)}" if missing else "")
+                      + (f"; has unknown {', '.join(extra)}" if extra else ""))
+
+
+@check("validation", "data")
+def check_threshold_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
+    source = SOURCES.get(spec.data.source)
+    if source is None:
+        return
+    emitted = source.feature_set(spec.data.options).all_keys
+    for section, thresholds in (("drift", spec.validation.drift), ("skew", spec.validation.skew)):
+        for name in thresholds.features if thresholds is not None else ():
+            if name not in emitted:
+                yield Problem(f"validation.{section}.features.{name}",
+                              f"source {source.id!r} has no feature {name!r}; expected one of: {', '.join(emitted)}")
 
 
 @check("data")

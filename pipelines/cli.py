@@ -20,12 +20,15 @@ import yaml
 from pydantic import ValidationError
 
 from components.sources.base import DataFileError, DataLocation, MissingDataError
+from components.validation.anomalies import DataAnomaliesError
 from modules.curves import CURVES_FILE
 from pipelines.errors import SpecError, problems_from_validation
 from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
 
 if TYPE_CHECKING:
+    from components.validation.anomalies import AnomalyRow
     from pipelines.summary import RunSummary
+    from pipelines.validation import CheckResult
 
 logger = logging.getLogger("coursepipe")
 
@@ -126,6 +129,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     except RuntimeError as error:
         if _data_error_cause(error) is not None:
             raise
+        anomalies = _cause_of_type(error, DataAnomaliesError)
+        if anomalies is not None:
+            print(f"{spec.id}: data validation failed after {time.monotonic() - started:.1f} s; "
+                  "the run stopped before Transform: nothing trained, nothing pushed")
+            _print_rows(anomalies.rows)
+            print(f"  report: {anomalies.report}")
+            print("  earlier pushed models are untouched; mark kinds as warnings in the spec's "
+                  "validation.warn_on, or fix the data and run again")
+            return EXIT_FAILED
         logger.error("%s: the pipeline failed: %s", spec.id, error)
         return EXIT_FAILED
     summary = latest_run_summary(layout.metadata_path)
@@ -152,6 +164,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in spec.evaluation.report:
         if name in summary.metrics:
             print(f"  also: {name} = {summary.metrics[name]:.4f}")
+    if summary.data_warnings:
+        print(f"  data: {len(summary.data_warnings)} anomal{'y' if len(summary.data_warnings) == 1 else 'ies'} "
+              "let through as warnings (validation.warn_on):")
+        for warning in summary.data_warnings:
+            print(f"    {warning}")
+    elif summary.validation_report:
+        print("  data: no anomalies")
     if summary.blessed:
         print("  blessed: yes")
     else:
@@ -285,6 +304,79 @@ def _compile_all(args: argparse.Namespace) -> int:
     return EXIT_USAGE if failures else EXIT_OK
 
 
+def _print_rows(rows: Sequence["AnomalyRow"], warn_on: Sequence[str] = ()) -> None:
+    width = max((len(row.feature) for row in rows), default=7)
+    kind_width = max((len(row.kind) for row in rows), default=4)
+    for row in rows:
+        warning = " (warning)" if row.kind in warn_on else ""
+        print(f"  {row.where}: {row.feature:{width}s}  {row.kind:{kind_width}s}  {row.description}{warning}")
+
+
+def _checked_data_line(result: "CheckResult") -> str:
+    return ", ".join(f"{data.path} ({data.form}, {len(data.examples)} examples)" for data in result.data)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Checks data against the pipeline's schema; exit 1 when anomalies (not warnings) are found."""
+    from components.validation.anomalies import errors_and_warnings  # noqa: PLC0415
+    from pipelines.validation import validate_path  # noqa: PLC0415  (heavy: TFDV, TF)
+
+    spec = _spec_from_args(args)
+    result = _run_check(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
+    errors, _ = errors_and_warnings(result.outcome.rows, spec.validation.warn_on)
+    print(f"{spec.id}: checked {_checked_data_line(result)}")
+    print(f"  schema: {result.schema_origin}")
+    if result.outcome.rows:
+        print(f"  {len(result.outcome.rows)} anomal{'y' if len(result.outcome.rows) == 1 else 'ies'}:")
+        _print_rows(result.outcome.rows, spec.validation.warn_on)
+    else:
+        print("  no anomalies")
+    print(f"  report: {result.report}")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Per-feature drift distances of --current against --baseline; exit 1 when any drifted."""
+    from pipelines.validation import drift_between  # noqa: PLC0415
+
+    spec = _spec_from_args(args)
+    result = _run_check(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
+    print(f"{spec.id}: drift of {_checked_data_line(result)}")
+    print(f"  schema: {result.schema_origin}")
+    width = max((len(row.feature) for row in result.outcome.drift), default=7)
+    print(f"  {'feature':{width}s}  {'measure':26s}  {'distance':>9s}  {'threshold':>9s}  drifted")
+    for row in result.outcome.drift:
+        print(f"  {row.feature:{width}s}  {row.measure:26s}  {row.distance:9.4f}  {row.threshold:9.4f}  "
+              f"{'yes' if row.exceeded else 'no'}")
+    drifted = [row.feature for row in result.outcome.drift if row.exceeded]
+    print(f"  drifted: {', '.join(drifted) if drifted else 'none'}")
+    print(f"  report: {result.report}")
+    return EXIT_FAILED if drifted else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """`schema freeze ID`: the latest run's schema, curated, into pipelines/schemas/<id>.pbtxt."""
+    from pipelines.validation import freeze_schema  # noqa: PLC0415
+
+    spec = _spec_from_args(args)
+    path = _run_check(lambda: freeze_schema(spec, args.output, args.to))
+    print(f"{spec.id}: schema frozen to {path}")
+    if spec.validation.schema_file is None:
+        print(f"  to use it, add to the spec:  validation: {{schema: {os.path.basename(path)}}}")
+    return EXIT_OK
+
+
+def _run_check(check: Callable[[], Any]) -> Any:
+    """Runs a validate/drift/freeze step; a missing or unreadable schema is a usage error."""
+    from components.validation.schemas import SchemaFileError  # noqa: PLC0415
+    from pipelines.validation import NoSchemaError  # noqa: PLC0415
+
+    try:
+        return check()
+    except (NoSchemaError, SchemaFileError) as error:
+        raise UsageError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coursepipe", description="Run and deploy the TensorFlow 2 course models as TFX pipelines."
@@ -338,6 +430,27 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the Trainer's image when the spec requests GPUs (the project on CUDA/cuDNN)")
     comp.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
                       help="the data directory (or file) as the cluster sees it (default: the spec's)")
+
+    validate = add("validate", cmd_validate,
+                   "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")
+    validate.add_argument("--data", required=True, metavar="FILE_OR_DIR",
+                          help="a CSV of raw feature columns, TFRecords of tf.Example, or the source's own files")
+    drift = add("drift", cmd_drift, "per-feature drift of --current against --baseline (exit 1 when any drifted)")
+    drift.add_argument("--baseline", required=True, metavar="FILE_OR_DIR", help="the reference data (same forms as validate)")
+    drift.add_argument("--current", required=True, metavar="FILE_OR_DIR", help="the new data")
+    for sub in (validate, drift):
+        sub.add_argument("--schema", metavar="FILE", help="a Schema .pbtxt instead of the pipeline's")
+        sub.add_argument("--output", metavar="DIR", help="the pipeline's run directory (default runs/<id>)")
+        sub.add_argument("--report", metavar="FILE", help="where the HTML view goes (default under the run directory)")
+
+    schema = commands.add_parser("schema", help="curated schemas: 'schema freeze ID'",
+                                 description="freeze: write the latest run's schema, curated, to pipelines/schemas/<id>.pbtxt")
+    schema.set_defaults(handler=cmd_schema)
+    schema.add_argument("action", choices=["freeze"])
+    schema.add_argument("id", nargs="?", help="pipeline id")
+    schema.add_argument("--spec", metavar="FILE", help="a spec YAML file instead of an id")
+    schema.add_argument("--output", metavar="DIR", help="the run directory to read (default runs/<id>)")
+    schema.add_argument("--to", metavar="FILE", help="where to write (default pipelines/schemas/<id>.pbtxt)")
     return parser
 
 
@@ -363,14 +476,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _data_error_cause(error: BaseException) -> BaseException | None:
-    """The DataFileError behind an orchestrator's wrapper exception, if there is one."""
-    seen = error
+def _cause_of_type(error: BaseException, kinds: type | tuple[type, ...]) -> Any:
+    """The exception of `kinds` behind an orchestrator's wrapper exception, if there is one."""
+    seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, (DataFileError, MissingDataError)):
+        if isinstance(seen, kinds):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _data_error_cause(error: BaseException) -> BaseException | None:
+    """The DataFileError behind an orchestrator's wrapper exception, if there is one."""
+    return _cause_of_type(error, (DataFileError, MissingDataError))
 
 
 if __name__ == "__main__":

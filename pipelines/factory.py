@@ -1,7 +1,9 @@
 """`create_pipeline`: one spec -> one orchestrator-agnostic `tfx.dsl.Pipeline`.
 
-ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer
--> Evaluator (thresholds, baseline = latest blessed model) -> Pusher (blessed models only).
+ExampleGen -> StatisticsGen -> SchemaGen (or ImportSchemaGen of a curated schema) ->
+ExampleValidator (schema, drift vs the previous span, skew vs serving data; fails the run on
+anomalies, before Transform) -> Transform -> Trainer -> Evaluator (thresholds, baseline = latest
+blessed model) -> Pusher (blessed models only).
 Modules are named by dotted path (`modules.trainer.run_fn`), never by `module_file`, which would
 be copied into the pipeline root at compile time and break compiling for a remote root.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 
 import tensorflow_model_analysis as tfma
@@ -17,6 +20,8 @@ from tfx import v1 as tfx
 
 from components.example_gen import EVAL_SPLIT, course_example_gen
 from components.sources import DataLocation, declared_location, get_source
+from components.validation.component import CourseExampleValidator, gate_config
+from components.validation.schemas import schema_path
 from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
 from modules.trainer import make_trainer_custom_config
@@ -38,7 +43,12 @@ COMPONENT_IDS = (
     "Evaluator",
     "Pusher",
 )
+IMPORT_SCHEMA_GEN_ID = "ImportSchemaGen"
 BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
+PREVIOUS_STATISTICS_RESOLVER_ID = "previous_statistics_resolver"
+# How many of the latest ExampleStatistics the drift resolver hands over (the validator picks the
+# newest older span among them); Kubeflow's v2 compiler accepts only 1.
+LOCAL_STATISTICS_WINDOW = 20
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,17 @@ class PipelinePlacement:
     exclude_candidate_from_baseline: bool = False
     # Default: the spec's id; Kubeflow needs one matching [a-z0-9][a-z0-9-]*.
     pipeline_name: str | None = None
+    previous_statistics_window: int = LOCAL_STATISTICS_WINDOW
+    # Where ImportSchemaGen finds the shipped schemas (default: this installation's); on Kubeflow,
+    # the image's copy.
+    schemas_dir: str | None = None
+
+
+def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
+    """The ids of the components `spec`'s pipeline runs (resolvers aside)."""
+    if spec.validation.schema_file is None:
+        return COMPONENT_IDS
+    return tuple(IMPORT_SCHEMA_GEN_ID if name == "SchemaGen" else name for name in COMPONENT_IDS)
 
 
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
@@ -120,19 +141,25 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         spec.data.options,
         spec.data.split or source.default_split,
     ).with_id("CourseExampleGen")
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-    )
-    example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
-    )
+    schema_gen, statistics_gen = _schema_and_statistics(spec, placement, example_gen)
+    previous_statistics = _previous_statistics_resolver(spec, placement)
+    example_validator = CourseExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"],
+        validation_config=gate_config(
+            label, source.id, dict(spec.data.options), spec.validation.warn_on,
+            spec.validation.drift, spec.validation.skew,
+        ),
+        previous_statistics=previous_statistics.outputs["statistics"] if previous_statistics is not None else None,
+    ).with_id("ExampleValidator")
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config=make_transform_custom_config(spec.transform, features),
     )
+    # The gate: nothing is transformed, trained or pushed until the data passed validation.
+    transform.add_upstream_node(example_validator)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
@@ -177,6 +204,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         example_gen,
         statistics_gen,
         schema_gen,
+        *([previous_statistics] if previous_statistics is not None else []),
         example_validator,
         transform,
         trainer,
@@ -192,3 +220,33 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         metadata_connection_config=placement.metadata_connection_config,
         beam_pipeline_args=placement.beam_pipeline_args or list(spec.beam.args),
     )
+
+
+def _schema_and_statistics(
+    spec: PipelineSpec, placement: PipelinePlacement, example_gen: tfx.dsl.components.base.base_node.BaseNode
+) -> tuple[tfx.dsl.components.base.base_node.BaseNode, tfx.components.StatisticsGen]:
+    """SchemaGen inferring from this run's statistics, or ImportSchemaGen of the curated schema,
+    which StatisticsGen then also reads (categorical integers get value counts for L-infinity)."""
+    examples = example_gen.outputs["examples"]
+    if spec.validation.schema_file is None:
+        statistics_gen = tfx.components.StatisticsGen(examples=examples)
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+        return schema_gen, statistics_gen
+    name = spec.validation.schema_file
+    schema_file = (
+        os.path.join(placement.schemas_dir, name)
+        if placement.schemas_dir and not os.path.dirname(name) else schema_path(name)
+    )
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    return schema_gen, tfx.components.StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
+
+
+def _previous_statistics_resolver(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl.Resolver | None:
+    """The latest ExampleStatistics of this pipeline (earlier runs), for the drift check."""
+    if not spec.validation.drift.enabled:
+        return None
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        config={"desired_num_of_artifacts": placement.previous_statistics_window},
+        statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
+    ).with_id(PREVIOUS_STATISTICS_RESOLVER_ID)

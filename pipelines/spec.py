@@ -15,6 +15,7 @@ import yaml
 from pydantic import Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
 
 from components.splits import SplitConfig
+from components.validation.config import ValidationConfig
 from modules.config import ModelConfig, StrictModel, TrainingConfig, TransformConfig
 from pipelines.errors import Problem, SpecError, problems_from_validation
 
@@ -114,6 +115,7 @@ class PipelineSpec(StrictModel):
     transform: TransformConfig
     model: ModelConfig
     training: TrainingConfig
+    validation: ValidationConfig = ValidationConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     push: PushConfig = PushConfig()
     beam: BeamConfig = BeamConfig()
@@ -156,7 +158,7 @@ class PipelineSpec(StrictModel):
         return cls.from_dict(data, source=path)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+        return yaml.safe_dump(self.model_dump(mode="json", by_alias=True), sort_keys=False)
 
 
 def _parse_sections(data: dict[str, Any]) -> dict[str, Any]:

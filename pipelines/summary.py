@@ -6,11 +6,19 @@ was blessed, and where it was pushed.
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 import ml_metadata as mlmd
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.utils import io_utils
+
+from components.validation.anomalies import anomaly_rows
+from components.validation.component import ANOMALIES_FILE
+from components.validation.report import REPORT_FILE
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
@@ -35,6 +43,9 @@ class RunSummary:
     span: int | None = None
     started_ms: int = 0
     model_run_dir: str | None = None  # the Trainer's curves.png, history.json, TensorBoard logs
+    # Data anomalies the ExampleValidator let pass (the spec's warnings), and its HTML view.
+    data_warnings: list[str] = field(default_factory=list)
+    validation_report: str | None = None
 
 
 def _store(metadata_path: str) -> mlmd.MetadataStore:
@@ -69,6 +80,17 @@ def _read_evaluation(uri: str, summary: RunSummary) -> None:
     for failure in validation.metric_validations_per_slice:
         for item in failure.failures:
             summary.validation_failures.append(item.message or str(item.metric_key.name))
+
+
+def _read_anomalies(artifact: metadata_store_pb2.Artifact, summary: RunSummary) -> None:
+    report = os.path.join(artifact.uri, REPORT_FILE)
+    summary.validation_report = report if os.path.exists(report) else None
+    splits = json.loads(artifact.properties["split_names"].string_value or "[]")
+    for split in splits:
+        path = os.path.join(artifact.uri, f"Split-{split}", ANOMALIES_FILE)
+        if os.path.exists(path):
+            anomalies = anomalies_pb2.Anomalies.FromString(io_utils.read_bytes_file(path))
+            summary.data_warnings += [str(row) for row in anomaly_rows(anomalies, split)]
 
 
 def _runs_oldest_first(store: mlmd.MetadataStore) -> list[metadata_store_pb2.Context]:
@@ -124,6 +146,24 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
             summary.pushed_destination = props["pushed_destination"].string_value
         elif type_name == "ModelRun":
             summary.model_run_dir = artifact.uri
+        elif type_name == "ExampleAnomalies":
+            _read_anomalies(artifact, summary)
         elif type_name == "Examples" and "span" in props and summary.span is None:
             summary.span = props["span"].int_value
     return summary
+
+
+
+def latest_output(metadata_path: str, node_ids: tuple[str, ...], type_name: str) -> metadata_store_pb2.Artifact | None:
+    """The newest live `type_name` artifact that one of the components `node_ids` produced
+    (SchemaGen's schema, not Transform's post-transform schema, which has the same type)."""
+    store = _store(metadata_path)
+    node_type_ids = {t.id for t in store.get_context_types() if t.name == NODE_CONTEXT}
+    contexts = [c for c in store.get_contexts() if c.type_id in node_type_ids and c.name.split(".", 1)[-1] in node_ids]
+    execution_ids = [e.id for context in contexts for e in store.get_executions_by_context(context.id)]
+    events = store.get_events_by_execution_ids(execution_ids) if execution_ids else []
+    output_ids = sorted({e.artifact_id for e in events if e.type in (e.OUTPUT, e.DECLARED_OUTPUT)})
+    type_ids = {t.id for t in store.get_artifact_types() if t.name == type_name}
+    artifacts = [a for a in store.get_artifacts_by_id(output_ids)
+                 if a.type_id in type_ids and a.state == metadata_store_pb2.Artifact.LIVE]
+    return max(artifacts, key=lambda artifact: artifact.id, default=None)

@@ -114,7 +114,8 @@ def keras_cache_dir() -> str:
     return os.path.join(keras_home, "datasets")
 
 
-def _span_numbers(directory: str) -> list[int]:
+def span_numbers(directory: str) -> list[int]:
+    """The N of every span-<N> folder in `directory`, ascending."""
     try:
         entries = os.listdir(directory)
     except OSError:
@@ -169,7 +170,7 @@ def locate(source: DataSource, path: str | None, field_name: str = "data.path") 
             f"{field_name}: {path} does not exist; expected a directory holding "
             f"{_expected(source)}. {source.how_to_get}"
         )
-    spans = _span_numbers(path)
+    spans = span_numbers(path)
     if spans:
         latest = os.path.join(path, SPAN_DIR_PATTERN.replace("{SPAN}", str(spans[-1])))
         layout = _first_layout(source, latest)

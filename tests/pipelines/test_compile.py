@@ -7,7 +7,7 @@ import pytest
 from kfp import components as kfp_components
 
 from pipelines.errors import SpecError
-from pipelines.factory import COMPONENT_IDS, PREPROCESSING_FN, RUN_FN
+from pipelines.factory import PREPROCESSING_FN, RUN_FN, component_ids
 from pipelines.runners.kubeflow import compile_for_kubeflow, cpu_cores, memory_gb
 from pipelines.spec import load_spec, spec_ids
 from tests.conftest import spec_with
@@ -32,7 +32,7 @@ def _containers(compiled):
 def test_compiled_json_holds_the_eight_components(iris_spec, tmp_path):
     compiled, output = _compile(iris_spec, tmp_path)
     tasks = compiled["pipelineSpec"]["root"]["dag"]["tasks"]
-    for component_id in COMPONENT_IDS:
+    for component_id in component_ids(iris_spec):
         assert component_id in tasks
     assert compiled["runtimeConfig"]["gcsOutputDirectory"] == ROOT
     containers = _containers(compiled)

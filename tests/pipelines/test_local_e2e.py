@@ -19,7 +19,7 @@ from components.example_gen import to_example
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 from modules.features import IRIS, transformed_name
 from pipelines import cli
-from pipelines.factory import COMPONENT_IDS
+from pipelines.factory import component_ids
 from pipelines.summary import latest_run_summary
 
 
@@ -39,7 +39,7 @@ def runs(tmp_path_factory, iris_spec):
 
 def test_cold_run_executes_all_eight_components_and_blesses(runs):
     (summary, stdout), _, output = runs
-    assert sorted(summary.executed) == sorted(COMPONENT_IDS)
+    assert sorted(summary.executed) == sorted(component_ids(iris_spec))
     assert summary.cached == [] and summary.failed == []
     assert summary.blessed is True
     assert summary.metrics["sparse_categorical_accuracy"] >= 0.9
@@ -57,7 +57,7 @@ def test_cold_run_executes_all_eight_components_and_blesses(runs):
 def test_unchanged_rerun_executes_nothing_and_pushes_no_copy(runs):
     (cold, _), (warm, stdout), output = runs
     assert warm.executed == []
-    assert sorted(warm.cached) == sorted(COMPONENT_IDS)
+    assert sorted(warm.cached) == sorted(component_ids(iris_spec))
     assert warm.pushed_destination == cold.pushed_destination
     assert len(os.listdir(os.path.join(output, "serving"))) == 1
     assert "(0 executed, 8 from cache)" in stdout

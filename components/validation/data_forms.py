@@ -1,0 +1,213 @@
+"""Data to check, in any of three forms, as serialized `tf.Example`s and TFDV statistics.
+
+`coursepipe validate` and `drift`, and a spec's serving data, accept:
+  - the source's own files (what its ExampleGen reads: `iris.csv`, `mnist.npz`, span folders),
+  - a CSV whose header names raw feature columns (one value per cell; an empty cell is a missing
+    value), typed by the schema where a column's values allow it, so a wrong type shows up as a
+    type anomaly rather than a parse error,
+  - TFRecords of `tf.Example` (`*.tfrecord`, `*.tfrecords`, gzipped or not, or a TFX Examples
+    artifact's `Split-*/data_tfrecord-*.gz`).
+Statistics are computed in memory (no Beam): the data checked here fits in memory, as every
+course data set does.
+"""
+from __future__ import annotations
+
+import csv
+import fnmatch
+import glob
+import gzip
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from tensorflow_data_validation.statistics.stats_impl import generate_statistics_in_memory
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
+
+from components.example_encoding import EncodingError, encode_example
+from components.sources import DataFileError, DataSource, MissingDataError, locate
+from components.sources.base import span_numbers
+
+TFRECORD_PATTERNS = ("*.tfrecord", "*.tfrecords", "*.tfrecord.gz", "*.tfrecords.gz", "data_tfrecord-*")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """Serialized examples read from `path`, and which of the three forms it was."""
+
+    path: str
+    form: str  # "source", "csv" or "tfrecord"
+    files: tuple[str, ...]
+    examples: tuple[bytes, ...]
+
+    def statistics(self, schema: schema_pb2.Schema | None = None) -> statistics_pb2.DatasetFeatureStatisticsList:
+        return statistics_of(self.examples, self.path, schema)
+
+
+def statistics_of(
+    examples: tuple[bytes, ...] | list[bytes], where: str, schema: schema_pb2.Schema | None = None
+) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics of serialized examples, computed in this process.
+
+    With a schema, integer features it marks categorical get value counts (as StatisticsGen
+    computes them when given the same schema), which the L-infinity comparator needs.
+    """
+    if not examples:
+        raise DataFileError(f"{where}: no examples; expected at least one row or record")
+    batch = ExamplesToRecordBatchDecoder().DecodeBatch(list(examples))
+    return generate_statistics_in_memory(batch, tfdv.StatsOptions(schema=schema))
+
+
+def _matches_layout(source: DataSource, path: str) -> bool:
+    name = os.path.basename(path)
+    return any(fnmatch.fnmatch(name, os.path.basename(layout)) for layout in source.layouts)
+
+
+def _is_tfrecord(path: str) -> bool:
+    return any(fnmatch.fnmatch(os.path.basename(path), pattern) for pattern in TFRECORD_PATTERNS)
+
+
+def _tfrecord_files(directory: str) -> list[str]:
+    found = []
+    for root, _, names in os.walk(directory):
+        found += [os.path.join(root, name) for name in names if _is_tfrecord(name)]
+    return sorted(found)
+
+
+def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Schema | None, field: str = "--data") -> LoadedData:
+    """Reads `path` in whichever form it is; errors name the path and the forms expected."""
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(path):
+        raise MissingDataError(f"{field}: {path} does not exist")
+    if os.path.isfile(path):
+        if source.layouts and _matches_layout(source, path):
+            return _load_source(path, source, options, field)
+        if path.endswith(".csv"):
+            return _load_csv([path], path, schema)
+        if _is_tfrecord(path):
+            return _load_tfrecords([path], path)
+        raise DataFileError(_unknown_form(path, source, field))
+    csvs = sorted(glob.glob(os.path.join(path, "*.csv")))
+    try:
+        return _load_source(path, source, options, field)
+    except MissingDataError:
+        pass
+    if csvs:
+        return _load_csv(csvs, path, schema)
+    records = _tfrecord_files(path)
+    if records:
+        return _load_tfrecords(records, path)
+    raise DataFileError(_unknown_form(path, source, field))
+
+
+def _unknown_form(path: str, source: DataSource, field: str) -> str:
+    own = " or ".join(repr(layout) for layout in source.layouts) or "(none: a generated source)"
+    return (f"{field}: {path}: expected the {source.id} source's files ({own}), a CSV of raw feature "
+            f"columns (*.csv), or TFRecords of tf.Example ({', '.join(TFRECORD_PATTERNS)})")
+
+
+def _load_source(path: str, source: DataSource, options: Any, field: str) -> LoadedData:
+    if source.generated:
+        raise MissingDataError(f"{field}: {path}: the {source.id} source is generated and reads no files")
+    location = locate(source, path, field)
+    pattern = location.pattern
+    if location.has_spans:
+        pattern = pattern.replace("{SPAN}", str(span_numbers(location.input_base)[-1]))
+    files = sorted(glob.glob(os.path.join(location.input_base, pattern)))
+    records = source.read(files, options)
+    features = source.features(options)
+    try:
+        examples = [encode_example(row, features) for rows in records.values() for row in rows]
+    except EncodingError as error:
+        raise DataFileError(f"{path}: {error}") from None
+    return LoadedData(path, "source", tuple(files), tuple(examples))
+
+
+def _load_tfrecords(files: list[str], path: str) -> LoadedData:
+    examples: list[bytes] = []
+    for name in files:
+        with open(name, "rb") as handle:
+            compression = "GZIP" if handle.read(2) == GZIP_MAGIC else ""
+        try:
+            examples += [record.numpy() for record in tf.data.TFRecordDataset(name, compression_type=compression)]
+        except tf.errors.DataLossError as error:
+            raise DataFileError(f"{name}: not a TFRecord file ({error.message})") from None
+    for number, record in enumerate(examples[:1]):
+        try:
+            tf.train.Example.FromString(record)
+        except Exception as error:  # noqa: BLE001  (protobuf raises its own DecodeError)
+            raise DataFileError(f"{files[0]}: record {number}: not a serialized tf.Example ({error})") from None
+    return LoadedData(path, "tfrecord", tuple(files), tuple(examples))
+
+
+def _schema_types(schema: schema_pb2.Schema | None) -> dict[str, int]:
+    return {feature.name: feature.type for feature in schema.feature} if schema is not None else {}
+
+
+def _parse_column(values: list[str], schema_type: int | None) -> list[Any]:
+    """Cells of one column typed as the schema says when every value allows it, else inferred
+    (int, then float, then text), so a wrong type is left for the validation to report."""
+    present = [value for value in values if value != ""]
+
+    def all_parse(kind: type) -> bool:
+        try:
+            for value in present:
+                kind(value)
+        except ValueError:
+            return False
+        return True
+
+    if schema_type == schema_pb2.FLOAT and all_parse(float):
+        kind: type = float
+    elif schema_type == schema_pb2.INT and all_parse(int):
+        kind = int
+    elif schema_type == schema_pb2.BYTES:
+        kind = str
+    elif all_parse(int):
+        kind = int
+    elif all_parse(float):
+        kind = float
+    else:
+        kind = str
+    return [None if value == "" else kind(value) for value in values]
+
+
+def _open_text(name: str):
+    return gzip.open(name, "rt", encoding="utf-8", newline="") if name.endswith(".gz") else open(name, encoding="utf-8", newline="")
+
+
+def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None) -> LoadedData:
+    types = _schema_types(schema)
+    examples: list[bytes] = []
+    for name in files:
+        with _open_text(name) as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if not header:
+                raise DataFileError(f"{name}: empty; expected a header row naming the raw feature columns")
+            rows = list(reader)
+        for number, row in enumerate(rows, start=2):
+            if len(row) != len(header):
+                raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
+        columns = {column: _parse_column([row[i] for row in rows], types.get(column)) for i, column in enumerate(header)}
+        for index in range(len(rows)):
+            examples.append(_example({column: values[index] for column, values in columns.items()}).SerializeToString())
+    return LoadedData(path, "csv", tuple(files), tuple(examples))
+
+
+def _example(record: Mapping[str, Any]) -> tf.train.Example:
+    example = tf.train.Example()
+    for name, value in record.items():
+        if value is None:
+            continue
+        feature = example.features.feature[name]
+        if isinstance(value, int):
+            feature.int64_list.value.append(value)
+        elif isinstance(value, float):
+            feature.float_list.value.append(value)
+        else:
+            feature.bytes_list.value.append(str(value).encode("utf-8"))
+    return example

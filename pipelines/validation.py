@@ -1,0 +1,133 @@
+"""`coursepipe validate`, `drift` and `schema freeze`: data checks without running the pipeline.
+
+Which schema a check uses, in order: `--schema FILE`; the spec's curated `validation.schema`;
+the schema of the pipeline's latest local run (from its ML Metadata). `drift` falls back to a
+schema inferred from the baseline data, since distances need no contract.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass
+
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.components.statistics_gen import stats_artifact_utils
+from tfx.types import standard_artifacts
+from tfx.utils import io_utils
+
+from components.sources import get_source
+from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, compare_data, validate_data
+from components.validation.data_forms import LoadedData, load_data
+from components.validation.report import report_html, write_report
+from components.validation.schemas import curate, read_schema, schema_path, write_schema
+from pipelines.factory import IMPORT_SCHEMA_GEN_ID
+from pipelines.runners.local import layout_for
+from pipelines.spec import PipelineSpec
+from pipelines.summary import latest_output
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_PRODUCERS = ("SchemaGen", IMPORT_SCHEMA_GEN_ID)
+STATISTICS_GEN_ID = "StatisticsGen"
+
+
+class NoSchemaError(LookupError):
+    """No schema to check against: none given, none curated, no run recorded."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a `validate` or `drift` found, the data it read, and where the HTML view is."""
+
+    outcome: ValidationOutcome
+    data: tuple[LoadedData, ...]
+    schema_origin: str
+    report: str
+
+
+def pipeline_schema(spec: PipelineSpec, output_dir: str | None, override: str | None) -> tuple[schema_pb2.Schema, str]:
+    """The schema to check `spec`'s data against, and where it came from (see the module doc)."""
+    if override:
+        return read_schema(override), override
+    if spec.validation.schema_file:
+        path = schema_path(spec.validation.schema_file)
+        return read_schema(path), path
+    layout = layout_for(spec, output_dir)
+    schema = latest_output(layout.metadata_path, SCHEMA_PRODUCERS, "Schema") if os.path.exists(layout.metadata_path) else None
+    if schema is None:
+        raise NoSchemaError(
+            f"{spec.id}: no schema to check against: the spec names no validation.schema and "
+            f"{layout.output_dir} holds no run; run 'coursepipe run {spec.id}' or "
+            f"'coursepipe schema freeze {spec.id}' first, or give --schema FILE"
+        )
+    path = io_utils.get_only_uri_in_dir(schema.uri)
+    return io_utils.SchemaReader().read(path), f"{path} (latest run)"
+
+
+def default_report_path(spec: PipelineSpec, output_dir: str | None, command: str) -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.join(layout_for(spec, output_dir).output_dir, "validation", f"{command}-{stamp}.html")
+
+
+def _load(spec: PipelineSpec, path: str, schema: schema_pb2.Schema | None, field: str) -> LoadedData:
+    source = get_source(spec.data.source)
+    return load_data(path, source, source.parse_options(spec.data.options), schema, field=field)
+
+
+def validate_path(spec: PipelineSpec, data: str, output_dir: str | None = None, schema_file: str | None = None,
+                  report: str | None = None) -> CheckResult:
+    """Checks `data` against the pipeline's schema (as serving data when the label is absent)."""
+    schema, origin = pipeline_schema(spec, output_dir, schema_file)
+    loaded = _load(spec, data, schema, "--data")
+    statistics = loaded.statistics(schema)
+    label = get_source(spec.data.source).feature_set(spec.data.options).label
+    outcome = validate_data(statistics, schema, label, os.path.basename(loaded.path))
+    page = report_html(f"{spec.id}: validation of {loaded.path}", outcome, statistics, os.path.basename(loaded.path))
+    path = write_report(report or default_report_path(spec, output_dir, "validate"), page)
+    return CheckResult(outcome, (loaded,), origin, path)
+
+
+def drift_between(spec: PipelineSpec, baseline: str, current: str, output_dir: str | None = None,
+                  schema_file: str | None = None, report: str | None = None) -> CheckResult:
+    """Drift distances of `current` against `baseline`, with the spec's drift thresholds."""
+    try:
+        schema, origin = pipeline_schema(spec, output_dir, schema_file)
+    except NoSchemaError:
+        schema, origin = None, "inferred from --baseline"
+    baseline_data = _load(spec, baseline, schema, "--baseline")
+    if schema is None:
+        schema = tfdv.infer_schema(baseline_data.statistics(), infer_feature_shape=True)
+    current_data = _load(spec, current, schema, "--current")
+    baseline_statistics, current_statistics = baseline_data.statistics(schema), current_data.statistics(schema)
+    label = get_source(spec.data.source).feature_set(spec.data.options).label
+    outcome = compare_data(baseline_statistics, current_statistics, schema, label, spec.validation.drift)
+    page = report_html(f"{spec.id}: drift of {current_data.path} against {baseline_data.path}", outcome,
+                       current_statistics, "current", baseline_statistics, "baseline")
+    path = write_report(report or default_report_path(spec, output_dir, "drift"), page)
+    return CheckResult(outcome, (baseline_data, current_data), origin, path)
+
+
+def freeze_schema(spec: PipelineSpec, output_dir: str | None = None, target: str | None = None) -> str:
+    """Curates the latest run's inferred schema (with its training statistics) into `target`,
+    default `pipelines/schemas/<id>.pbtxt`; returns the path written."""
+    layout = layout_for(spec, output_dir)
+    if not os.path.exists(layout.metadata_path):
+        raise NoSchemaError(f"{spec.id}: no run in {layout.output_dir} to freeze the schema of; "
+                            f"run 'coursepipe run {spec.id}' first, or give --output DIR")
+    schema_record = latest_output(layout.metadata_path, SCHEMA_PRODUCERS, "Schema")
+    statistics_record = latest_output(layout.metadata_path, (STATISTICS_GEN_ID,), "ExampleStatistics")
+    if schema_record is None or statistics_record is None:
+        raise NoSchemaError(f"{spec.id}: the runs in {layout.output_dir} recorded no schema and statistics "
+                            "(the pipeline failed before SchemaGen)")
+    schema_uri = schema_record.uri
+    schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema_uri))
+    statistics_artifact = standard_artifacts.ExampleStatistics()
+    statistics_artifact.set_mlmd_artifact(statistics_record)
+    statistics = stats_artifact_utils.load_statistics(statistics_artifact, TRAIN_SPLIT).proto()
+    features = get_source(spec.data.source).feature_set(spec.data.options)
+    path = target or schema_path(f"{spec.id}.pbtxt")
+    write_schema(curate(schema, statistics, features), path)
+    logger.info("Froze the schema of %s's latest run (%s) into %s", spec.id, schema_uri, path)
+    return path
