@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 from tfx import v1 as tfx
 from tfx import types
 from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.components.example_gen.utils import SPAN_PROPERTY_NAME
 from tfx.components.example_gen.write_split import DEFAULT_FILE_NAME, to_file_format_str
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_executor, executor_spec
@@ -163,6 +164,9 @@ class CourseExampleGenExecutor(base_executor.BaseExecutor):
         splits = read_source_splits(source, files, options, split)
 
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
+        # TFX's driver records the span as a custom property; the `span` property is what
+        # StatisticsGen copies onto the statistics, which the drift check compares by span.
+        examples.span = int(exec_properties.get(SPAN_PROPERTY_NAME) or 0)
         examples.split_names = artifact_utils.encode_split_names(list(splits))
         for name, rows in splits.items():
             write_split(artifact_utils.get_split_uri([examples], name), rows)

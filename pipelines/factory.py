@@ -21,6 +21,7 @@ from tfx import v1 as tfx
 from components.example_gen import EVAL_SPLIT, course_example_gen
 from components.sources import DataLocation, declared_location, get_source
 from components.validation.component import CourseExampleValidator, gate_config
+from components.validation.resolver import CURRENT_KEY, STATISTICS_KEY, PreviousSpanStatisticsStrategy
 from components.validation.schemas import schema_path
 from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
@@ -46,9 +47,6 @@ COMPONENT_IDS = (
 IMPORT_SCHEMA_GEN_ID = "ImportSchemaGen"
 BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
 PREVIOUS_STATISTICS_RESOLVER_ID = "previous_statistics_resolver"
-# How many of the latest ExampleStatistics the drift resolver hands over (the validator picks the
-# newest older span among them); Kubeflow's v2 compiler accepts only 1.
-LOCAL_STATISTICS_WINDOW = 20
 
 
 @dataclass(frozen=True)
@@ -61,11 +59,11 @@ class PipelinePlacement:
     data: DataLocation | None = None
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None
     beam_pipeline_args: list[str] = field(default_factory=list)
-    # The stock strategy is the only one the Kubeflow compiler accepts.
-    exclude_candidate_from_baseline: bool = False
+    # Resolvers with this project's strategies (baseline: not the candidate itself; drift: the
+    # previous span's statistics); Kubeflow's compiler accepts only the stock ones.
+    custom_resolvers: bool = False
     # Default: the spec's id; Kubeflow needs one matching [a-z0-9][a-z0-9-]*.
     pipeline_name: str | None = None
-    previous_statistics_window: int = LOCAL_STATISTICS_WINDOW
     # Where ImportSchemaGen finds the shipped schemas (default: this installation's); on Kubeflow,
     # the image's copy.
     schemas_dir: str | None = None
@@ -142,7 +140,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         spec.data.split or source.default_split,
     ).with_id("CourseExampleGen")
     schema_gen, statistics_gen = _schema_and_statistics(spec, placement, example_gen)
-    previous_statistics = _previous_statistics_resolver(spec, placement)
+    previous_statistics = _previous_statistics_resolver(spec, placement, statistics_gen)
     example_validator = CourseExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
@@ -176,7 +174,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         BLESSING_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     }
-    if placement.exclude_candidate_from_baseline:
+    if placement.custom_resolvers:
         strategy = LatestBlessedOtherModelStrategy
         baseline_channels[CANDIDATE_KEY] = trainer.outputs["model"]
     else:
@@ -241,12 +239,18 @@ def _schema_and_statistics(
     return schema_gen, tfx.components.StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
 
 
-def _previous_statistics_resolver(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl.Resolver | None:
-    """The latest ExampleStatistics of this pipeline (earlier runs), for the drift check."""
+def _previous_statistics_resolver(
+    spec: PipelineSpec, placement: PipelinePlacement, statistics_gen: tfx.components.StatisticsGen
+) -> tfx.dsl.Resolver | None:
+    """The previous span's ExampleStatistics (earlier runs of this pipeline), for the drift check."""
     if not spec.validation.drift.enabled:
         return None
+    earlier = tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics)
+    if not placement.custom_resolvers:
+        return tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy, statistics=earlier
+        ).with_id(PREVIOUS_STATISTICS_RESOLVER_ID)
     return tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
-        config={"desired_num_of_artifacts": placement.previous_statistics_window},
-        statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
+        strategy_class=PreviousSpanStatisticsStrategy,
+        **{STATISTICS_KEY: earlier, CURRENT_KEY: statistics_gen.outputs["statistics"]},
     ).with_id(PREVIOUS_STATISTICS_RESOLVER_ID)

@@ -83,8 +83,11 @@ def _read_evaluation(uri: str, summary: RunSummary) -> None:
 
 
 def _read_anomalies(artifact: metadata_store_pb2.Artifact, summary: RunSummary) -> None:
+    """The ExampleValidator's anomalies (Transform's post-transform ones, same type, are not read)."""
     report = os.path.join(artifact.uri, REPORT_FILE)
-    summary.validation_report = report if os.path.exists(report) else None
+    if not os.path.exists(report):
+        return
+    summary.validation_report = report
     splits = json.loads(artifact.properties["split_names"].string_value or "[]")
     for split in splits:
         path = os.path.join(artifact.uri, f"Split-{split}", ANOMALIES_FILE)

@@ -20,6 +20,7 @@ from typing import Any
 from tfx import types
 from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.dsl.components.base import base_component, base_executor, executor_spec
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 from tfx.utils import io_utils, writer_utils
@@ -29,7 +30,7 @@ from components.validation.anomalies import DataAnomaliesError, errors_and_warni
 from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, validate_training_data
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import load_data
-from components.validation.report import REPORT_FILE, report_html, write_report
+from components.validation.report import REPORT_FILE, report_html
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ ANOMALIES_KEY = "anomalies"
 CONFIG_KEY = "validation_config"
 ANOMALIES_FILE = "SchemaDiff.pb"  # the stock ExampleValidator's file name
 BLESSED_KEY = "blessed"
+REJECTED_DIR = "rejected"
 
 
 def gate_config(label: str, source_id: str, options: dict[str, Any], warn_on: list[str],
@@ -50,6 +52,12 @@ def gate_config(label: str, source_id: str, options: dict[str, Any], warn_on: li
         "drift": drift.model_dump(mode="json") if drift.enabled else None,
         "skew": skew.model_dump(mode="json") if skew is not None else None,
     }, sort_keys=True)
+
+
+def rejected_dir(artifact_uri: str) -> str:
+    """`<root>/ExampleValidator/anomalies/<id>` -> `<root>/ExampleValidator/rejected/<id>`."""
+    anomalies_dir, execution = os.path.split(artifact_uri.rstrip("/"))
+    return os.path.join(os.path.dirname(anomalies_dir), REJECTED_DIR, execution)
 
 
 def previous_span_statistics(candidates: list[types.Artifact], current: types.Artifact) -> types.Artifact | None:
@@ -92,9 +100,11 @@ class Executor(base_executor.BaseExecutor):
             previous_name=f"span {previous_artifact.span}" if previous_artifact is not None else "",
         )
         anomalies_artifact = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
-        report = self._write(anomalies_artifact, statistics_artifact.span, outcome, statistics[TRAIN_SPLIT], serving)
-
         errors, warnings = errors_and_warnings(outcome.rows, config["warn_on"])
+        # TFX deletes a failed execution's outputs: a rejection is written beside them instead.
+        destination = rejected_dir(anomalies_artifact.uri) if errors else anomalies_artifact.uri
+        report = self._write(anomalies_artifact, destination, statistics_artifact.span, outcome,
+                             statistics[TRAIN_SPLIT], serving)
         for row in warnings:
             logger.warning("data anomaly (a warning by the spec's validation.warn_on): %s", row)
         if errors:
@@ -103,19 +113,23 @@ class Executor(base_executor.BaseExecutor):
                     f" with {len(warnings)} warning(s)" if warnings else "", report)
 
     @staticmethod
-    def _write(artifact: types.Artifact, span: int, outcome: ValidationOutcome, train_statistics: Any,
-               serving: Any) -> str:
+    def _write(artifact: types.Artifact, destination: str, span: int, outcome: ValidationOutcome,
+               train_statistics: Any, serving: Any) -> str:
+        """Writes the anomalies as TFX lays them out (`Split-<name>/SchemaDiff.pb`) and the HTML
+        view under `destination`; returns the view's path."""
         artifact.split_names = artifact_utils.encode_split_names(list(outcome.anomalies))
         artifact.span = span
         blessed = {}
         for where, anomalies in outcome.anomalies.items():
-            writer_utils.write_anomalies(
-                os.path.join(artifact_utils.get_split_uri([artifact], where), ANOMALIES_FILE), anomalies
-            )
+            writer_utils.write_anomalies(os.path.join(destination, f"Split-{where}", ANOMALIES_FILE), anomalies)
             blessed[where] = int(not anomalies.anomaly_info and not anomalies.HasField("dataset_anomaly_info"))
         artifact.set_json_value_custom_property(BLESSED_KEY, blessed)
         page = report_html("Data validation", outcome, train_statistics, "train", serving, "serving")
-        return write_report(os.path.join(artifact.uri, REPORT_FILE), page)
+        path = os.path.join(destination, REPORT_FILE)
+        fileio.makedirs(destination)
+        with fileio.open(path, "w") as handle:
+            handle.write(page)
+        return path
 
 
 class CourseExampleValidatorSpec(ComponentSpec):

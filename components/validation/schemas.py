@@ -83,7 +83,8 @@ def is_compared(feature: schema_pb2.Feature) -> bool:
 
 
 def with_comparators(schema: schema_pb2.Schema, drift: Thresholds | None, skew: Thresholds | None) -> schema_pb2.Schema:
-    """A copy of `schema` with a drift and/or skew comparator on every comparable feature."""
+    """A copy of `schema` with a drift and/or skew comparator on every comparable feature
+    (skew only on features serving data carries: not the label)."""
     result = schema_pb2.Schema()
     result.CopyFrom(schema)
     for feature in result.feature:
@@ -91,7 +92,7 @@ def with_comparators(schema: schema_pb2.Schema, drift: Thresholds | None, skew: 
             continue
         categorical = is_categorical(feature)
         for thresholds, comparator in ((drift, feature.drift_comparator), (skew, feature.skew_comparator)):
-            if thresholds is None:
+            if thresholds is None or (comparator is feature.skew_comparator and SERVING in feature.not_in_environment):
                 continue
             value = thresholds.threshold_for(feature.name, categorical)
             if categorical:

@@ -11,10 +11,12 @@ pushed models of earlier runs untouched, and the next run resumes from what is c
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from tfx import v1 as tfx
 
@@ -72,10 +74,22 @@ def run_local(
             layout.metadata_path
         ),
         beam_pipeline_args=[*spec.beam.args, *beam_args],
-        exclude_candidate_from_baseline=True,
+        custom_resolvers=True,
     )
     logger.info("Running %s locally; output in %s", spec.id, layout.output_dir)
     pipeline = create_pipeline(spec, placement)
-    with component_progress(len(pipeline.components)):
+    with component_progress(len(pipeline.components)), _command_line_hidden():
         tfx.orchestration.LocalDagRunner().run(pipeline)
     return layout
+
+
+@contextlib.contextmanager
+def _command_line_hidden() -> Iterator[None]:
+    """TFX's Beam executors parse `sys.argv` as absl flags: `coursepipe -v run ID` would reach
+    them as `--verbosity=run` and fail StatisticsGen. They see the program name only."""
+    saved = sys.argv[:]
+    sys.argv[1:] = []
+    try:
+        yield
+    finally:
+        sys.argv[:] = saved
