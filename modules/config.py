@@ -16,6 +16,11 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """Dumps with the keys a spec file uses (`validation.schema`), so a dump parses back."""
+        kwargs.setdefault("by_alias", True)
+        return super().model_dump(**kwargs)
+
 
 class ZScore(StrictModel):
     """(x - mean) / std over the training split (`tft.scale_to_z_score`)."""

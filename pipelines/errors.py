@@ -35,7 +35,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
     _, parent = _walk(model, loc[:-1])
     parent = _unwrap(parent) if parent is not None else None
     if isinstance(parent, type) and issubclass(parent, BaseModel):
-        return list(parent.model_fields)
+        return [field.alias or name for name, field in parent.model_fields.items()]
     return None
 
 

@@ -54,5 +54,3 @@ class ValidationConfig(StrictModel):
     )
     drift: DriftConfig = DriftConfig()
     skew: SkewConfig | None = None
-
-    model_config = {**StrictModel.model_config, "populate_by_name": True}

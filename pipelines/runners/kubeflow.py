@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 DEFAULT_GPU_TYPE = "nvidia.com/gpu"
+# The shipped curated schemas inside the images (the Dockerfiles' WORKDIR + pipelines/schemas),
+# where ImportSchemaGen reads them on the cluster.
+IMAGE_SCHEMAS_DIR = "/opt/course-pipelines/pipelines/schemas"
 # KFP's ResourceSpec counts memory in GB (10^9 bytes).
 _MEMORY_UNITS_IN_GB = {
     "": 1e-9, "k": 1e-6, "Ki": 1024 / 1e9, "M": 1e-3, "Mi": 1024**2 / 1e9,
@@ -104,6 +107,7 @@ def compile_for_kubeflow(
             serving_dir=_join_uri(spec.kubeflow.pipeline_root, spec.push.destination),
             data=declared_location(get_source(spec.data.source), data_path or spec.data.path),
             pipeline_name=kubeflow_pipeline_name(spec.id),
+            schemas_dir=IMAGE_SCHEMAS_DIR,
         ),
     )
     resources = trainer_resource_spec(spec.kubeflow.trainer)

@@ -115,3 +115,14 @@ def test_every_shipped_spec_compiles_and_loads_in_the_kfp_sdk(spec_id, tmp_path)
     example_gen_inputs = json.dumps(compiled["pipelineSpec"]["root"]["dag"]["tasks"]["CourseExampleGen"]["inputs"])
     if load_spec(spec_id).data.source not in ("dot", "yogurt", "letters"):  # generated: read no files
         assert '"stringValue": "gs://course-pipelines-test/data"' in example_gen_inputs
+
+
+def test_curated_schema_is_imported_from_the_image_and_drift_resolves_the_latest_statistics(iris_spec, tmp_path):
+    spec = spec_with(iris_spec, validation={"schema": "iris_softmax.pbtxt"})
+    compiled, _ = _compile(spec, tmp_path)
+    tasks = compiled["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert "ImportSchemaGen" in tasks and "SchemaGen" not in tasks
+    schema_file = tasks["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]["runtimeValue"]["constantValue"]
+    assert schema_file["stringValue"] == "/opt/course-pipelines/pipelines/schemas/iris_softmax.pbtxt"
+    assert "previous_statistics_resolver" in json.dumps(compiled)
+    assert "Transform" in tasks and "ExampleValidator" in tasks["Transform"]["dependentTasks"]

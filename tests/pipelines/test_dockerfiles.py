@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.runners.kubeflow import IMAGE_SCHEMAS_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILES = ["Dockerfile", "Dockerfile.gpu"]
 
@@ -56,3 +58,12 @@ def test_gpu_image_adds_tensorflows_pinned_cuda_wheels():
     assert f"tensorflow=={version('tensorflow')}" in constraints
     cuda = [r for r in requires("tensorflow") if "and-cuda" in r and r.startswith("nvidia-cudnn")]
     assert cuda and "==8.9" in cuda[0].replace(" ", "")  # cuDNN 8.9, what TF 2.16 was built against
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_images_hold_the_shipped_schemas_where_compiled_pipelines_read_them(name):
+    lines = _instructions(name)
+    workdir = next(args for instruction, args in lines if instruction == "WORKDIR")
+    copied = [args.split()[-1] for instruction, args in lines if instruction == "COPY"]
+    assert "./pipelines" in copied
+    assert IMAGE_SCHEMAS_DIR == f"{workdir}/pipelines/schemas"

@@ -215,3 +215,39 @@ def test_image_input_shape_must_match_the_sources_images():
     bad["model"]["hparams"]["input_shape"] = [28, 28, 3]
     with pytest.raises(SpecError, match=r"expected \[32, 32, 3\] \(the shape of cifar10's 'image'\), got \[28, 28, 3\]"):
         PipelineSpec.from_dict(bad)
+
+
+def _with_validation(validation: dict) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(VALID))
+    data["validation"] = validation
+    return data
+
+
+def test_warn_on_names_tfdv_anomaly_kinds():
+    PipelineSpec.from_dict(_with_validation({"warn_on": ["SCHEMA_NEW_COLUMN"]}))
+    with pytest.raises(SpecError, match=r"validation.warn_on.0: 'SCHEMA_NEW_COLUM' is not a TFDV anomaly "
+                                        r"kind.*did you mean SCHEMA_NEW_COLUMN"):
+        PipelineSpec.from_dict(_with_validation({"warn_on": ["SCHEMA_NEW_COLUM"]}))
+
+
+def test_curated_schema_must_exist_and_describe_the_sources_features(tmp_path):
+    PipelineSpec.from_dict(_with_validation({"schema": "iris_softmax.pbtxt"}))
+    with pytest.raises(SpecError, match=r"validation.schema: .*absent.pbtxt: cannot read the schema"):
+        PipelineSpec.from_dict(_with_validation({"schema": str(tmp_path / "absent.pbtxt")}))
+    digits = _with_validation({"schema": "digits_mlp.pbtxt"})
+    with pytest.raises(SpecError, match=r"does not describe the features source 'iris' emits; lacks petal_length"):
+        PipelineSpec.from_dict(digits)
+
+
+def test_threshold_features_must_exist_and_thresholds_be_positive():
+    PipelineSpec.from_dict(_with_validation({"drift": {"features": {"petal_width": 0.05}}}))
+    with pytest.raises(SpecError, match="validation.drift.features.petal_widht: source 'iris' has no feature 'petal_widht'"):
+        PipelineSpec.from_dict(_with_validation({"drift": {"features": {"petal_widht": 0.05}}}))
+    with pytest.raises(SpecError, match="validation.skew.jensen_shannon_divergence: Input should be greater than 0"):
+        PipelineSpec.from_dict(_with_validation({"skew": {"data": "serving.csv", "jensen_shannon_divergence": -1}}))
+
+
+def test_validation_round_trips_with_the_yaml_key(tmp_path):
+    spec = PipelineSpec.from_dict(_with_validation({"schema": "iris_softmax.pbtxt", "warn_on": ["SCHEMA_NEW_COLUMN"]}))
+    assert "schema: iris_softmax.pbtxt" in spec.to_yaml()
+    assert PipelineSpec.from_dict(yaml.safe_load(spec.to_yaml())) == spec
