@@ -32,6 +32,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.import_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_vs_keras
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.cifar_throughput
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.drift_thresholds
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache

@@ -1,6 +1,8 @@
 """The command line: help everywhere, listing, clear one-line errors with exit code 2."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from pipelines import cli
@@ -109,3 +111,17 @@ def test_compile_all_writes_every_spec_and_reports_every_failure(capsys, tmp_pat
 def test_compile_all_refuses_a_single_id(capsys, tmp_path):
     assert cli.main(["compile", "iris_softmax", "--all", "--output-dir", str(tmp_path)]) == 2
     assert "compile --all: give --output-dir DIR, and no ID" in capsys.readouterr().err
+
+
+def test_beam_executors_do_not_see_coursepipes_arguments(monkeypatch):
+    """TFX's Beam executors parse sys.argv as absl flags: `-v run` read as --verbosity=run failed."""
+    from absl import flags
+
+    from pipelines.runners.local import _command_line_hidden
+
+    monkeypatch.setattr(sys, "argv", ["coursepipe", "-v", "run", "iris_softmax"])
+    with pytest.raises(flags.IllegalFlagValueError):
+        flags.FLAGS(sys.argv, known_only=True)
+    with _command_line_hidden():
+        flags.FLAGS(sys.argv, known_only=True)
+    assert sys.argv == ["coursepipe", "-v", "run", "iris_softmax"]
