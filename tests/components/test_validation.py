@@ -12,7 +12,7 @@ from components.validation.anomalies import errors_and_warnings
 from components.validation.checks import validate_training_data
 from components.validation.config import Thresholds
 from components.validation.data_forms import load_data, statistics_of
-from components.validation.schemas import read_schema, write_schema
+from components.validation.schemas import read_schema, shipped_schemas_dir, write_schema
 from components.sources import get_source
 from modules.features import IMDB_TEXT, IRIS
 from pipelines import cli
@@ -213,11 +213,11 @@ def test_bad_input_is_a_usage_error(capsys, schema_file, tmp_path):
 
 
 def test_no_schema_anywhere_is_a_usage_error(capsys, tmp_path):
-    code = cli.main(["validate", "iris_tape", "--output", str(tmp_path / "none"),
+    code = cli.main(["validate", "stock_lstm", "--output", str(tmp_path / "none"),
                      "--data", write_csv(str(tmp_path / "x.csv"), iris_rows())])
     err = capsys.readouterr().err
     assert code == EXIT_USAGE
-    assert "no schema to check against" in err and "coursepipe schema freeze iris_tape" in err
+    assert "no schema to check against" in err and "coursepipe schema freeze stock_lstm" in err
 
 
 def test_free_text_gets_no_domain_in_a_curated_schema(tmp_path):
@@ -237,3 +237,27 @@ def test_free_text_gets_no_domain_in_a_curated_schema(tmp_path):
     label = tfdv.get_feature(curated, "label")
     assert (label.int_domain.min, label.int_domain.max, label.int_domain.is_categorical) == (0, 1, True)
     assert list(label.not_in_environment) == ["SERVING"]
+
+
+SHIPPED = sorted(name[: -len(".pbtxt")] for name in os.listdir(shipped_schemas_dir()))
+
+
+@pytest.mark.parametrize("spec_id", SHIPPED)
+def test_shipped_schemas_accept_their_pipelines_data(spec_id):
+    """Each curated schema passes the data its spec reads on every machine (shipped or generated)."""
+    from components.example_gen import read_source_splits  # noqa: PLC0415
+    from components.sources import locate  # noqa: PLC0415
+    from components.validation.checks import validate_data  # noqa: PLC0415
+    from components.validation.schemas import schema_path  # noqa: PLC0415
+    from pipelines.spec import load_spec  # noqa: PLC0415
+
+    spec = load_spec(spec_id)
+    assert spec.validation.schema_file == f"{spec_id}.pbtxt"
+    source = get_source(spec.data.source)
+    options = source.parse_options(spec.data.options)
+    files = [] if source.generated else locate(source, None).local_files()
+    splits = read_source_splits(source, files, options, spec.data.split or source.default_split)
+    schema = read_schema(schema_path(spec.validation.schema_file))
+    for split, examples in splits.items():
+        outcome = validate_data(statistics_of(examples, split, schema), schema, source.feature_set(spec.data.options).label, split)
+        assert outcome.rows == [], outcome.rows
