@@ -344,6 +344,19 @@ def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
         )
 
 
+@check("kubeflow", "validation")
+def check_resources_name_components(spec: "PipelineSpec") -> Iterator[Problem]:
+    from pipelines.factory import component_ids  # noqa: PLC0415  (the factory imports this module)
+
+    known = [name for name in component_ids(spec) if name != "Trainer"]
+    for name in spec.kubeflow.resources:
+        if name == "Trainer":
+            yield Problem("kubeflow.resources.Trainer", "the Trainer's cpu and memory go under kubeflow.trainer")
+        elif name != "default" and name not in known:
+            yield Problem(f"kubeflow.resources.{name}",
+                          f"unknown component {name!r}; expected default or one of: {', '.join(known)}")
+
+
 @kubeflow_check("kubeflow")
 def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
     if not spec.kubeflow.image:

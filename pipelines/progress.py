@@ -33,6 +33,7 @@ class ComponentProgress(logging.Handler):
         self._current: str | None = None
         self._started = 0.0
         self._cached = False
+        self.seconds: dict[str, float] = {}  # component id -> elapsed (benchmarks read these)
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
@@ -44,8 +45,9 @@ class ComponentProgress(logging.Handler):
             self._cached = True
         elif (match := _FINISHED.match(message)) and match.group(1) == self._current:
             outcome = "from cache" if self._cached else "executed"
+            self.seconds[self._current] = time.monotonic() - self._started
             logger.info("[%d/%d] %s %s in %.1f s", self.index, self.total, self._current, outcome,
-                        time.monotonic() - self._started)
+                        self.seconds[self._current])
             self._current = None
 
 

@@ -88,13 +88,18 @@ class BeamConfig(StrictModel):
         return args
 
 
-class TrainerResources(StrictModel):
-    """Kubernetes requests for the Trainer's pod on Kubeflow."""
+class ComponentResources(StrictModel):
+    """CPU and memory limits of one component's pod on Kubeflow (Kubernetes quantities)."""
 
     cpu: str | None = Field(None, pattern=QUANTITY_PATTERN)
     memory: str | None = Field(None, pattern=QUANTITY_PATTERN)
+
+
+class TrainerResources(ComponentResources):
+    """The Trainer's pod: CPU, memory and GPUs."""
+
     gpus: NonNegativeInt = 0
-    gpu_type: str | None = None
+    gpu_type: str | None = Field(None, description="accelerator type; default nvidia.com/gpu when gpus >= 1")
 
 
 class KubeflowConfig(StrictModel):
@@ -104,6 +109,11 @@ class KubeflowConfig(StrictModel):
     )
     pipeline_root: str | None = None
     trainer: TrainerResources = TrainerResources()
+    resources: dict[str, ComponentResources] = Field(
+        default_factory=dict,
+        description="cpu/memory per component id (StatisticsGen, Transform, Evaluator, ...); "
+        "`default` covers the components not named; the Trainer's are under `trainer`",
+    )
 
 
 class PipelineSpec(StrictModel):

@@ -13,13 +13,14 @@ from typing import Any
 
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
+from tfx.dsl.components.base.base_component import BaseComponent
 from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KEY
 
 from components.sources import declared_location, get_source
 from pipelines.checks import KUBEFLOW_CHECKS, run_checks
 from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
-from pipelines.spec import KubeflowConfig, PipelineSpec, TrainerResources
+from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +54,26 @@ def kubeflow_pipeline_name(spec_id: str) -> str:
     return spec_id.replace("_", "-")
 
 
-def trainer_resource_spec(resources: TrainerResources) -> ResourceSpec | None:
-    """The Trainer's ResourceSpec; None when the spec asks for nothing."""
+def resource_spec(resources: ComponentResources | None) -> ResourceSpec | None:
+    """A component's ResourceSpec (GPUs for the Trainer's); None when the spec asks for nothing."""
     spec = ResourceSpec()
+    if resources is None:
+        return None
     if resources.cpu:
         spec.cpu_limit = cpu_cores(resources.cpu)
     if resources.memory:
         spec.memory_limit = memory_gb(resources.memory)
-    if resources.gpus:
+    if isinstance(resources, TrainerResources) and resources.gpus:
         spec.accelerator.type = resources.gpu_type or DEFAULT_GPU_TYPE
         spec.accelerator.count = resources.gpus
     return spec if spec.ByteSize() else None
+
+
+def component_resources(kubeflow: KubeflowConfig, component_id: str) -> ComponentResources | None:
+    """What the spec asks for `component_id`: the Trainer's section, its own entry, or `default`."""
+    if component_id == "Trainer":
+        return kubeflow.trainer
+    return kubeflow.resources.get(component_id) or kubeflow.resources.get("default")
 
 
 def component_images(kubeflow: KubeflowConfig) -> str | dict[str, str]:
@@ -110,10 +120,12 @@ def compile_for_kubeflow(
             schemas_dir=IMAGE_SCHEMAS_DIR,
         ),
     )
-    resources = trainer_resource_spec(spec.kubeflow.trainer)
-    if resources is not None:
-        trainer = next(c for c in pipeline.components if c.id == "Trainer")
-        trainer.with_platform_config(resources)
+    for component in pipeline.components:
+        if not isinstance(component, BaseComponent):
+            continue  # resolvers run in the orchestrator, not in a pod of their own
+        resources = resource_spec(component_resources(spec.kubeflow, component.id))
+        if resources is not None:
+            component.with_platform_config(resources)
 
     output_dir, output_name = os.path.split(os.path.abspath(output_file))
     os.makedirs(output_dir, exist_ok=True)

@@ -126,3 +126,40 @@ def test_curated_schema_is_imported_from_the_image_and_drift_resolves_the_latest
     assert schema_file["stringValue"] == "/opt/course-pipelines/pipelines/schemas/iris_softmax.pbtxt"
     assert "previous_statistics_resolver" in json.dumps(compiled)
     assert "Transform" in tasks and "ExampleValidator" in tasks["Transform"]["dependentTasks"]
+
+
+def test_beam_steps_name_the_sdk_image_so_tfx_builds_no_source_package(iris_spec, tmp_path):
+    from pipelines.factory import beam_args_for_local_workers  # noqa: PLC0415
+
+    args = beam_args_for_local_workers(list(iris_spec.beam.args))
+    assert args[:-1] == list(iris_spec.beam.args)
+    assert args[-1].startswith("--sdk_container_image=apache/beam_python3.10_sdk:")
+    assert beam_args_for_local_workers(["--requirements_file=r.txt"]) == ["--requirements_file=r.txt"]
+    compiled, _ = _compile(iris_spec, tmp_path)
+    assert "--sdk_container_image=apache/beam_python3.10_sdk:" in json.dumps(compiled)
+
+
+def test_cpu_and_memory_land_on_every_component_as_the_spec_says(iris_spec, tmp_path):
+    spec = spec_with(iris_spec, kubeflow={
+        "trainer": {"cpu": "4", "memory": "8Gi", "gpus": 1, "gpu_type": "nvidia-tesla-t4"},
+        "resources": {"default": {"cpu": "1", "memory": "2Gi"}, "Transform": {"cpu": "2", "memory": "6Gi"}},
+    })
+    containers = _containers(_compile(spec, tmp_path)[0])
+    limits = {name.removesuffix("_executor"): executor["container"].get("resources", {})
+              for name, executor in containers.items() if "container" in executor}
+    assert limits["Transform"]["cpuLimit"] == 2.0
+    assert limits["Transform"]["memoryLimit"] == pytest.approx(6 * 1024**3 / 1e9)
+    assert limits["Trainer"]["cpuLimit"] == 4.0
+    assert limits["Trainer"]["accelerator"] == {"type": "nvidia-tesla-t4", "count": "1"}
+    for name in ("StatisticsGen", "ImportSchemaGen", "ExampleValidator", "Evaluator", "Pusher"):
+        assert limits[name]["cpuLimit"] == 1.0 and "accelerator" not in limits[name], name
+
+
+def test_resources_must_name_components_of_the_pipeline(iris_spec):
+    with pytest.raises(SpecError) as error:
+        spec_with(iris_spec, kubeflow={"resources": {"Transfrom": {"cpu": "2"}, "Trainer": {"cpu": "2"}}})
+    message = str(error.value)
+    assert "kubeflow.resources.Transfrom: unknown component 'Transfrom'; expected default or one of:" in message
+    assert "kubeflow.resources.Trainer: the Trainer's cpu and memory go under kubeflow.trainer" in message
+    with pytest.raises(SpecError, match="kubeflow.trainer.gpus: Input should be greater than or equal to 0"):
+        spec_with(iris_spec, kubeflow={"trainer": {"gpus": -1}})

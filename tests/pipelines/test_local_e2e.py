@@ -37,7 +37,7 @@ def runs(tmp_path_factory, iris_spec):
     return capture["cold"], capture["warm"], output
 
 
-def test_cold_run_executes_all_eight_components_and_blesses(runs):
+def test_cold_run_executes_all_eight_components_and_blesses(runs, iris_spec):
     (summary, stdout), _, output = runs
     assert sorted(summary.executed) == sorted(component_ids(iris_spec))
     assert summary.cached == [] and summary.failed == []
@@ -54,7 +54,7 @@ def test_cold_run_executes_all_eight_components_and_blesses(runs):
     assert len(history["loss"]) == 500 and [e for e, _ in history["val_loss"]][:2] == [20, 40]
 
 
-def test_unchanged_rerun_executes_nothing_and_pushes_no_copy(runs):
+def test_unchanged_rerun_executes_nothing_and_pushes_no_copy(runs, iris_spec):
     (cold, _), (warm, stdout), output = runs
     assert warm.executed == []
     assert sorted(warm.cached) == sorted(component_ids(iris_spec))

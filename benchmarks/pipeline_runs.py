@@ -1,0 +1,148 @@
+"""What a user waits for: a cold run, an unchanged re-run, a hyperparameter-only re-run.
+
+Each run is `coursepipe run --spec FILE --output DIR --json` in its own process, timed from outside
+(Python start and imports included). Per repeat and variant: `cold` in a fresh output directory,
+`warm` the same command again (goal: at most 10 % of cold, nothing executed), `hparams` with only
+`model.hparams` changed (must execute only Trainer, Evaluator and Pusher). Each process gets its
+own TMPDIR, whose size after the run shows what the run left behind.
+
+Variants: `project` (the Beam args as the project sets them), `tfx-default` (without the
+`--sdk_container_image` that `pipelines.factory.beam_args_for_local_workers` adds, i.e. TFX's own
+behaviour, which builds a source package of TFX in every Beam step). Cold-start figures come from
+the cold runs: `python -c "import pipelines.factory"` (imports of the run path) and the Trainer's
+first epoch against its later ones (`training_stats.json`).
+
+    python -m benchmarks.pipeline_runs [--spec iris_softmax] [--repeats 2] [--variants project,tfx-default]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+logger = logging.getLogger("benchmarks.pipeline_runs")
+VARIANTS = ("project", "tfx-default")
+
+
+def worker(variant: str, argv: list[str]) -> int:
+    """`coursepipe` in this process, with TFX's default Beam dependency behaviour if asked."""
+    from pipelines import cli, factory  # noqa: PLC0415
+
+    if variant == "tfx-default":
+        factory.beam_args_for_local_workers = list
+    return cli.main(argv)
+
+
+def _directory_mb(path: str) -> float:
+    total = 0
+    for root, _, names in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, name)) for name in names
+                     if not os.path.islink(os.path.join(root, name)))
+    return total / 1e6
+
+
+def timed_run(variant: str, spec_file: str, output: str) -> dict:
+    """One `coursepipe run` in a subprocess: wall seconds, the JSON summary, MB left in TMPDIR."""
+    scratch = tempfile.mkdtemp(prefix="bench-tmp-")
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline_runs", "--worker", variant, "run", "--spec", spec_file,
+         "--output", output, "--json"],
+        capture_output=True, text=True, env={**os.environ, "TMPDIR": scratch, "PYTHONWARNINGS": "ignore"},
+    )
+    seconds = time.monotonic() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"run failed ({completed.returncode}): {completed.stderr[-2000:]}")
+    summary = json.loads(completed.stdout[completed.stdout.index("{"):])
+    left_mb = _directory_mb(scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"seconds": seconds, "summary": summary, "tmp_mb": left_mb}
+
+
+def import_seconds() -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import pipelines.factory"], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return time.monotonic() - started
+
+
+def first_epoch(summary: dict) -> tuple[float, float]:
+    """(first epoch s, median later epoch s) of the run's Trainer."""
+    with open(os.path.join(summary["model_run_dir"], "training_stats.json"), encoding="utf-8") as handle:
+        epochs = json.load(handle)["epoch_seconds"]
+    return epochs[0], statistics.median(epochs[1:]) if len(epochs) > 1 else float("nan")
+
+
+def _spec_files(spec_id: str, directory: str) -> tuple[str, str]:
+    """The shipped spec, and a copy whose only change is the model's `l2` hyperparameter."""
+    from pipelines.spec import PipelineSpec, load_spec  # noqa: PLC0415
+
+    spec = load_spec(spec_id)
+    data = spec.model_dump(mode="json")
+    if "l2" not in data["model"]["hparams"]:
+        raise SystemExit(f"{spec_id}: its model has no 'l2' hyperparameter to change; pick another --spec")
+    data["model"]["hparams"] = {**data["model"]["hparams"], "l2": data["model"]["hparams"]["l2"] + 0.001}
+    changed = PipelineSpec.from_dict(data)
+    paths = []
+    for name, variant in (("spec", spec), ("changed", changed)):
+        path = os.path.join(directory, f"{name}.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(variant.to_yaml())
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
+        sys.exit(worker(sys.argv[2], sys.argv[3:]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spec", default="iris_softmax", help="a spec whose model takes an `l2` hyperparameter")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    work = tempfile.mkdtemp(prefix="bench-pipeline-runs-")
+    spec_file, changed_file = _spec_files(args.spec, work)
+    results: dict[str, dict[str, list]] = {}
+    for repeat in range(args.repeats):
+        for variant in args.variants.split(","):
+            output = os.path.join(work, f"{variant}-{repeat}")
+            rows = results.setdefault(variant, {"cold": [], "warm": [], "hparams": [], "tmp_mb": [],
+                                                "executed": [], "warm_executed": [], "epochs": []})
+            cold = timed_run(variant, spec_file, output)
+            warm = timed_run(variant, spec_file, output)
+            changed = timed_run(variant, changed_file, output)
+            rows["cold"].append(cold["seconds"])
+            rows["warm"].append(warm["seconds"])
+            rows["hparams"].append(changed["seconds"])
+            rows["tmp_mb"].append(cold["tmp_mb"])
+            rows["warm_executed"].append(len(warm["summary"]["executed"]))
+            rows["executed"].append(sorted(changed["summary"]["executed"]))
+            rows["epochs"].append(first_epoch(cold["summary"]))
+            logger.info("%s repeat %d: cold %.1f s, warm %.1f s, hparams %.1f s (%s)", variant, repeat,
+                        cold["seconds"], warm["seconds"], changed["seconds"], ", ".join(rows["executed"][-1]))
+    imports = statistics.median(import_seconds() for _ in range(3))
+    logger.info("\n| variant | cold s | warm s | warm / cold | executed warm | hparams-only s | executed on hparams change | TMPDIR MB left by a cold run |")
+    logger.info("|---|---:|---:|---:|---:|---:|---|---:|")
+    for variant, rows in results.items():
+        cold, warm = statistics.median(rows["cold"]), statistics.median(rows["warm"])
+        logger.info("| %s | %.1f | %.1f | %.2f | %d | %.1f | %s | %.0f |", variant, cold, warm, warm / cold,
+                    max(rows["warm_executed"]), statistics.median(rows["hparams"]),
+                    ", ".join(rows["executed"][-1]), statistics.median(rows["tmp_mb"]))
+    first = [epoch[0] for rows in results.values() for epoch in rows["epochs"]]
+    later = [epoch[1] for rows in results.values() for epoch in rows["epochs"]]
+    logger.info("\ncold start: `import pipelines.factory` %.1f s (median of 3); Trainer's first epoch %.2f s "
+                "vs %.4f s for each later one (medians over the cold runs)", imports,
+                statistics.median(first), statistics.median(later))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
