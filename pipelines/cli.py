@@ -282,6 +282,27 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Compiles the spec and submits it to a Kubeflow Pipelines server with kfp.Client."""
+    import tempfile  # noqa: PLC0415
+
+    from pipelines.runners.kubeflow import compile_for_kubeflow  # noqa: PLC0415
+    from pipelines.runners.submit import submit  # noqa: PLC0415
+
+    spec = _spec_from_args(args)
+    with tempfile.TemporaryDirectory() as scratch:
+        compiled = compile_for_kubeflow(
+            spec, os.path.join(scratch, f"{spec.id}.json"), pipeline_root=args.pipeline_root, image=args.image,
+            data_path=args.data_path, gpu_image=args.gpu_image,
+        )
+    run = submit(compiled, args.host, args.experiment, spec.description)
+    print(f"{spec.id}: submitted to {args.host}")
+    print(f"  pipeline {run.pipeline_id}, version {run.version_id}")
+    print(f"  experiment {args.experiment} ({run.experiment_id}), run {run.run_id}")
+    print(f"  {run.url}")
+    return EXIT_OK
+
+
 def _compile_all(args: argparse.Namespace) -> int:
     """Every shipped spec into DIR/<id>.json; all specs are tried, every failure is reported."""
     from pipelines.runners.kubeflow import compile_for_kubeflow  # noqa: PLC0415
@@ -430,6 +451,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the Trainer's image when the spec requests GPUs (the project on CUDA/cuDNN)")
     comp.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
                       help="the data directory (or file) as the cluster sees it (default: the spec's)")
+
+    sub = add("submit", cmd_submit, "compile a pipeline and start a run on Kubeflow Pipelines (kfp.Client)")
+    sub.add_argument("--host", required=True, metavar="URL", help="the KFP API endpoint, e.g. http://localhost:8080")
+    sub.add_argument("--experiment", default="course-pipelines", metavar="NAME", help="experiment of the run")
+    for option, meta, text in (("--pipeline-root", "URI", "pipeline root on the cluster"),
+                               ("--image", "IMAGE", "container image with this project installed"),
+                               ("--gpu-image", "IMAGE", "the Trainer's image when the spec requests GPUs")):
+        sub.add_argument(option, metavar=meta, help=text)
+    sub.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
+                     help="the data directory (or file) as the cluster sees it")
 
     validate = add("validate", cmd_validate,
                    "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")

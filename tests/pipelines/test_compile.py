@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+from pathlib import Path
 
 import pytest
 from kfp import components as kfp_components
@@ -163,3 +166,25 @@ def test_resources_must_name_components_of_the_pipeline(iris_spec):
     assert "kubeflow.resources.Trainer: the Trainer's cpu and memory go under kubeflow.trainer" in message
     with pytest.raises(SpecError, match="kubeflow.trainer.gpus: Input should be greater than or equal to 0"):
         spec_with(iris_spec, kubeflow={"trainer": {"gpus": -1}})
+
+
+REFERENCE = Path(__file__).parent / "reference" / "iris_softmax.json"
+
+
+def _stable(compiled: dict) -> dict:
+    """The compiled JSON without what changes with the installed versions, not with our code:
+    TFX's version labels and SDK version, and Beam's version in the SDK image tag."""
+    stable = json.loads(re.sub(r"(apache/beam_python[0-9.]+_sdk):[0-9A-Za-z.]+", r"\1:VERSION", json.dumps(compiled)))
+    stable.pop("labels", None)
+    stable["pipelineSpec"].pop("sdkVersion", None)
+    return stable
+
+
+def test_compiled_iris_pipeline_matches_the_reference_json(iris_spec, tmp_path):
+    """What a cluster receives for iris_softmax, field by field. After an intended change,
+    regenerate: UPDATE_REFERENCE=1 pytest tests/pipelines/test_compile.py -k reference."""
+    compiled, _ = _compile(iris_spec, tmp_path, data_path="gs://course-pipelines-test/data/iris")
+    stable = _stable(compiled)
+    if os.environ.get("UPDATE_REFERENCE"):
+        REFERENCE.write_text(json.dumps(stable, indent=1, sort_keys=True) + "\n")
+    assert stable == json.loads(REFERENCE.read_text())

@@ -1,0 +1,57 @@
+"""`coursepipe submit`: the real kfp.Client against a stand-in KFP API server on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+
+from pipelines import cli
+from tests.pipelines.kfp_stub import API, KfpStub
+
+ROOT = "gs://course-pipelines-test/root"
+IMAGE = "registry.example/course-pipelines:test"
+
+
+def _submit(server, capsys, *extra):
+    code = cli.main(["submit", "iris_softmax", "--host", server.url, "--pipeline-root", ROOT, "--image", IMAGE, *extra])
+    return code, capsys.readouterr()
+
+
+def test_submit_uploads_the_pipeline_spec_and_starts_a_run(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # kfp.Client reads ~/.config/kfp/context.json
+    with KfpStub() as server:
+        code, output = _submit(server, capsys, "--experiment", "course")
+        state = server.state
+    assert code == 0, output.err
+    upload = next(r for r in state.requests if r.path == f"{API}/pipelines/upload")
+    assert upload.query["name"] == ["iris-softmax"]
+    spec = json.loads(upload.body)
+    assert spec["pipelineInfo"]["name"] == "iris-softmax" and spec["defaultPipelineRoot"] == ROOT
+    assert "Trainer" in spec["root"]["dag"]["tasks"]
+    assert spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"]["image"] == IMAGE
+    experiment = next(r for r in state.requests if r.method == "POST" and r.path == f"{API}/experiments")
+    assert experiment.body["display_name"] == "course"
+    (run,) = state.runs
+    assert run["experiment_id"] == "experiment-1"
+    assert run["pipeline_version_reference"] == {"pipeline_id": "pipeline-1", "pipeline_version_id": "pipeline-1-v1"}
+    assert run["display_name"].startswith("iris-softmax-")
+    assert "run run-1" in output.out and f"{server.url}/#/runs/details/run-1" in output.out
+
+
+def test_a_second_submit_adds_a_version_and_reuses_the_experiment(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        assert _submit(server, capsys)[0] == 0
+        code, output = _submit(server, capsys)
+        state = server.state
+    assert code == 0, output.err
+    assert [r.path for r in state.requests if r.method == "POST" and "upload" in r.path] == [
+        f"{API}/pipelines/upload", f"{API}/pipelines/upload_version"]
+    assert len(state.experiments) == 1 and len(state.runs) == 2
+    assert state.runs[1]["pipeline_version_reference"]["pipeline_version_id"] == "pipeline-1-v2"
+
+
+def test_submit_without_an_image_is_a_spec_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        code = cli.main(["submit", "iris_softmax", "--host", server.url, "--pipeline-root", ROOT])
+        assert server.state.requests == []
+    assert code == 2 and "kubeflow.image" in capsys.readouterr().err
