@@ -19,7 +19,6 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import any_pb2, struct_pb2
 from pydantic import TypeAdapter
-from tfx import v1 as tfx
 from tfx import types
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.example_gen.utils import SPAN_PROPERTY_NAME
@@ -184,10 +183,10 @@ def course_example_gen(
     pattern = location.pattern or NO_INPUT_FILES
     return FileBasedExampleGen(
         input_base=location.input_base,
-        input_config=tfx.proto.Input(
+        input_config=example_gen_pb2.Input(
             splits=[
-                tfx.proto.Input.Split(name=TRAIN_SPLIT, pattern=pattern),
-                tfx.proto.Input.Split(name=EVAL_SPLIT, pattern=pattern),
+                example_gen_pb2.Input.Split(name=TRAIN_SPLIT, pattern=pattern),
+                example_gen_pb2.Input.Split(name=EVAL_SPLIT, pattern=pattern),
             ]
         ),
         custom_config=encode_source_config(source_id, options, split),

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from modules.accelerators import device_names, distribution_strategy, precision_policy, with_float32_outputs
@@ -53,7 +53,7 @@ def make_trainer_custom_config(
 
 def make_dataset(
     file_pattern: Sequence[str],
-    data_accessor: tfx.components.DataAccessor,
+    data_accessor: DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     features: Sequence[str],
     label: str,
@@ -158,7 +158,7 @@ def train_model(
     return TrainedModel(model, history, stats)
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer entry point (`run_fn='modules.trainer.run_fn'`)."""
     config: Mapping[str, Any] = fn_args.custom_config
     training = TrainingConfig.model_validate(config["training"])

@@ -70,7 +70,9 @@ def run_example_gen(
 ) -> str:
     """Runs the ExampleGen of `source_id` alone (LocalDagRunner, SQLite metadata in `output_dir`);
     returns the metadata path."""
-    from tfx import v1 as tfx  # noqa: PLC0415  (heavy)
+    from tfx.orchestration import metadata  # noqa: PLC0415  (heavy)
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # noqa: PLC0415
+    from tfx.orchestration.pipeline import Pipeline  # noqa: PLC0415
 
     from components.example_gen import course_example_gen  # noqa: PLC0415
 
@@ -82,15 +84,15 @@ def run_example_gen(
     example_gen = course_example_gen(
         source.id, location, parsed_options.model_dump(mode="json"), split or source.default_split
     ).with_id(EXAMPLE_GEN_ID)
-    pipeline = tfx.dsl.Pipeline(
+    pipeline = Pipeline(
         pipeline_name=f"data_{source.id}",
         pipeline_root=os.path.join(output_dir, "pipeline"),
         components=[example_gen],
         enable_cache=True,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path),
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(metadata_path),
     )
     logger.info("Importing %s from %s", source.id, os.path.join(location.input_base, location.pattern or ""))
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    LocalDagRunner().run(pipeline)
     return metadata_path
 
 

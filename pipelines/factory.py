@@ -1,4 +1,4 @@
-"""`create_pipeline`: one spec -> one orchestrator-agnostic `tfx.dsl.Pipeline`.
+"""`create_pipeline`: one spec -> one orchestrator-agnostic `Pipeline`.
 
 ExampleGen -> StatisticsGen -> SchemaGen (or ImportSchemaGen of a curated schema) ->
 ExampleValidator (schema, drift vs the previous span, skew vs serving data; fails the run on
@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
+from tfx.components import Evaluator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.base.base_node import BaseNode
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import LatestArtifactStrategy
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import pusher_pb2, trainer_pb2
+from tfx.types import standard_artifacts
+from tfx.types.channel import Channel
 
 from components.example_gen import EVAL_SPLIT, course_example_gen
 from components.sources import DataLocation, declared_location, get_source
@@ -150,7 +159,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
     )
 
 
-def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl.Pipeline:
+def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipeline:
     """Builds the eight-component pipeline that `spec` declares."""
     source = get_source(spec.data.source)
     features = source.feature_set(spec.data.options)
@@ -173,7 +182,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         ),
         previous_statistics=previous_statistics.outputs["statistics"] if previous_statistics is not None else None,
     ).with_id("ExampleValidator")
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
@@ -181,43 +190,43 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
     )
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=spec.training.steps)
+        train_args=trainer_pb2.TrainArgs(num_steps=spec.training.steps)
         if spec.training.steps
-        else tfx.proto.TrainArgs(),
-        eval_args=tfx.proto.EvalArgs(splits=[EVAL_SPLIT]),
+        else trainer_pb2.TrainArgs(),
+        eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
         custom_config=make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
     )
 
     baseline_channels = {
-        MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        BLESSING_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        MODEL_KEY: Channel(type=standard_artifacts.Model),
+        BLESSING_KEY: Channel(type=standard_artifacts.ModelBlessing),
     }
     if placement.custom_resolvers:
         strategy = LatestBlessedOtherModelStrategy
         baseline_channels[CANDIDATE_KEY] = trainer.outputs["model"]
     else:
-        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
-    baseline_resolver = tfx.dsl.Resolver(strategy_class=strategy, **baseline_channels).with_id(
+        strategy = LatestBlessedModelStrategy
+    baseline_resolver = Resolver(strategy_class=strategy, **baseline_channels).with_id(
         BASELINE_RESOLVER_ID
     )
 
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs[MODEL_KEY],
         example_splits=[EVAL_SPLIT],
         eval_config=eval_config(spec),
     )
-    pusher = tfx.components.Pusher(
+    pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=placement.serving_dir)
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=placement.serving_dir)
         ),
     )
 
@@ -233,7 +242,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
         evaluator,
         pusher,
     ]
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=placement.pipeline_name or spec.id,
         pipeline_root=placement.pipeline_root,
         components=components,
@@ -244,36 +253,36 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> tfx.dsl
 
 
 def _schema_and_statistics(
-    spec: PipelineSpec, placement: PipelinePlacement, example_gen: tfx.dsl.components.base.base_node.BaseNode
-) -> tuple[tfx.dsl.components.base.base_node.BaseNode, tfx.components.StatisticsGen]:
+    spec: PipelineSpec, placement: PipelinePlacement, example_gen: BaseNode
+) -> tuple[BaseNode, StatisticsGen]:
     """SchemaGen inferring from this run's statistics, or ImportSchemaGen of the curated schema,
     which StatisticsGen then also reads (categorical integers get value counts for L-infinity)."""
     examples = example_gen.outputs["examples"]
     if spec.validation.schema_file is None:
-        statistics_gen = tfx.components.StatisticsGen(examples=examples)
-        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+        statistics_gen = StatisticsGen(examples=examples)
+        schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
         return schema_gen, statistics_gen
     name = spec.validation.schema_file
     schema_file = (
         os.path.join(placement.schemas_dir, name)
         if placement.schemas_dir and not os.path.dirname(name) else schema_path(name)
     )
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
-    return schema_gen, tfx.components.StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
+    schema_gen = ImportSchemaGen(schema_file=schema_file)
+    return schema_gen, StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
 
 
 def _previous_statistics_resolver(
-    spec: PipelineSpec, placement: PipelinePlacement, statistics_gen: tfx.components.StatisticsGen
-) -> tfx.dsl.Resolver | None:
+    spec: PipelineSpec, placement: PipelinePlacement, statistics_gen: StatisticsGen
+) -> Resolver | None:
     """The previous span's ExampleStatistics (earlier runs of this pipeline), for the drift check."""
     if not spec.validation.drift.enabled:
         return None
-    earlier = tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics)
+    earlier = Channel(type=standard_artifacts.ExampleStatistics)
     if not placement.custom_resolvers:
-        return tfx.dsl.Resolver(
-            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy, statistics=earlier
+        return Resolver(
+            strategy_class=LatestArtifactStrategy, statistics=earlier
         ).with_id(PREVIOUS_STATISTICS_RESOLVER_ID)
-    return tfx.dsl.Resolver(
+    return Resolver(
         strategy_class=PreviousSpanStatisticsStrategy,
         **{STATISTICS_KEY: earlier, CURRENT_KEY: statistics_gen.outputs["statistics"]},
     ).with_id(PREVIOUS_STATISTICS_RESOLVER_ID)

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx import v1 as tfx
+from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
 from tfx.dsl.components.base.base_component import BaseComponent
 from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KEY
 
@@ -129,8 +129,8 @@ def compile_for_kubeflow(
 
     output_dir, output_name = os.path.split(os.path.abspath(output_file))
     os.makedirs(output_dir, exist_ok=True)
-    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+    runner = KubeflowV2DagRunner(
+        config=KubeflowV2DagRunnerConfig(
             default_image=component_images(spec.kubeflow)
         ),
         output_dir=output_dir,

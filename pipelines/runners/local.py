@@ -18,7 +18,8 @@ import sys
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from tfx import v1 as tfx
+from tfx.orchestration import metadata
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from components.sources import DataLocation
 from pipelines.factory import PipelinePlacement, create_pipeline
@@ -70,7 +71,7 @@ def run_local(
         pipeline_root=layout.pipeline_root,
         serving_dir=layout.serving_dir,
         data=data,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(
             layout.metadata_path
         ),
         beam_pipeline_args=[*spec.beam.args, *beam_args],
@@ -79,7 +80,7 @@ def run_local(
     logger.info("Running %s locally; output in %s", spec.id, layout.output_dir)
     pipeline = create_pipeline(spec, placement)
     with component_progress(len(pipeline.components)), _command_line_hidden():
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        LocalDagRunner().run(pipeline)
     return layout
 
 
