@@ -34,6 +34,7 @@ logger = logging.getLogger("coursepipe")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROJECT_PACKAGES = ("coursepipe", "pipelines", "components", "modules")
+STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen's file in each Split-<name>/
 
 
 class UsageError(Exception):
@@ -221,6 +222,35 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{_iso_time(summary.started_ms):19s}  {'-' if summary.span is None else summary.span:>4}  "
               f"{len(summary.executed):>8d}  {len(summary.cached):>6d}  "
               f"{'-' if value is None else f'{value:.4f}':>28s}  {blessed:7s}  {summary.pushed_destination or '-'}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """One self-contained HTML page about a run (default: the latest)."""
+    import tensorflow_data_validation as tfdv  # noqa: PLC0415
+
+    from pipelines.report import report_html  # noqa: PLC0415
+    from pipelines.runners.local import layout_for  # noqa: PLC0415
+    from pipelines.summary import run_summaries  # noqa: PLC0415
+
+    spec = _spec_from_args(args)
+    layout = layout_for(spec, args.output)
+    if not os.path.exists(layout.metadata_path):
+        raise UsageError(f"{spec.id}: no runs in {layout.output_dir}; run 'coursepipe run {spec.id}' first")
+    summaries = run_summaries(layout.metadata_path)
+    chosen = [s for s in summaries if args.run in (None, s.run_id)]
+    if not chosen:
+        raise UsageError(f"--run: no run {args.run!r} in {layout.output_dir}; expected one of: "
+                         + ", ".join(s.run_id for s in summaries))
+    summary = chosen[-1]
+    statistics = None
+    if summary.statistics_uri:
+        statistics = tfdv.load_stats_binary(os.path.join(summary.statistics_uri, "Split-train", STATISTICS_FILE))
+    path = args.to or os.path.join(layout.output_dir, "reports", f"{summary.run_id.replace(':', '-')}.html")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(report_html(spec, summary, statistics))
+    print(f"{spec.id}: report of run {summary.run_id} written to {os.path.abspath(path)}")
     return EXIT_OK
 
 
@@ -431,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs = add("runs", cmd_runs, "list a pipeline's past runs: time, span, metric, blessed, pushed path")
     runs.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+    report = add("report", cmd_report, "write one self-contained HTML page about a run")
+    report.add_argument("--run", metavar="RUN", help="a run id from 'coursepipe runs' (default: the latest)")
+    report.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")
+    report.add_argument("--to", metavar="FILE", help="where to write (default <run directory>/reports/<run>.html)")
 
     data = add("data", cmd_data, "import a data source alone (the ExampleGen step) and describe it",
                takes_spec=False)

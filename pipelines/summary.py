@@ -46,6 +46,8 @@ class RunSummary:
     # Data anomalies the ExampleValidator let pass (the spec's warnings), and its HTML view.
     data_warnings: list[str] = field(default_factory=list)
     validation_report: str | None = None
+    statistics_uri: str | None = None  # StatisticsGen's output (Transform's statistics have the same type)
+    evaluation_uri: str | None = None
 
 
 def _store(metadata_path: str) -> mlmd.MetadataStore:
@@ -137,14 +139,17 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
         elif state == Execution.FAILED:
             summary.failed.append(name)
     events = store.get_events_by_execution_ids([e.id for e in executions])
-    output_ids = [e.artifact_id for e in events if e.type in (e.OUTPUT, e.DECLARED_OUTPUT)]
-    for artifact in store.get_artifacts_by_id(sorted(set(output_ids))):
+    producers = {e.artifact_id: node_ids.get(e.execution_id) for e in events if e.type in (e.OUTPUT, e.DECLARED_OUTPUT)}
+    for artifact in store.get_artifacts_by_id(sorted(producers)):
         type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
         props = artifact.custom_properties
         if type_name == "ModelBlessing" and "blessed" in props:
             summary.blessed = props["blessed"].int_value == 1
         elif type_name == "ModelEvaluation":
+            summary.evaluation_uri = artifact.uri
             _read_evaluation(artifact.uri, summary)
+        elif type_name == "ExampleStatistics" and producers[artifact.id] == "StatisticsGen":
+            summary.statistics_uri = artifact.uri
         elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
             summary.pushed_destination = props["pushed_destination"].string_value
         elif type_name == "ModelRun":

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 from contextlib import redirect_stdout
 from io import StringIO
 
@@ -108,3 +111,39 @@ def test_run_json_summary(runs, capsys):
     assert summary["blessed"] is True and len(summary["cached"]) == 8
     assert summary["evaluation"] == {"metric": "sparse_categorical_accuracy", "lower_bound": 0.9, "upper_bound": None}
     assert summary["metrics"]["sparse_categorical_accuracy"] >= 0.9
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def _chromium() -> str:
+    """Debian's chromium (.ci/run installs it); without it the test skips, unless REQUIRE_CHROMIUM."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail("REQUIRE_CHROMIUM is set but Debian's chromium is not installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def test_report_renders_in_headless_chromium_with_the_runs_values(runs, tmp_path, capsys):
+    (summary, _), _, output = runs
+    page = tmp_path / "report.html"
+    assert cli.main(["report", "iris_softmax", "--output", output, "--to", str(page)]) == 0
+    assert f"written to {page}" in capsys.readouterr().out
+    html_text = page.read_text()
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", html_text)  # self-contained: nothing to fetch
+    chromium = _chromium()
+    profile = tmp_path / "profile"
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    accuracy = f"{summary.metrics['sparse_categorical_accuracy']:.4f}"
+    for shown in ("iris_softmax", "ImportSchemaGen", "Trainer", "petal_length", "120 examples", "No anomalies",
+                  "sparse_categorical_accuracy", accuracy, "0.9", 'Blessed: <span class="yes">yes</span>',
+                  summary.pushed_destination, "examples", "float32", "data:image/png;base64,"):
+        assert shown in dom, shown
+    screenshot = tmp_path / "report.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1300,2400",
+                    f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    assert screenshot.stat().st_size > 20_000
