@@ -33,6 +33,9 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_vs_keras
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.cifar_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.drift_thresholds
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_runs
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling modes
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache
