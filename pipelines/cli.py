@@ -428,6 +428,16 @@ def _run_check(check: Callable[[], Any]) -> Any:
         raise UsageError(str(error)) from None
 
 
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """What `compile` and `submit` need to know of the cluster (each overrides the spec's)."""
+    parser.add_argument("--pipeline-root", metavar="URI", help="pipeline root on the cluster (gs://, s3://, …)")
+    parser.add_argument("--image", metavar="IMAGE", help="container image with this project installed")
+    parser.add_argument("--gpu-image", metavar="IMAGE",
+                        help="the Trainer's image when the spec requests GPUs (the project on CUDA/cuDNN)")
+    parser.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
+                        help="the data directory (or file) as the cluster sees it (default: the spec's)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coursepipe", description="Run and deploy the TensorFlow 2 course models as TFX pipelines."
@@ -480,22 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--output", metavar="FILE", help="where to write the JSON")
     comp.add_argument("--all", action="store_true", help="compile every shipped spec (with --output-dir)")
     comp.add_argument("--output-dir", metavar="DIR", help="with --all: where the <id>.json files go")
-    comp.add_argument("--pipeline-root", metavar="URI", help="pipeline root on the cluster (gs://, s3://, …)")
-    comp.add_argument("--image", metavar="IMAGE", help="container image with this project installed")
-    comp.add_argument("--gpu-image", metavar="IMAGE",
-                      help="the Trainer's image when the spec requests GPUs (the project on CUDA/cuDNN)")
-    comp.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
-                      help="the data directory (or file) as the cluster sees it (default: the spec's)")
+    _add_cluster_options(comp)
 
     sub = add("submit", cmd_submit, "compile a pipeline and start a run on Kubeflow Pipelines (kfp.Client)")
     sub.add_argument("--host", required=True, metavar="URL", help="the KFP API endpoint, e.g. http://localhost:8080")
     sub.add_argument("--experiment", default="course-pipelines", metavar="NAME", help="experiment of the run")
-    for option, meta, text in (("--pipeline-root", "URI", "pipeline root on the cluster"),
-                               ("--image", "IMAGE", "container image with this project installed"),
-                               ("--gpu-image", "IMAGE", "the Trainer's image when the spec requests GPUs")):
-        sub.add_argument(option, metavar=meta, help=text)
-    sub.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
-                     help="the data directory (or file) as the cluster sees it")
+    _add_cluster_options(sub)
 
     validate = add("validate", cmd_validate,
                    "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")
