@@ -9,7 +9,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.example_gen import to_example
 from components.validation.anomalies import errors_and_warnings
-from components.validation.checks import validate_training_data
+from components.validation.checks import compare_data, validate_training_data
 from components.validation.config import Thresholds
 from components.validation.data_forms import load_data, statistics_of
 from components.validation.schemas import read_schema, shipped_schemas_dir, write_schema
@@ -161,10 +161,16 @@ def test_label_frequencies_are_compared_by_l_infinity(capsys, schema_file, tmp_p
     code, out = _drift(capsys, schema_file, baseline, write_csv(str(tmp_path / "b.csv"), skewed), tmp_path)
     assert code == EXIT_ANOMALIES
     assert "L_INFTY" in out and _drift_table(out)["species"][2] == "yes"
+    # The same comparison's anomaly row is named as drift (TFDV's kind is COMPARATOR_L_INFTY_HIGH).
+    schema = read_schema(schema_file)
+    outcome = compare_data(_statistics(sampled_rows(1000, seed=1), schema=schema), _statistics(skewed, schema=schema),
+                           schema, IRIS.label, Thresholds())
+    assert [(row.where, row.feature, row.kind) for row in outcome.rows] == [
+        ("drift vs baseline", "species", "COMPARATOR_L_INFTY_HIGH")]
 
 
-def _statistics(rows, columns=COLUMNS):
-    return statistics_of([to_example({c: r[c] for c in columns}, IRIS).SerializeToString() for r in rows], "rows")
+def _statistics(rows, columns=COLUMNS, schema=None):
+    return statistics_of([to_example({c: r[c] for c in columns}, IRIS).SerializeToString() for r in rows], "rows", schema)
 
 
 def test_serving_data_missing_a_feature_and_skewed(schema_file):
