@@ -44,7 +44,7 @@ NO_INPUT_FILES = ".generated-source-reads-no-files"
 _CONFIG_KEY = "course_source"
 GZIP_LEVEL = 1
 
-__all__ = ["EVAL_SPLIT", "TRAIN_SPLIT", "course_example_gen", "read_source_splits", "to_example"]
+__all__ = ["EVAL_SPLIT", "TRAIN_SPLIT", "course_example_gen", "inferred_feature_set", "read_source_splits", "to_example"]
 
 
 def _inferred_feature(value: Any) -> Feature:
@@ -55,15 +55,15 @@ def _inferred_feature(value: Any) -> Feature:
     return Feature("float")
 
 
-def to_example(record: Record, features: FeatureSet | None = None) -> tf.train.Example:
-    """One record as a `tf.Example`, each feature stored as `features` says.
+def inferred_feature_set(record: Record) -> FeatureSet:
+    """Storage kinds from the Python types of `record`'s values: ints int64, strings bytes, else floats."""
+    return FeatureSet(features=tuple(record), label="", kinds={name: _inferred_feature(v) for name, v in record.items()})
 
-    Without a FeatureSet, kinds follow the Python types (ints int64, strings bytes, else floats).
-    """
-    if features is None:
-        features = FeatureSet(
-            features=tuple(record), label="", kinds={name: _inferred_feature(v) for name, v in record.items()}
-        )
+
+def to_example(record: Record, features: FeatureSet | None = None) -> tf.train.Example:
+    """One record as a `tf.Example`, each feature stored as `features` says (default: as
+    `inferred_feature_set` says)."""
+    features = features or inferred_feature_set(record)
     try:
         return tf.train.Example.FromString(encode_example(record, features))
     except EncodingError as error:

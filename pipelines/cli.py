@@ -34,7 +34,6 @@ logger = logging.getLogger("coursepipe")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROJECT_PACKAGES = ("coursepipe", "pipelines", "components", "modules")
-STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen's file in each Split-<name>/
 
 
 class UsageError(Exception):
@@ -227,11 +226,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """One self-contained HTML page about a run (default: the latest)."""
-    import tensorflow_data_validation as tfdv  # noqa: PLC0415
-
+    from components.validation.report import write_report  # noqa: PLC0415
     from pipelines.report import report_html  # noqa: PLC0415
     from pipelines.runners.local import layout_for  # noqa: PLC0415
-    from pipelines.summary import run_summaries  # noqa: PLC0415
+    from pipelines.summary import run_summaries, split_statistics  # noqa: PLC0415
 
     spec = _spec_from_args(args)
     layout = layout_for(spec, args.output)
@@ -243,13 +241,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"--run: no run {args.run!r} in {layout.output_dir}; expected one of: "
                          + ", ".join(s.run_id for s in summaries))
     summary = chosen[-1]
-    statistics = None
-    if summary.statistics_uri:
-        statistics = tfdv.load_stats_binary(os.path.join(summary.statistics_uri, "Split-train", STATISTICS_FILE))
+    statistics = split_statistics(summary.statistics_uri, "train") if summary.statistics_uri else None
     path = args.to or os.path.join(layout.output_dir, "reports", f"{summary.run_id.replace(':', '-')}.html")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(report_html(spec, summary, statistics))
+    write_report(path, report_html(spec, summary, statistics))
     print(f"{spec.id}: report of run {summary.run_id} written to {os.path.abspath(path)}")
     return EXIT_OK
 

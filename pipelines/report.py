@@ -18,6 +18,8 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx.dsl.components.common.resolver import Resolver
 
 from components.sources import DataLocation
+from components.validation.report import html_table
+from components.validation.schemas import feature_name
 from modules.curves import CURVES_FILE
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.spec import PipelineSpec
@@ -82,18 +84,12 @@ def graph_svg(nodes: Sequence[GraphNode]) -> str:
     return "".join(parts)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
 def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> str:
     """Per feature: type, count, missing, and numeric summary or string summary (TFDV's numbers)."""
     dataset = statistics.datasets[0]
     rows = []
     for feature in dataset.features:
-        name = ".".join(feature.path.step) or feature.name
+        name = feature_name(feature)
         kind = statistics_pb2.FeatureNameStatistics.Type.Name(feature.type)
         if feature.HasField("num_stats"):
             numbers = feature.num_stats
@@ -107,7 +103,7 @@ def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) ->
             rows.append((name, kind, common.num_non_missing, common.num_missing, "", "", "", "",
                          f"{strings.unique} unique; top {top}"))
     return (f"<p>{dataset.num_examples} examples</p>"
-            + _table(("feature", "type", "present", "missing", "mean", "std", "min", "max", "values"), rows))
+            + html_table(("feature", "type", "present", "missing", "mean", "std", "min", "max", "values"), rows))
 
 
 def metrics_table(spec: PipelineSpec, summary: RunSummary) -> str:
@@ -118,7 +114,7 @@ def metrics_table(spec: PipelineSpec, summary: RunSummary) -> str:
         change = summary.metric_changes.get(name)
         rows.append((name, f"{value:.4f}", "" if lower is None else lower, "" if upper is None else upper,
                      "" if change is None else f"{change:+.4f}"))
-    return _table(("metric", "value", "lower bound", "upper bound", "change vs baseline"), rows)
+    return html_table(("metric", "value", "lower bound", "upper bound", "change vs baseline"), rows)
 
 
 def signature_table(pushed: str) -> str:
@@ -128,7 +124,7 @@ def signature_table(pushed: str) -> str:
     signature = tf.saved_model.load(pushed).signatures["serving_default"]
     rows = [("input", name, spec.dtype.name, spec.shape) for name, spec in signature.structured_input_signature[1].items()]
     rows += [("output", name, spec.dtype.name, spec.shape) for name, spec in signature.structured_outputs.items()]
-    return _table(("", "name", "dtype", "shape"), rows)
+    return html_table(("", "name", "dtype", "shape"), rows)
 
 
 def _curves(summary: RunSummary) -> str:
@@ -155,7 +151,7 @@ def report_html(spec: PipelineSpec, summary: RunSummary,
         "<h2>Data</h2>",
         statistics_table(statistics) if statistics is not None else "<p>No statistics recorded.</p>",
         "<h3>Anomalies</h3>",
-        _table(("anomaly",), [(w,) for w in summary.data_warnings]) if summary.data_warnings
+        html_table(("anomaly",), [(w,) for w in summary.data_warnings]) if summary.data_warnings
         else "<p>No anomalies.</p>",
         "<h2>Evaluation</h2>", metrics_table(spec, summary),
         f"<p>Blessed: {blessed[summary.blessed]}{' (' + html.escape(failures) + ')' if failures else ''}</p>",

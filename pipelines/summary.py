@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import ml_metadata as mlmd
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
-from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2, statistics_pb2
+from tfx.components.statistics_gen import stats_artifact_utils
+from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils
 
 from components.validation.anomalies import anomaly_rows
@@ -22,6 +24,8 @@ from components.validation.report import REPORT_FILE
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
+STATISTICS_GEN_ID = "StatisticsGen"
+EXAMPLE_VALIDATOR_ID = "ExampleValidator"
 # Resolver nodes only look up artifacts (the baseline model); they are not components and
 # record an execution on every run, cached or not.
 RESOLVER_EXECUTION_TYPE = "tfx.dsl.components.common.resolver.Resolver"
@@ -85,11 +89,8 @@ def _read_evaluation(uri: str, summary: RunSummary) -> None:
 
 
 def _read_anomalies(artifact: metadata_store_pb2.Artifact, summary: RunSummary) -> None:
-    """The ExampleValidator's anomalies (Transform's post-transform ones, same type, are not read)."""
-    report = os.path.join(artifact.uri, REPORT_FILE)
-    if not os.path.exists(report):
-        return
-    summary.validation_report = report
+    """The ExampleValidator's anomalies that passed as warnings, and its HTML view."""
+    summary.validation_report = os.path.join(artifact.uri, REPORT_FILE)
     splits = json.loads(artifact.properties["split_names"].string_value or "[]")
     for split in splits:
         path = os.path.join(artifact.uri, f"Split-{split}", ANOMALIES_FILE)
@@ -148,18 +149,25 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
         elif type_name == "ModelEvaluation":
             summary.evaluation_uri = artifact.uri
             _read_evaluation(artifact.uri, summary)
-        elif type_name == "ExampleStatistics" and producers[artifact.id] == "StatisticsGen":
+        elif type_name == "ExampleStatistics" and producers[artifact.id] == STATISTICS_GEN_ID:
             summary.statistics_uri = artifact.uri
         elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
             summary.pushed_destination = props["pushed_destination"].string_value
         elif type_name == "ModelRun":
             summary.model_run_dir = artifact.uri
-        elif type_name == "ExampleAnomalies":
-            _read_anomalies(artifact, summary)
+        elif type_name == "ExampleAnomalies" and producers[artifact.id] == EXAMPLE_VALIDATOR_ID:
+            _read_anomalies(artifact, summary)  # not Transform's post-transform anomalies (same type)
         elif type_name == "Examples" and "span" in props and summary.span is None:
             summary.span = props["span"].int_value
     return summary
 
+
+def split_statistics(uri: str, split: str) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """One split's statistics from a StatisticsGen output directory, read as TFX's executors read them."""
+    artifact = standard_artifacts.ExampleStatistics()
+    artifact.uri = uri
+    artifact.split_names = artifact_utils.encode_split_names([split])
+    return stats_artifact_utils.load_statistics(artifact, split).proto()
 
 
 def latest_output(metadata_path: str, node_ids: tuple[str, ...], type_name: str) -> metadata_store_pb2.Artifact | None:

@@ -13,24 +13,21 @@ from dataclasses import dataclass
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx.components.statistics_gen import stats_artifact_utils
-from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
 from components.sources import get_source
 from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, compare_data, validate_data
 from components.validation.data_forms import LoadedData, load_data
 from components.validation.report import report_html, write_report
-from components.validation.schemas import curate, read_schema, schema_path, write_schema
+from components.validation.schemas import curate, read_schema, schema_in, schema_path, write_schema
 from pipelines.factory import IMPORT_SCHEMA_GEN_ID
 from pipelines.runners.local import layout_for
 from pipelines.spec import PipelineSpec
-from pipelines.summary import latest_output
+from pipelines.summary import STATISTICS_GEN_ID, latest_output, split_statistics
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_PRODUCERS = ("SchemaGen", IMPORT_SCHEMA_GEN_ID)
-STATISTICS_GEN_ID = "StatisticsGen"
 
 
 class NoSchemaError(LookupError):
@@ -98,9 +95,13 @@ def drift_between(spec: PipelineSpec, baseline: str, current: str, output_dir: s
         schema, origin = None, "inferred from --baseline"
     baseline_data = _load(spec, baseline, schema, "--baseline")
     if schema is None:
-        schema = tfdv.infer_schema(baseline_data.statistics(), infer_feature_shape=True)
+        # An inferred schema marks no integer categorical, so these statistics are the ones it would give.
+        baseline_statistics = baseline_data.statistics()
+        schema = tfdv.infer_schema(baseline_statistics, infer_feature_shape=True)
+    else:
+        baseline_statistics = baseline_data.statistics(schema)
     current_data = _load(spec, current, schema, "--current")
-    baseline_statistics, current_statistics = baseline_data.statistics(schema), current_data.statistics(schema)
+    current_statistics = current_data.statistics(schema)
     label = get_source(spec.data.source).feature_set(spec.data.options).label
     outcome = compare_data(baseline_statistics, current_statistics, schema, label, spec.validation.drift)
     page = report_html(f"{spec.id}: drift of {current_data.path} against {baseline_data.path}", outcome,
@@ -122,10 +123,8 @@ def freeze_schema(spec: PipelineSpec, output_dir: str | None = None, target: str
         raise NoSchemaError(f"{spec.id}: the runs in {layout.output_dir} recorded no schema and statistics "
                             "(the pipeline failed before SchemaGen)")
     schema_uri = schema_record.uri
-    schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema_uri))
-    statistics_artifact = standard_artifacts.ExampleStatistics()
-    statistics_artifact.set_mlmd_artifact(statistics_record)
-    statistics = stats_artifact_utils.load_statistics(statistics_artifact, TRAIN_SPLIT).proto()
+    schema = schema_in(schema_uri)
+    statistics = split_statistics(statistics_record.uri, TRAIN_SPLIT)
     features = get_source(spec.data.source).feature_set(spec.data.options)
     path = target or schema_path(f"{spec.id}.pbtxt")
     write_schema(curate(schema, statistics, features), path)

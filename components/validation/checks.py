@@ -16,7 +16,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 
 from components.validation.anomalies import AnomalyRow, DistanceRow, anomaly_kinds, anomaly_rows, distance_rows
 from components.validation.config import Thresholds
-from components.validation.schemas import SERVING, TRAINING, with_comparators, with_environments
+from components.validation.schemas import SERVING, TRAINING, feature_name, with_comparators, with_environments
 
 Statistics = statistics_pb2.DatasetFeatureStatisticsList
 TRAIN_SPLIT = "train"
@@ -94,7 +94,7 @@ def validate_data(statistics: Statistics, schema: schema_pb2.Schema, label: str,
     """Validates one data set (`coursepipe validate`): as training data when it holds the label,
     else as serving data (the label is TRAINING-only)."""
     schema = with_environments(schema, label)
-    names = {stats.path.step[-1] if stats.path.step else stats.name for stats in statistics.datasets[0].features}
+    names = {feature_name(stats) for stats in statistics.datasets[0].features}
     environment = TRAINING if label in names else SERVING
     anomalies = tfdv.validate_statistics(statistics, schema, environment=environment)
     return ValidationOutcome(anomalies={where: anomalies}, rows=anomaly_rows(anomalies, where))

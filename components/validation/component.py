@@ -20,17 +20,17 @@ from typing import Any
 from tfx import types
 from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.dsl.components.base import base_component, base_executor, executor_spec
-from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
-from tfx.utils import io_utils, writer_utils
+from tfx.utils import writer_utils
 
 from components.sources import get_source
 from components.validation.anomalies import DataAnomaliesError, errors_and_warnings
 from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, validate_training_data
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import load_data
-from components.validation.report import REPORT_FILE, report_html
+from components.validation.report import REPORT_FILE, report_html, write_report
+from components.validation.schemas import schema_in
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,7 @@ class Executor(base_executor.BaseExecutor):
         self._log_startup(input_dict, output_dict, exec_properties)
         config = json.loads(exec_properties[CONFIG_KEY])
         statistics_artifact = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
-        schema = io_utils.SchemaReader().read(
-            io_utils.get_only_uri_in_dir(artifact_utils.get_single_uri(input_dict[SCHEMA_KEY]))
-        )
+        schema = schema_in(artifact_utils.get_single_uri(input_dict[SCHEMA_KEY]))
         splits = artifact_utils.decode_split_names(statistics_artifact.split_names)
         statistics = {split: stats_artifact_utils.load_statistics(statistics_artifact, split).proto() for split in splits}
 
@@ -125,11 +123,7 @@ class Executor(base_executor.BaseExecutor):
             blessed[where] = int(not anomalies.anomaly_info and not anomalies.HasField("dataset_anomaly_info"))
         artifact.set_json_value_custom_property(BLESSED_KEY, blessed)
         page = report_html("Data validation", outcome, train_statistics, "train", serving, "serving")
-        path = os.path.join(destination, REPORT_FILE)
-        fileio.makedirs(destination)
-        with fileio.open(path, "w") as handle:
-            handle.write(page)
-        return path
+        return write_report(os.path.join(destination, REPORT_FILE), page)
 
 
 class CourseExampleValidatorSpec(ComponentSpec):

@@ -18,7 +18,7 @@ import glob
 import gzip
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -26,7 +26,10 @@ from tensorflow_data_validation.statistics.stats_impl import generate_statistics
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 
+from google.protobuf.message import DecodeError
+
 from components.example_encoding import EncodingError, encode_example
+from components.example_gen import inferred_feature_set
 from components.sources import DataFileError, DataSource, MissingDataError, locate
 from components.sources.base import span_numbers
 
@@ -90,11 +93,11 @@ def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Sc
         if _is_tfrecord(path):
             return _load_tfrecords([path], path)
         raise DataFileError(_unknown_form(path, source, field))
-    csvs = sorted(glob.glob(os.path.join(path, "*.csv")))
     try:
         return _load_source(path, source, options, field)
     except MissingDataError:
         pass
+    csvs = sorted(glob.glob(os.path.join(path, "*.csv")))
     if csvs:
         return _load_csv(csvs, path, schema)
     records = _tfrecord_files(path)
@@ -135,11 +138,11 @@ def _load_tfrecords(files: list[str], path: str) -> LoadedData:
             examples += [record.numpy() for record in tf.data.TFRecordDataset(name, compression_type=compression)]
         except tf.errors.DataLossError as error:
             raise DataFileError(f"{name}: not a TFRecord file ({error.message})") from None
-    for number, record in enumerate(examples[:1]):
-        try:
-            tf.train.Example.FromString(record)
-        except Exception as error:  # noqa: BLE001  (protobuf raises its own DecodeError)
-            raise DataFileError(f"{files[0]}: record {number}: not a serialized tf.Example ({error})") from None
+    try:
+        if examples:
+            tf.train.Example.FromString(examples[0])  # a TFRecord of something else fails here, not in TFDV
+    except DecodeError as error:
+        raise DataFileError(f"{files[0]}: record 0: not a serialized tf.Example ({error})") from None
     return LoadedData(path, "tfrecord", tuple(files), tuple(examples))
 
 
@@ -194,20 +197,7 @@ def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None) -> 
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
         columns = {column: _parse_column([row[i] for row in rows], types.get(column)) for i, column in enumerate(header)}
         for index in range(len(rows)):
-            examples.append(_example({column: values[index] for column, values in columns.items()}).SerializeToString())
+            # An empty cell is a missing value: the feature is left out of that example.
+            present = {column: values[index] for column, values in columns.items() if values[index] is not None}
+            examples.append(encode_example(present, inferred_feature_set(present)))
     return LoadedData(path, "csv", tuple(files), tuple(examples))
-
-
-def _example(record: Mapping[str, Any]) -> tf.train.Example:
-    example = tf.train.Example()
-    for name, value in record.items():
-        if value is None:
-            continue
-        feature = example.features.feature[name]
-        if isinstance(value, int):
-            feature.int64_list.value.append(value)
-        elif isinstance(value, float):
-            feature.float_list.value.append(value)
-        else:
-            feature.bytes_list.value.append(str(value).encode("utf-8"))
-    return example

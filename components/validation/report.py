@@ -12,6 +12,7 @@ import os
 from typing import Sequence
 
 from tensorflow_data_validation.utils import display_util
+from tfx.dsl.io import fileio
 
 from components.validation.anomalies import AnomalyRow
 from components.validation.checks import Statistics, ValidationOutcome
@@ -19,16 +20,18 @@ from components.validation.checks import Statistics, ValidationOutcome
 REPORT_FILE = "validation.html"
 
 
+def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """An HTML table of `rows` under `header`, every cell escaped."""
+    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table border='1'><tr>{head}</tr>{body}</table>"
+
+
 def _rows_table(rows: Sequence[AnomalyRow]) -> str:
     if not rows:
         return "<p>No anomalies.</p>"
-    cells = "".join(
-        f"<tr><td>{html.escape(r.where)}</td><td>{html.escape(r.feature)}</td>"
-        f"<td>{html.escape(r.kind)}</td><td>{html.escape(r.description)}</td></tr>"
-        for r in rows
-    )
-    return ("<table border='1'><tr><th>data</th><th>feature</th><th>kind</th><th>description</th></tr>"
-            f"{cells}</table>")
+    return html_table(("data", "feature", "kind", "description"),
+                      [(r.where, r.feature, r.kind, r.description) for r in rows])
 
 
 def report_html(
@@ -58,8 +61,11 @@ def report_html(
 
 
 def write_report(path: str, page: str) -> str:
-    """Writes one `report_html` page to `path`; returns the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
+    """Writes an HTML page to `path`, local or remote (`gs://…` through TFX's filesystem, where a
+    Kubeflow step writes); returns the path."""
+    directory = os.path.dirname(path)
+    if directory:
+        fileio.makedirs(directory)
+    with fileio.open(path, "w") as handle:
         handle.write(page)
     return path

@@ -13,6 +13,7 @@ from importlib import resources
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+from tfx.utils import io_utils
 
 from components.validation.config import Thresholds
 from modules.features import FeatureSet
@@ -50,6 +51,11 @@ def read_schema(path: str) -> schema_pb2.Schema:
         return text_format.Parse(text, schema_pb2.Schema())
     except text_format.ParseError as error:
         raise SchemaFileError(f"{path}: not a tensorflow_metadata Schema in text format: {error}") from None
+
+
+def schema_in(artifact_uri: str) -> schema_pb2.Schema:
+    """The schema a SchemaGen or ImportSchemaGen artifact holds (its one file)."""
+    return io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(artifact_uri))
 
 
 def write_schema(schema: schema_pb2.Schema, path: str) -> None:
@@ -106,8 +112,9 @@ def _default_slice(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> s
     return statistics.datasets[0]
 
 
-def _feature_name(stats: statistics_pb2.FeatureNameStatistics) -> str:
-    return stats.path.step[-1] if stats.path.step else stats.name
+def feature_name(stats: statistics_pb2.FeatureNameStatistics) -> str:
+    """A feature's name in TFDV statistics (its path; older statistics carry a plain name)."""
+    return ".".join(stats.path.step) or stats.name
 
 
 def curate(
@@ -120,7 +127,7 @@ def curate(
     missing values), which SchemaGen already infers.
     """
     result = with_environments(schema, features.label)
-    observed = {_feature_name(stats): stats for stats in _default_slice(statistics).features}
+    observed = {feature_name(stats): stats for stats in _default_slice(statistics).features}
     for feature in result.feature:
         kind = features.kinds.get(feature.name)
         if kind is not None and kind.kind in UNCATEGORICAL_KINDS:
