@@ -306,6 +306,47 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run_compiled(args: argparse.Namespace) -> int:
+    """Executes a compiled Kubeflow pipeline's steps here, through TFX's Kubeflow v2 entrypoint."""
+    from components.validation.schemas import shipped_schemas_dir  # noqa: PLC0415
+    from pipelines.runners.kfp_local import (  # noqa: PLC0415
+        CompiledPipelineError,
+        CompiledPipelineRunner,
+        CompiledStepError,
+        load_compiled,
+    )
+    from pipelines.runners.kubeflow import IMAGE_SCHEMAS_DIR  # noqa: PLC0415
+
+    mounts = {IMAGE_SCHEMAS_DIR: shipped_schemas_dir(), **_key_values(args.mount, "--mount")}
+    try:
+        runner = CompiledPipelineRunner(load_compiled(args.file), mounts=mounts)
+        print(f"{args.file}: running {runner.name} under {runner.root}")
+        run = runner.run(_key_values(args.param, "--param"))
+    except CompiledPipelineError as error:
+        raise UsageError(str(error)) from None
+    except CompiledStepError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    parameters = ", ".join(f"{name}={value}" for name, value in sorted(run.parameters.items()))
+    print(f"run {run.run_id} ({parameters or 'no parameters'}): {len(run.steps)} steps in {run.run_dir}")
+    for step in run.steps:
+        resolved = "" if step.kind == "container" else " (resolver: " + (
+            ", ".join(uri for uris in step.outputs.values() for uri in uris) or "nothing") + ")"
+        print(f"  {step.task:55s} {step.seconds:6.1f} s{resolved}")
+    return EXIT_OK
+
+
+def _key_values(items: Sequence[str], option: str) -> dict[str, str]:
+    """`["a=1", "b=2"]` -> {"a": "1", "b": "2"}; an item without '=' is a usage error."""
+    pairs = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise UsageError(f"{option} {item!r}: expected NAME=VALUE")
+        pairs[key] = value
+    return pairs
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     """Compiles the spec and submits it to a Kubeflow Pipelines server with kfp.Client."""
     import tempfile  # noqa: PLC0415
@@ -319,7 +360,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
             spec, os.path.join(scratch, f"{spec.id}.json"), pipeline_root=args.pipeline_root, image=args.image,
             data_path=args.data_path, gpu_image=args.gpu_image,
         )
-    run = submit(compiled, args.host, args.experiment, spec.description)
+    from pipelines.runners.kfp_local import CompiledPipelineError, run_parameters  # noqa: PLC0415
+
+    try:
+        parameters = run_parameters(compiled, _key_values(args.param, "--param"))
+    except CompiledPipelineError as error:
+        raise UsageError(f"{spec.id}: {error}") from None
+    run = submit(compiled, args.host, args.experiment, spec.description, parameters)
     print(f"{spec.id}: submitted to {args.host}")
     print(f"  pipeline {run.pipeline_id}, version {run.version_id}")
     print(f"  experiment {args.experiment} ({run.experiment_id}), run {run.run_id}")
@@ -490,6 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--host", required=True, metavar="URL", help="the KFP API endpoint, e.g. http://localhost:8080")
     sub.add_argument("--experiment", default="course-pipelines", metavar="NAME", help="experiment of the run")
     _add_cluster_options(sub)
+    sub.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="a pipeline parameter for this run, e.g. train_epochs=50 or eval_lower_bound=0.95")
+
+    local = add("run-compiled", cmd_run_compiled,
+                "execute a compiled Kubeflow pipeline's steps here, as a cluster would (TFX's v2 entrypoint)",
+                takes_spec=False)
+    local.add_argument("file", help="the JSON 'coursepipe compile' wrote, compiled with a local --pipeline-root")
+    local.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a pipeline parameter for this run, e.g. train_epochs=5")
+    local.add_argument("--mount", action="append", default=[], metavar="IMAGE_PATH=LOCAL_PATH",
+                       help="a path inside the image and its copy here (the shipped schemas are mounted already)")
 
     validate = add("validate", cmd_validate,
                    "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")

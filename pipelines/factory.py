@@ -24,22 +24,32 @@ from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import LatestArtifactStrategy
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+from tfx.orchestration.data_types import RuntimeParameter
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import pusher_pb2, trainer_pb2
 from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 from components.example_gen import EVAL_SPLIT, course_example_gen
+from components.tunable import (
+    EVAL_LOWER_BOUND,
+    EVAL_UPPER_BOUND,
+    TRAIN_EPOCHS,
+    TRAIN_STEPS,
+    TunableEvaluator,
+    TunableTrainer,
+)
 from components.sources import DataLocation, declared_location, get_source
 from components.validation.component import CourseExampleValidator, gate_config
 from components.validation.resolver import CURRENT_KEY, STATISTICS_KEY, PreviousSpanStatisticsStrategy
 from components.validation.schemas import schema_path
 from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
+from modules.config import TrainingConfig
 from modules.trainer import make_trainer_custom_config
 from pipelines.baseline import BLESSING_KEY, CANDIDATE_KEY, MODEL_KEY, LatestBlessedOtherModelStrategy
 from pipelines.checks import EVAL_METRICS
-from pipelines.spec import PipelineSpec
+from pipelines.spec import EvaluationConfig, PipelineSpec
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +93,9 @@ class PipelinePlacement:
     # Where ImportSchemaGen finds the shipped schemas (default: this installation's); on Kubeflow,
     # the image's copy.
     schemas_dir: str | None = None
+    # The training length and the metric bound as pipeline parameters a run can override
+    # (Kubeflow); locally they are the spec's constants.
+    runtime_parameters: bool = False
 
 
 def beam_args_for_local_workers(args: list[str]) -> list[str]:
@@ -106,6 +119,26 @@ def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
     if spec.validation.schema_file is None:
         return COMPONENT_IDS
     return tuple(IMPORT_SCHEMA_GEN_ID if name == "SchemaGen" else name for name in COMPONENT_IDS)
+
+
+def training_length_parameters(training: TrainingConfig) -> dict[str, RuntimeParameter]:
+    """`train_epochs` or `train_steps` (whichever the spec counts in), defaulting to the spec's."""
+    name, value = (TRAIN_EPOCHS, training.epochs) if training.epochs is not None else (TRAIN_STEPS, training.steps)
+    unit = name.removeprefix("train_")
+    return {name: RuntimeParameter(name=name, ptype=int, default=value,
+                                   description=f"{unit} the Trainer runs (the spec's: {value})")}
+
+
+def metric_bound_parameters(evaluation: EvaluationConfig) -> dict[str, RuntimeParameter]:
+    """`eval_lower_bound` / `eval_upper_bound` for the bounds the spec sets on its metric."""
+    bounds = {EVAL_LOWER_BOUND: evaluation.lower_bound, EVAL_UPPER_BOUND: evaluation.upper_bound}
+    return {
+        name: RuntimeParameter(name=name, ptype=float, default=float(value),
+                               description=f"{name.removeprefix('eval_').replace('_', ' ')} on "
+                               f"{evaluation.metric} that blesses a model (the spec's: {value})")
+        for name, value in bounds.items()
+        if value is not None
+    }
 
 
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
@@ -190,7 +223,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
     )
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
-    trainer = Trainer(
+    trainer_args = dict(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -201,6 +234,11 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
         custom_config=make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
     )
+    trainer = (
+        TunableTrainer(**trainer_args, **training_length_parameters(spec.training))
+        if placement.runtime_parameters
+        else Trainer(**trainer_args)
+    ).with_id("Trainer")
 
     baseline_channels = {
         MODEL_KEY: Channel(type=standard_artifacts.Model),
@@ -215,13 +253,18 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         BASELINE_RESOLVER_ID
     )
 
-    evaluator = Evaluator(
+    evaluator_args = dict(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs[MODEL_KEY],
         example_splits=[EVAL_SPLIT],
         eval_config=eval_config(spec),
     )
+    evaluator = (
+        TunableEvaluator(**evaluator_args, **metric_bound_parameters(spec.evaluation))
+        if placement.runtime_parameters
+        else Evaluator(**evaluator_args)
+    ).with_id("Evaluator")
     pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],

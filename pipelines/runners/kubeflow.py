@@ -14,6 +14,8 @@ from typing import Any
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
 from tfx.dsl.components.base.base_component import BaseComponent
+from tfx.orchestration.data_types import RuntimeParameter
+from tfx.orchestration.pipeline import Pipeline
 from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KEY
 
 from components.sources import declared_location, get_source
@@ -118,6 +120,7 @@ def compile_for_kubeflow(
             data=declared_location(get_source(spec.data.source), data_path or spec.data.path),
             pipeline_name=kubeflow_pipeline_name(spec.id),
             schemas_dir=IMAGE_SCHEMAS_DIR,
+            runtime_parameters=True,
         ),
     )
     for component in pipeline.components:
@@ -127,19 +130,49 @@ def compile_for_kubeflow(
         if resources is not None:
             component.with_platform_config(resources)
 
-    output_dir, output_name = os.path.split(os.path.abspath(output_file))
-    os.makedirs(output_dir, exist_ok=True)
+    parameters = runtime_parameters(pipeline)
     runner = KubeflowV2DagRunner(
         config=KubeflowV2DagRunnerConfig(
-            default_image=component_images(spec.kubeflow)
+            default_image=component_images(spec.kubeflow),
+            # Schema 2.1: parameters travel as `parameterValues` with each step's inputs spec, which
+            # is what the KFP v2 backend's launcher sends; TFX's 2.0 output reads the legacy
+            # `parameters` field only, and its executors would see no execution properties.
+            use_pipeline_spec_2_1=True,
         ),
-        output_dir=output_dir,
-        output_filename=output_name,
     )
-    runner.run(pipeline, write_out=True)
+    compiled = runner.run(
+        pipeline, parameter_values={name: p.default for name, p in parameters.items()}, write_out=False
+    )
+    with_parameter_defaults(compiled, parameters)
+    os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
+    with open(output_file, "w", encoding="utf-8") as handle:
+        json.dump(compiled, handle, indent=2, sort_keys=True)
     logger.info("Wrote the Kubeflow pipeline of %s to %s", spec.id, output_file)
-    with open(output_file, encoding="utf-8") as handle:
-        return json.load(handle)
+    return compiled
+
+
+def runtime_parameters(pipeline: Pipeline) -> dict[str, RuntimeParameter]:
+    """The pipeline's RuntimeParameters by name (the compiler makes each a pipeline input)."""
+    return {
+        value.name: value
+        for component in pipeline.components
+        for value in component.exec_properties.values()
+        if isinstance(value, RuntimeParameter)
+    }
+
+
+def with_parameter_defaults(compiled: dict[str, Any], parameters: dict[str, RuntimeParameter]) -> None:
+    """Writes each parameter's default and description into the pipeline's inputs.
+
+    TFX 1.16 drops both (it puts defaults only into this job's `runtimeConfig`); a KFP server
+    shows the pipeline inputs' `defaultValue` in its run form and uses it when a run leaves the
+    parameter out, which is how the KFP SDK compiles pipeline parameters.
+    """
+    inputs = compiled["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    for name, parameter in parameters.items():
+        inputs[name].update(defaultValue=parameter.default, isOptional=True)
+        if parameter.description:
+            inputs[name]["description"] = parameter.description
 
 
 def _join_uri(root: str, path: str) -> str:

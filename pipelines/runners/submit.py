@@ -41,8 +41,9 @@ def kfp_pipeline_spec(compiled: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(compiled: dict[str, Any], host: str, experiment: str = DEFAULT_EXPERIMENT,
-           description: str = "") -> SubmittedRun:
-    """Uploads `compiled` (a new version if its name exists) and starts a run in `experiment`."""
+           description: str = "", parameters: dict[str, Any] | None = None) -> SubmittedRun:
+    """Uploads `compiled` (a new version if its name exists) and starts a run in `experiment`
+    with `parameters` as the run's pipeline parameters (train_epochs, eval_lower_bound, …)."""
     spec = kfp_pipeline_spec(compiled)
     name = spec["pipelineInfo"]["name"]
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -62,7 +63,7 @@ def submit(compiled: dict[str, Any], host: str, experiment: str = DEFAULT_EXPERI
             ).pipeline_version_id
     experiment_id = client.create_experiment(experiment).experiment_id
     run = client.run_pipeline(experiment_id=experiment_id, job_name=f"{name}-{stamp}",
-                              pipeline_id=pipeline_id, version_id=version_id)
+                              pipeline_id=pipeline_id, version_id=version_id, params=parameters or {})
     url = f"{host.rstrip('/')}/#/runs/details/{run.run_id}"
     logger.info("Submitted %s: run %s in experiment %s", name, run.run_id, experiment)
     return SubmittedRun(pipeline_id, version_id, experiment_id, run.run_id, url)

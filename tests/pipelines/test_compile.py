@@ -45,9 +45,8 @@ def test_compiled_json_holds_the_eight_components(iris_spec, tmp_path):
         task: compiled["pipelineSpec"]["root"]["dag"]["tasks"][task]["inputs"]["parameters"]
         for task in ("Transform", "Trainer")
     }
-    assert parameters["Trainer"]["run_fn"]["runtimeValue"]["constantValue"]["stringValue"] == RUN_FN
-    assert (parameters["Transform"]["preprocessing_fn"]["runtimeValue"]["constantValue"]["stringValue"]
-            == PREPROCESSING_FN)
+    assert parameters["Trainer"]["run_fn"]["runtimeValue"]["constant"] == RUN_FN
+    assert parameters["Transform"]["preprocessing_fn"]["runtimeValue"]["constant"] == PREPROCESSING_FN
     assert "module_file" not in parameters["Trainer"] and "module_file" not in parameters["Transform"]
     assert "module_path" not in json.dumps(compiled)
 
@@ -117,7 +116,7 @@ def test_every_shipped_spec_compiles_and_loads_in_the_kfp_sdk(spec_id, tmp_path)
     assert kfp_components.load_component_from_file(str(pipeline_spec_file)).name == spec_id.replace("_", "-")
     example_gen_inputs = json.dumps(compiled["pipelineSpec"]["root"]["dag"]["tasks"]["CourseExampleGen"]["inputs"])
     if load_spec(spec_id).data.source not in ("dot", "yogurt", "letters"):  # generated: read no files
-        assert '"stringValue": "gs://course-pipelines-test/data"' in example_gen_inputs
+        assert '"constant": "gs://course-pipelines-test/data"' in example_gen_inputs
 
 
 def test_curated_schema_is_imported_from_the_image_and_drift_resolves_the_latest_statistics(iris_spec, tmp_path):
@@ -125,8 +124,8 @@ def test_curated_schema_is_imported_from_the_image_and_drift_resolves_the_latest
     compiled, _ = _compile(spec, tmp_path)
     tasks = compiled["pipelineSpec"]["root"]["dag"]["tasks"]
     assert "ImportSchemaGen" in tasks and "SchemaGen" not in tasks
-    schema_file = tasks["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]["runtimeValue"]["constantValue"]
-    assert schema_file["stringValue"] == "/opt/course-pipelines/pipelines/schemas/iris_softmax.pbtxt"
+    schema_file = tasks["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]["runtimeValue"]["constant"]
+    assert schema_file == "/opt/course-pipelines/pipelines/schemas/iris_softmax.pbtxt"
     assert "previous_statistics_resolver" in json.dumps(compiled)
     assert "Transform" in tasks and "ExampleValidator" in tasks["Transform"]["dependentTasks"]
 

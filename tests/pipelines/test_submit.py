@@ -55,3 +55,26 @@ def test_submit_without_an_image_is_a_spec_error(capsys, monkeypatch, tmp_path):
         code = cli.main(["submit", "iris_softmax", "--host", server.url, "--pipeline-root", ROOT])
         assert server.state.requests == []
     assert code == 2 and "kubeflow.image" in capsys.readouterr().err
+
+
+def test_submit_sends_the_run_parameters_typed_with_defaults_for_the_rest(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        code, output = _submit(server, capsys, "--param", "train_epochs=50")
+        state = server.state
+    assert code == 0, output.err
+    (run,) = state.runs
+    assert run["runtime_config"]["parameters"] == {"train_epochs": 50, "eval_lower_bound": 0.9}
+    spec = json.loads(next(r for r in state.requests if r.path == f"{API}/pipelines/upload").body)
+    assert spec["root"]["inputDefinitions"]["parameters"]["train_epochs"]["defaultValue"] == 500
+
+
+def test_submit_rejects_an_unknown_or_mistyped_parameter_before_sending_anything(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        unknown, unknown_output = _submit(server, capsys, "--param", "epochs=5")
+        mistyped, mistyped_output = _submit(server, capsys, "--param", "train_epochs=2.5")
+        assert server.state.requests == []
+    assert unknown == 2 and "unknown pipeline parameter(s) epochs" in unknown_output.err
+    assert "eval_lower_bound, train_epochs" in unknown_output.err
+    assert mistyped == 2 and "train_epochs: expected a whole number, got '2.5'" in mistyped_output.err

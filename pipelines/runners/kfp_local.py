@@ -1,0 +1,396 @@
+"""Run a compiled Kubeflow Pipelines v2 JSON on this machine, step by step, as a cluster would.
+
+Compiling proves little: a pipeline can compile and still fail in its first pod. This runner
+executes what the cluster would execute. Each task of the root DAG runs in dependency order as
+its own process, with its container's command and arguments from `deploymentSpec` (TFX's
+`kubeflow_v2_run_executor` entrypoint and the executor class the compiler chose) and the
+`ExecutorInput` the KFP driver builds: input artifacts as the producers' executor output
+described them, typed as the consumer's inputs spec says; `parameterValues` from the task's
+constants and the run's pipeline parameters; output artifacts under the pipeline root; and the
+output file the executor writes back. A step's `preCacheCheck` (FileBasedExampleGen's span and
+fingerprint driver) runs first with the same input. Resolver tasks answer their compiled
+artifact filters from a ledger of the artifacts this runner's steps produced, kept in the
+pipeline root: the stand-in for the cluster's ML Metadata, so a second run finds the first
+run's blessed model and statistics.
+
+Not emulated, and said so: caching (every step executes), resource limits and GPUs, and the
+image itself (steps run in this Python, with this project installed; `mounts` maps paths inside
+the image, such as the shipped schemas, to their copies here).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+logger = logging.getLogger(__name__)
+
+LEDGER_FILE = "local_metadata.json"
+EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
+_PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
+_INPUT_METADATA = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
+_PYTHON_COMMANDS = ("python", "python3", "python3.10")
+_EXPECTED = {"NUMBER_INTEGER": "a whole number", "NUMBER_DOUBLE": "a number", "BOOLEAN": "true or false"}
+
+
+class CompiledPipelineError(ValueError):
+    """A compiled pipeline (or a run parameter) this runner cannot execute: says which part and why."""
+
+
+class CompiledStepError(RuntimeError):
+    """A step failed as it would in its pod: the task, the exit status and the tail of its log."""
+
+    def __init__(self, task: str, returncode: int, log_path: str, log_tail: str) -> None:
+        self.task, self.returncode, self.log_path = task, returncode, log_path
+        super().__init__(f"step {task} exited with status {returncode}; log: {log_path}\n{log_tail}")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    task: str
+    kind: str  # "container" or "resolver"
+    seconds: float
+    outputs: dict[str, list[str]]  # output key -> artifact URIs
+
+
+@dataclass
+class CompiledRun:
+    """One run of a compiled pipeline: its id, where its files went, each step's result."""
+
+    run_id: str
+    run_dir: str
+    parameters: dict[str, Any]
+    steps: list[StepResult] = field(default_factory=list)
+
+
+# --- the compiled JSON --------------------------------------------------------------------------
+
+
+def load_compiled(path: str) -> dict[str, Any]:
+    """The PipelineJob JSON `coursepipe compile` writes (or a bare pipelineSpec)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise CompiledPipelineError(f"{path}: cannot read a compiled pipeline: {error}") from None
+    if "pipelineSpec" not in document and "root" not in document:
+        raise CompiledPipelineError(f"{path}: expected a PipelineJob with 'pipelineSpec' (coursepipe compile output)")
+    return document if "pipelineSpec" in document else {"pipelineSpec": document, "runtimeConfig": {}}
+
+
+def pipeline_root(job: Mapping[str, Any]) -> str:
+    """The job's local pipeline root; a remote one (gs://, s3://) cannot be run here."""
+    root = job.get("runtimeConfig", {}).get("gcsOutputDirectory") or job["pipelineSpec"].get(
+        "defaultPipelineRoot", ""
+    )
+    if not root:
+        raise CompiledPipelineError("runtimeConfig.gcsOutputDirectory: expected the pipeline root, found none")
+    if "://" in root and not root.startswith("file://"):
+        raise CompiledPipelineError(
+            f"runtimeConfig.gcsOutputDirectory: {root!r} is remote; compile with "
+            "--pipeline-root DIR (a local directory) to run the pipeline here"
+        )
+    return root.removeprefix("file://")
+
+
+def run_parameters(job: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
+    """The pipeline inputs' values: the compiled defaults, the job's runtimeConfig, then `overrides`
+    (text, as typed on a command line), each converted to the input's declared type."""
+    declared = job["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise CompiledPipelineError(f"unknown pipeline parameter(s) {', '.join(unknown)}; this pipeline has: {known}")
+    values = {name: spec["defaultValue"] for name, spec in declared.items() if "defaultValue" in spec}
+    values.update(job.get("runtimeConfig", {}).get("parameterValues", {}))
+    values.update(overrides)
+    missing = sorted(set(declared) - set(values))
+    if missing:
+        raise CompiledPipelineError(f"pipeline parameter(s) {', '.join(missing)} have no default; give a value")
+    return {name: _typed(name, declared[name].get("parameterType", "STRING"), value) for name, value in values.items()}
+
+
+def _typed(name: str, parameter_type: str, value: Any) -> Any:
+    try:
+        if parameter_type == "NUMBER_INTEGER":
+            number = float(value)
+            if number != int(number):
+                raise ValueError
+            return int(number)
+        if parameter_type == "NUMBER_DOUBLE":
+            return float(value)
+        if parameter_type == "BOOLEAN":
+            if isinstance(value, bool) or str(value).lower() in ("true", "false"):
+                return value if isinstance(value, bool) else str(value).lower() == "true"
+            raise ValueError
+    except ValueError:
+        raise CompiledPipelineError(
+            f"pipeline parameter {name}: expected {_EXPECTED[parameter_type]}, got {value!r}"
+        ) from None
+    return value if parameter_type != "STRING" else str(value)
+
+
+def task_order(tasks: Mapping[str, Any], executors: Mapping[str, Any] | None = None) -> list[str]:
+    """The root DAG's tasks, each after every task it depends on.
+
+    Among tasks ready at once, resolvers go first (on a cluster they resolve as the run starts,
+    so they see the previous runs' artifacts, not this run's), then by name.
+    """
+    needs = {
+        name: set(task.get("dependentTasks", []))
+        | {
+            inputs["taskOutputArtifact"]["producerTask"]
+            for inputs in task.get("inputs", {}).get("artifacts", {}).values()
+            if "taskOutputArtifact" in inputs
+        }
+        for name, task in tasks.items()
+    }
+    resolvers = {name for name, executor in (executors or {}).items() if "resolver" in executor}
+    order: list[str] = []
+    while len(order) < len(needs):
+        ready = [name for name, wanted in needs.items() if name not in order and wanted <= set(order)]
+        if not ready:
+            stuck = sorted(set(needs) - set(order))
+            raise CompiledPipelineError(f"root.dag.tasks: a dependency cycle among {', '.join(stuck)}")
+        order.append(min(ready, key=lambda name: (name not in resolvers, name)))
+    return order
+
+
+# --- the ledger: what ML Metadata would hold ------------------------------------------------------
+
+
+class ArtifactLedger:
+    """The artifacts finished steps produced, in a JSON file under the pipeline root.
+
+    Resolver filters are answered from it: `schema_title="…"`, `state=LIVE`, `name="…"` and
+    `metadata.<key>.number_value=<n>`, the clauses TFX's compiler writes. A failed step records
+    nothing, as a failed execution publishes nothing.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.records: list[dict[str, Any]] = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                self.records = json.load(handle)
+
+    def add(self, artifact: Mapping[str, Any], schema_title: str, task: str, run_id: str) -> None:
+        self.records.append({**artifact, "schemaTitle": schema_title, "task": task, "run": run_id,
+                             "created": time.time(), "sequence": len(self.records)})
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        with open(self.path, "w", encoding="utf-8") as handle:
+            json.dump(self.records, handle, indent=1)
+
+    def latest(self, task: str, filter_expression: str) -> dict[str, Any] | None:
+        """The newest artifact matching every clause of `filter_expression` (None when none does)."""
+        clauses = [_clause(task, text.strip()) for text in filter_expression.split(" AND ")]
+        matches = [record for record in self.records if all(clause(record) for clause in clauses)]
+        return max(matches, key=lambda record: record["sequence"]) if matches else None
+
+
+def _clause(task: str, text: str):
+    if text == "state=LIVE":
+        return lambda record: True
+    if match := re.fullmatch(r'schema_title="([^"]*)"', text):
+        return lambda record: record["schemaTitle"] == match.group(1)
+    if match := re.fullmatch(r'name="([^"]*)"', text):
+        return lambda record: record.get("name") == match.group(1)
+    if match := re.fullmatch(r"metadata\.([\w-]+)\.number_value=([-0-9.eE]+)", text):
+        return lambda record: record.get("metadata", {}).get(match.group(1)) == float(match.group(2))
+    raise CompiledPipelineError(f"resolver {task}: filter clause {text!r} is not one this runner understands")
+
+
+def schema_title(artifact_type: Mapping[str, Any]) -> str:
+    """`tfx.Model` from an artifactType: its schemaTitle, or the title of its instanceSchema."""
+    if "schemaTitle" in artifact_type:
+        return artifact_type["schemaTitle"]
+    match = re.search(r"^title:\s*(\S+)", artifact_type.get("instanceSchema", ""), re.MULTILINE)
+    return match.group(1) if match else "system.Artifact"
+
+
+# --- running --------------------------------------------------------------------------------------
+
+
+class CompiledPipelineRunner:
+    """Runs one compiled job's tasks; see the module docstring for what a step receives."""
+
+    def __init__(self, job: dict[str, Any], mounts: Mapping[str, str] | None = None,
+                 python: str = sys.executable) -> None:
+        self.job = job
+        self.spec = job["pipelineSpec"]
+        self.root = pipeline_root(job)
+        self.name = self.spec["pipelineInfo"]["name"]
+        self.mounts = dict(mounts or {})
+        self.python = python
+        self.ledger = ArtifactLedger(os.path.join(self.root, self.name, LEDGER_FILE))
+        self.outputs: dict[str, dict[str, list[dict[str, Any]]]] = {}  # task -> key -> artifacts
+
+    def run(self, parameter_overrides: Mapping[str, str] | None = None) -> CompiledRun:
+        parameters = run_parameters(self.job, parameter_overrides or {})
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        run = CompiledRun(run_id, os.path.join(self.root, self.name, run_id), parameters)
+        tasks = self.spec["root"]["dag"]["tasks"]
+        executors = {name: self._executor(name, self._component(task)) for name, task in tasks.items()}
+        for task_name in task_order(tasks, executors):
+            started = time.monotonic()
+            kind = self._run_task(run, task_name, tasks[task_name])
+            outputs = {key: [a["uri"] for a in artifacts if a.get("uri")]
+                       for key, artifacts in self.outputs[task_name].items()}
+            run.steps.append(StepResult(task_name, kind, time.monotonic() - started, outputs))
+            logger.info("%s: %s done in %.1f s", run_id, task_name, run.steps[-1].seconds)
+        return run
+
+    def _component(self, task: Mapping[str, Any]) -> dict[str, Any]:
+        return self.spec["components"][task["componentRef"]["name"]]
+
+    def _executor(self, task_name: str, component: Mapping[str, Any]) -> dict[str, Any]:
+        if "dag" in component:
+            raise CompiledPipelineError(f"task {task_name}: nested DAGs are not supported by this runner")
+        return self.spec["deploymentSpec"]["executors"][component["executorLabel"]]
+
+    def _input_artifacts(self, task_name: str, task: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        declared = self._component(task).get("inputDefinitions", {}).get("artifacts", {})
+        inputs: dict[str, list[dict[str, Any]]] = {}
+        for key, source in task.get("inputs", {}).get("artifacts", {}).items():
+            if "taskOutputArtifact" not in source:
+                raise CompiledPipelineError(f"task {task_name}: input {key}: only task outputs are supported")
+            producer = source["taskOutputArtifact"]
+            artifacts = self.outputs[producer["producerTask"]].get(producer["outputArtifactKey"], [])
+            artifact_type = declared.get(key, {}).get("artifactType", {})
+            inputs[key] = [{**artifact, "type": artifact_type} for artifact in artifacts]
+        return inputs
+
+    def _run_task(self, run: CompiledRun, task_name: str, task: Mapping[str, Any]) -> str:
+        component = self._component(task)
+        executor = self._executor(task_name, component)
+        inputs = self._input_artifacts(task_name, task)
+        if "resolver" in executor:
+            self.outputs[task_name] = self._resolve(task_name, executor["resolver"], inputs)
+            return "resolver"
+        if "container" not in executor:
+            raise CompiledPipelineError(
+                f"task {task_name}: executor kind {', '.join(executor)} is not supported (container, resolver)"
+            )
+        task_dir = os.path.join(run.run_dir, task_name)
+        executor_input = self._executor_input(run, task_name, task, component, inputs, task_dir)
+        container = executor["container"]
+        pre_cache_check = container.get("lifecycle", {}).get("preCacheCheck")
+        log_path = os.path.join(task_dir, "log.txt")
+        if pre_cache_check:
+            self._execute(task_name, pre_cache_check, executor_input, log_path)
+        self._execute(task_name, container, executor_input, log_path)
+        self.outputs[task_name] = self._published_outputs(run.run_id, task_name, executor_input)
+        return "container"
+
+    def _executor_input(self, run: CompiledRun, task_name: str, task: Mapping[str, Any],
+                        component: Mapping[str, Any], inputs: dict[str, list[dict[str, Any]]],
+                        task_dir: str) -> dict[str, Any]:
+        parameter_values = {}
+        for key, source in task.get("inputs", {}).get("parameters", {}).items():
+            if "componentInputParameter" in source:
+                parameter_values[key] = run.parameters[source["componentInputParameter"]]
+            elif "constant" in source.get("runtimeValue", {}):
+                parameter_values[key] = self._mounted(source["runtimeValue"]["constant"])
+            else:
+                raise CompiledPipelineError(
+                    f"task {task_name}: parameter {key}: expected a constant or a pipeline parameter, got "
+                    f"{json.dumps(source)} (schema 2.0's 'constantValue' is not read here; `coursepipe compile` writes schema 2.1)"
+                )
+        outputs = {
+            key: {"artifacts": [{
+                "name": f"artifacts/{run.run_id}/{task_name}/{key}",
+                "uri": os.path.join(task_dir, key),
+                "type": definition["artifactType"],
+                "metadata": {},
+            }]}
+            for key, definition in component.get("outputDefinitions", {}).get("artifacts", {}).items()
+        }
+        return {
+            "inputs": {"artifacts": {key: {"artifacts": artifacts} for key, artifacts in inputs.items()},
+                       "parameterValues": parameter_values},
+            "outputs": {"artifacts": outputs, "outputFile": os.path.join(task_dir, "executor_output.json")},
+        }
+
+    def _mounted(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        for image_path, local_path in self.mounts.items():
+            value = value.replace(image_path, local_path)
+        return value
+
+    def _execute(self, task_name: str, container: Mapping[str, Any], executor_input: dict[str, Any],
+                 log_path: str) -> None:
+        """One container command, as the pod would run it, with `{{$}}` filled in."""
+        serialized = json.dumps(executor_input)
+        args = []
+        for arg in container.get("args", []):
+            arg = arg.replace(EXECUTOR_INPUT_PLACEHOLDER, serialized)
+            if unresolved := _PLACEHOLDER.search(arg):
+                raise CompiledPipelineError(f"task {task_name}: placeholder {unresolved.group(0)} is not supported")
+            args.append(arg)
+        command = list(container.get("command", []))
+        if command and command[0] in _PYTHON_COMMANDS:
+            command[0] = self.python  # the image's Python is the one with the project installed
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"$ {' '.join(command)} ...\n")
+            log.flush()
+            completed = subprocess.run([*command, *args], stdout=log, stderr=subprocess.STDOUT,
+                                       cwd=os.path.dirname(log_path), check=False)
+        if completed.returncode != 0:
+            with open(log_path, encoding="utf-8", errors="replace") as log:
+                tail = "".join(log.readlines()[-25:])
+            raise CompiledStepError(task_name, completed.returncode, log_path, tail)
+
+    def _published_outputs(self, run_id: str, task_name: str,
+                           executor_input: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """The step's outputs as its executor output describes them (metadata such as span and
+        split_names), recorded in the ledger."""
+        written: dict[str, Any] = {}
+        output_file = executor_input["outputs"]["outputFile"]
+        if os.path.exists(output_file):
+            with open(output_file, encoding="utf-8") as handle:
+                written = json.load(handle).get("artifacts", {})
+        published = {}
+        for key, declared in executor_input["outputs"]["artifacts"].items():
+            artifacts = []
+            for index, artifact in enumerate(declared["artifacts"]):
+                reported = written.get(key, {}).get("artifacts", [])
+                merged = {**artifact, **(reported[index] if index < len(reported) else {})}
+                merged.pop("type", None)
+                title = schema_title(artifact["type"])
+                self.ledger.add(merged, title, task_name, run_id)
+                artifacts.append(merged)
+            published[key] = artifacts
+        return published
+
+    def _resolve(self, task_name: str, resolver: Mapping[str, Any],
+                 inputs: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        resolved = {}
+        for key, query in resolver.get("outputArtifactQueries", {}).items():
+            expression = query.get("filter", "")
+            needed = list(_input_references(expression))
+            if any(not inputs.get(name) for name, _ in needed):
+                resolved[key] = []  # what it would refer to resolved to nothing
+                continue
+            for name, metadata_key in needed:
+                value = inputs[name][0].get("metadata", {}).get(metadata_key, "")
+                expression = expression.replace(f"{{{{$.inputs.artifacts['{name}'].metadata['{metadata_key}']}}}}",
+                                                str(value))
+            match = self.ledger.latest(task_name, expression)
+            resolved[key] = [] if match is None else [
+                {k: match[k] for k in ("name", "uri", "metadata") if k in match}
+            ]
+        return resolved
+
+
+def _input_references(expression: str) -> Iterator[tuple[str, str]]:
+    for match in _INPUT_METADATA.finditer(expression):
+        yield match.group(1), match.group(2)
