@@ -187,3 +187,34 @@ def test_compiled_iris_pipeline_matches_the_reference_json(iris_spec, tmp_path):
     if os.environ.get("UPDATE_REFERENCE"):
         REFERENCE.write_text(json.dumps(stable, indent=1, sort_keys=True) + "\n")
     assert stable == json.loads(REFERENCE.read_text())
+
+
+def test_training_length_and_metric_bound_are_pipeline_parameters_with_the_specs_defaults(iris_spec, tmp_path):
+    compiled, _ = _compile(iris_spec, tmp_path)
+    spec = compiled["pipelineSpec"]
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    assert inputs["train_epochs"]["parameterType"] == "NUMBER_INTEGER" and inputs["train_epochs"]["defaultValue"] == 500
+    assert inputs["eval_lower_bound"]["parameterType"] == "NUMBER_DOUBLE"
+    assert inputs["eval_lower_bound"]["defaultValue"] == iris_spec.evaluation.lower_bound
+    assert set(inputs) == {"train_epochs", "eval_lower_bound"}
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["Trainer"]["inputs"]["parameters"]["train_epochs"] == {"componentInputParameter": "train_epochs"}
+    assert tasks["Evaluator"]["inputs"]["parameters"]["eval_lower_bound"] == {"componentInputParameter": "eval_lower_bound"}
+    executors = _containers(compiled)
+    assert "components.tunable.TunableTrainerExecutor" in executors["Trainer_executor"]["container"]["args"]
+    assert "components.tunable.TunableEvaluatorExecutor" in executors["Evaluator_executor"]["container"]["args"]
+    # Schema 2.1: every step gets its inputs spec, so the entrypoint reads `parameterValues`.
+    assert spec["schemaVersion"] == "2.1.0"
+    assert all("--json_serialized_inputs_spec_args" in executor["container"]["args"]
+               for executor in executors.values() if "container" in executor)
+
+
+def test_a_spec_counting_steps_gets_train_steps_and_one_without_bounds_no_bound_parameter(iris_spec, tmp_path):
+    spec = spec_with(iris_spec, training={"epochs": None, "steps": 40},
+                     evaluation={"lower_bound": None, "upper_bound": 0.99})
+    compiled, _ = _compile(spec, tmp_path)
+    inputs = compiled["pipelineSpec"]["root"]["inputDefinitions"]["parameters"]
+    assert set(inputs) == {"train_steps", "eval_upper_bound"}
+    assert inputs["train_steps"]["defaultValue"] == 40 and inputs["eval_upper_bound"]["defaultValue"] == 0.99
+    unbounded, _ = _compile(load_spec("stock_gru"), tmp_path)  # regression: gated on no regression only
+    assert set(unbounded["pipelineSpec"]["root"]["inputDefinitions"]["parameters"]) == {"train_epochs"}
