@@ -22,13 +22,14 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from benchmarks.workers import run_worker  # noqa: E402
 
 logger = logging.getLogger("benchmarks.beam_scaling")
 DATA_STEPS = ("CourseExampleGen", "StatisticsGen", "SchemaGen", "previous_statistics_resolver", "ExampleValidator",
@@ -71,13 +72,7 @@ def worker(spec_id: str, data_dir: str, output: str, beam_args: list[str]) -> di
 def measure(spec_id: str, data_dir: str, beam_args: list[str]) -> dict:
     output = tempfile.mkdtemp(prefix="bench-beam-")
     try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.beam_scaling", "--worker", spec_id, data_dir, output, json.dumps(beam_args)],
-            capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(completed.stderr[-3000:])
-        return json.loads(completed.stdout.strip().splitlines()[-1])
+        return run_worker("benchmarks.beam_scaling", spec_id, data_dir, output, json.dumps(beam_args))
     finally:
         shutil.rmtree(output, ignore_errors=True)
 

@@ -22,13 +22,13 @@ import logging
 import os
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from benchmarks.workers import run_worker  # noqa: E402
 
 logger = logging.getLogger("benchmarks.cifar_throughput")
 
@@ -118,11 +118,7 @@ def plain_worker(model: str, data_dir: str, epochs: int, seed: int) -> dict[str,
 
 
 def _in_subprocess(*args: str) -> dict[str, float]:
-    completed = subprocess.run([sys.executable, "-m", "benchmarks.cifar_throughput", "--worker", *args],
-                               capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"worker {args} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return run_worker("benchmarks.cifar_throughput", *args)
 
 
 def main() -> None:

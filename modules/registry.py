@@ -14,7 +14,10 @@ from typing import Callable, TypeVar
 import tf_keras as keras
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
+from modules.autograph import skip_keras_conversion
 from modules.config import ModelConfig
+
+skip_keras_conversion()  # before any model is built and traced (modules.autograph says why)
 
 DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 

@@ -1,0 +1,23 @@
+"""AutoGraph leaves tf_keras's code alone (as TF does for `keras`) and still converts ours."""
+from __future__ import annotations
+
+import tf_keras as keras
+from tensorflow.python.autograph.impl import conversion
+
+import modules.training  # noqa: F401  (importing the training module applies the rule)
+from modules.autograph import skip_keras_conversion
+from modules.training import compile_model
+
+
+def test_keras_internals_are_not_converted_and_project_code_still_is():
+    assert conversion.is_allowlisted(keras.Model.train_step)
+    assert conversion.is_allowlisted(keras.layers.Dense.call)
+    assert not conversion.is_allowlisted(compile_model)
+
+
+def test_the_rule_is_added_once():
+    from tensorflow.python.autograph.core import config  # noqa: PLC0415
+
+    before = len(config.CONVERSION_RULES)
+    assert skip_keras_conversion() and skip_keras_conversion()
+    assert len(config.CONVERSION_RULES) == before
