@@ -34,6 +34,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.cifar_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.drift_thresholds
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_runs
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.first_epoch
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling modes
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
 
