@@ -117,10 +117,6 @@ def plain_worker(model: str, data_dir: str, epochs: int, seed: int) -> dict[str,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _in_subprocess(*args: str) -> dict[str, float]:
-    return run_worker("benchmarks.cifar_throughput", *args)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(MODELS))
@@ -149,7 +145,8 @@ def main() -> None:
             root = os.path.join(temp_dir, model)
             for repeat in range(args.repeats):
                 for side in ("pipeline", "plain"):
-                    results[side].append(_in_subprocess(side, model, data_dir, root, str(args.epochs), str(100 + repeat)))
+                    results[side].append(run_worker("benchmarks.cifar_throughput", side, model, data_dir, root,
+                                                    str(args.epochs), str(100 + repeat)))
                 logger.info("%s repeat %d: Trainer %.1f img/s, plain Keras %.1f img/s", model, repeat,
                             results["pipeline"][-1]["steady"], results["plain"][-1]["steady"])
             steady = {side: statistics.median(r["steady"] for r in runs) for side, runs in results.items()}
