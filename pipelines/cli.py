@@ -333,6 +333,10 @@ def cmd_run_compiled(args: argparse.Namespace) -> int:
         resolved = "" if step.kind == "container" else " (resolver: " + (
             ", ".join(uri for uris in step.outputs.values() for uri in uris) or "nothing") + ")"
         print(f"  {step.task:55s} {step.seconds:6.1f} s{resolved}")
+    for blessing in run.artifact_metadata("tfx.ModelBlessing"):
+        print(f"  blessed: {'yes' if blessing.get('blessed') == 1 else 'no'}")
+    for pushed in run.artifact_metadata("tfx.PushedModel"):
+        print(f"  pushed: {pushed['pushed_destination']}" if pushed.get("pushed") == 1 else "  pushed: nothing")
     return EXIT_OK
 
 

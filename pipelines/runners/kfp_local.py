@@ -68,6 +68,11 @@ class CompiledRun:
     run_dir: str
     parameters: dict[str, Any]
     steps: list[StepResult] = field(default_factory=list)
+    published: list[dict[str, Any]] = field(default_factory=list)  # ledger records of this run
+
+    def artifact_metadata(self, schema_title: str) -> list[dict[str, Any]]:
+        """The metadata of each artifact of that type this run published (e.g. `tfx.ModelBlessing`)."""
+        return [record.get("metadata", {}) for record in self.published if record["schemaTitle"] == schema_title]
 
 
 # --- the compiled JSON --------------------------------------------------------------------------
@@ -181,12 +186,15 @@ class ArtifactLedger:
             with open(path, encoding="utf-8") as handle:
                 self.records = json.load(handle)
 
-    def add(self, artifact: Mapping[str, Any], schema_title: str, task: str, run_id: str) -> None:
-        self.records.append({**artifact, "schemaTitle": schema_title, "task": task, "run": run_id,
-                             "created": time.time(), "sequence": len(self.records)})
+    def add(self, artifact: Mapping[str, Any], schema_title: str, task: str, run_id: str) -> dict[str, Any]:
+        """Records a published artifact (written through at once) and returns its record."""
+        record = {**artifact, "schemaTitle": schema_title, "task": task, "run": run_id,
+                  "created": time.time(), "sequence": len(self.records)}
+        self.records.append(record)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with open(self.path, "w", encoding="utf-8") as handle:
             json.dump(self.records, handle, indent=1)
+        return record
 
     def latest(self, task: str, filter_expression: str) -> dict[str, Any] | None:
         """The newest artifact matching every clause of `filter_expression` (None when none does)."""
@@ -286,7 +294,7 @@ class CompiledPipelineRunner:
         if pre_cache_check:
             self._execute(task_name, pre_cache_check, executor_input, log_path)
         self._execute(task_name, container, executor_input, log_path)
-        self.outputs[task_name] = self._published_outputs(run.run_id, task_name, executor_input)
+        self.outputs[task_name] = self._published_outputs(run, task_name, executor_input)
         return "container"
 
     def _executor_input(self, run: CompiledRun, task_name: str, task: Mapping[str, Any],
@@ -349,7 +357,7 @@ class CompiledPipelineRunner:
                 tail = "".join(log.readlines()[-25:])
             raise CompiledStepError(task_name, completed.returncode, log_path, tail)
 
-    def _published_outputs(self, run_id: str, task_name: str,
+    def _published_outputs(self, run: CompiledRun, task_name: str,
                            executor_input: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """The step's outputs as its executor output describes them (metadata such as span and
         split_names), recorded in the ledger."""
@@ -366,7 +374,7 @@ class CompiledPipelineRunner:
                 merged = {**artifact, **(reported[index] if index < len(reported) else {})}
                 merged.pop("type", None)
                 title = schema_title(artifact["type"])
-                self.ledger.add(merged, title, task_name, run_id)
+                run.published.append(self.ledger.add(merged, title, task_name, run.run_id))
                 artifacts.append(merged)
             published[key] = artifacts
         return published

@@ -107,6 +107,7 @@ def test_steps_run_in_order_with_the_executor_input_a_kfp_driver_builds(tmp_path
     assert given["uri"] == examples_uri and given["metadata"] == {"rows": 7}
     assert given["type"] == EXAMPLES["artifactType"]
     assert run.steps[0].outputs == {"model": []}  # nothing trained before the first run
+    assert run.artifact_metadata("tfx.Model") == [{"rows": 0}]  # Consume's output, as its executor reported
 
 
 def test_a_second_run_resolves_the_first_runs_artifact_from_the_ledger(tmp_path):
@@ -191,6 +192,7 @@ def test_compiled_iris_pipeline_runs_through_tfx_kubeflow_entrypoint(tmp_path, c
     assert cli.main(["run-compiled", str(compiled)]) == 0, capsys.readouterr().err
     first = capsys.readouterr().out
     assert "eval_lower_bound=0.9, train_epochs=500" in first and "Pusher" in first
+    assert "blessed: yes" in first and f"pushed: {root / 'serving'}" in first
     serving = root / "serving"
     pushed = sorted(os.listdir(serving))
     assert len(pushed) == 1
@@ -199,6 +201,7 @@ def test_compiled_iris_pipeline_runs_through_tfx_kubeflow_entrypoint(tmp_path, c
                      "--param", "eval_lower_bound=0.99"]) == 0, capsys.readouterr().err
     second = capsys.readouterr().out
     assert "eval_lower_bound=0.99, train_epochs=3" in second
+    assert "blessed: no" in second and "pushed: nothing" in second
     assert sorted(os.listdir(serving)) == pushed  # not blessed: the first model stays the served one
 
     ledger = ArtifactLedger(str(root / "iris-softmax" / "local_metadata.json"))
