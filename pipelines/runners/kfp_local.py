@@ -28,7 +28,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +203,8 @@ class ArtifactLedger:
         return max(matches, key=lambda record: record["sequence"]) if matches else None
 
 
-def _clause(task: str, text: str):
+def _clause(task: str, text: str) -> Callable[[Mapping[str, Any]], bool]:
+    """One `A AND B` clause of a compiled resolver filter, as a test on a ledger record."""
     if text == "state=LIVE":
         return lambda record: True
     if match := re.fullmatch(r'schema_title="([^"]*)"', text):
@@ -242,6 +243,7 @@ class CompiledPipelineRunner:
 
     def run(self, parameter_overrides: Mapping[str, str] | None = None) -> CompiledRun:
         parameters = run_parameters(self.job, parameter_overrides or {})
+        self.outputs = {}
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         run = CompiledRun(run_id, os.path.join(self.root, self.name, run_id), parameters)
         tasks = self.spec["root"]["dag"]["tasks"]
