@@ -298,11 +298,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if not args.output:
         raise UsageError("compile: give --output FILE (or --all --output-dir DIR)")
     spec = _spec_from_args(args)
-    compile_for_kubeflow(
+    compiled = compile_for_kubeflow(
         spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path,
         gpu_image=args.gpu_image,
     )
     print(f"{spec.id}: Kubeflow pipeline written to {args.output}")
+    inputs = compiled["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    if inputs:
+        listed = ", ".join(f"{name} (default {parameter['defaultValue']})" for name, parameter in sorted(inputs.items()))
+        print(f"  run parameters: {listed}")
     return EXIT_OK
 
 

@@ -85,6 +85,7 @@ def test_compile_writes_json(capsys, tmp_path):
     code, out, _ = _run(capsys, "compile", "iris_softmax", "--output", str(output),
                         "--pipeline-root", "gs://bucket/root", "--image", "img:1")
     assert code == 0 and output.exists() and str(output) in out
+    assert "run parameters: eval_lower_bound (default 0.9), train_epochs (default 500)" in out
 
 
 def test_compile_without_image_is_a_usage_error(capsys, tmp_path):
