@@ -215,3 +215,21 @@ def test_compiled_iris_pipeline_runs_through_tfx_kubeflow_entrypoint(tmp_path, c
     with open(history_file, encoding="utf-8") as handle:
         history = json.load(handle)
     assert len(next(iter(history.values()))) == 3
+
+
+@pytest.mark.slow
+def test_a_compiled_pipeline_that_would_fail_on_the_cluster_fails_here_at_the_same_step(tmp_path, capsys):
+    """Data compiled in at a path the pods would not find: ExampleGen's pod fails, nothing after it runs."""
+    compiled = tmp_path / "iris.json"
+    root = tmp_path / "root"
+    assert cli.main(["compile", "iris_softmax", "--output", str(compiled), "--pipeline-root", str(root),
+                     "--image", "registry.example/course-pipelines:test", "--data-dir", str(tmp_path / "absent")]) == 0
+    capsys.readouterr()
+    assert cli.main(["run-compiled", str(compiled)]) == 1
+    err = capsys.readouterr().err
+    assert "step CourseExampleGen exited with status 1" in err
+    assert f"iris: no file matches {tmp_path / 'absent' / 'iris.csv'}" in err
+    ledger = ArtifactLedger(str(root / "iris-softmax" / "local_metadata.json"))
+    assert ledger.records == []
+    (run_dir,) = [path for path in (root / "iris-softmax").iterdir() if path.is_dir()]
+    assert sorted(path.name for path in run_dir.iterdir()) == ["CourseExampleGen"]
