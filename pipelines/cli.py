@@ -291,6 +291,7 @@ def _list_sources() -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    from pipelines.runners.kfp_local import pipeline_inputs  # noqa: PLC0415
     from pipelines.runners.kubeflow import compile_for_kubeflow  # noqa: PLC0415
 
     if args.all:
@@ -303,7 +304,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         gpu_image=args.gpu_image,
     )
     print(f"{spec.id}: Kubeflow pipeline written to {args.output}")
-    inputs = compiled["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    inputs = pipeline_inputs(compiled)
     if inputs:
         listed = ", ".join(f"{name} (default {parameter['defaultValue']})" for name, parameter in sorted(inputs.items()))
         print(f"  run parameters: {listed}")

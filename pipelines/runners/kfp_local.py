@@ -28,7 +28,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +105,15 @@ def pipeline_root(job: Mapping[str, Any]) -> str:
     return root.removeprefix("file://")
 
 
+def pipeline_inputs(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline's parameters as compiled: name -> parameterType, defaultValue, description."""
+    return job["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+
+
 def run_parameters(job: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
     """The pipeline inputs' values: the compiled defaults, the job's runtimeConfig, then `overrides`
     (text, as typed on a command line), each converted to the input's declared type."""
-    declared = job["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    declared = pipeline_inputs(job)
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
@@ -250,7 +255,7 @@ class CompiledPipelineRunner:
         executors = {name: self._executor(name, self._component(task)) for name, task in tasks.items()}
         for task_name in task_order(tasks, executors):
             started = time.monotonic()
-            kind = self._run_task(run, task_name, tasks[task_name])
+            kind = self._run_task(run, task_name, tasks[task_name], executors[task_name])
             outputs = {key: [a["uri"] for a in artifacts if a.get("uri")]
                        for key, artifacts in self.outputs[task_name].items()}
             run.steps.append(StepResult(task_name, kind, time.monotonic() - started, outputs))
@@ -277,9 +282,9 @@ class CompiledPipelineRunner:
             inputs[key] = [{**artifact, "type": artifact_type} for artifact in artifacts]
         return inputs
 
-    def _run_task(self, run: CompiledRun, task_name: str, task: Mapping[str, Any]) -> str:
+    def _run_task(self, run: CompiledRun, task_name: str, task: Mapping[str, Any],
+                  executor: Mapping[str, Any]) -> str:
         component = self._component(task)
-        executor = self._executor(task_name, component)
         inputs = self._input_artifacts(task_name, task)
         if "resolver" in executor:
             self.outputs[task_name] = self._resolve(task_name, executor["resolver"], inputs)
@@ -386,21 +391,14 @@ class CompiledPipelineRunner:
         resolved = {}
         for key, query in resolver.get("outputArtifactQueries", {}).items():
             expression = query.get("filter", "")
-            needed = list(_input_references(expression))
-            if any(not inputs.get(name) for name, _ in needed):
+            if any(not inputs.get(match.group(1)) for match in _INPUT_METADATA.finditer(expression)):
                 resolved[key] = []  # what it would refer to resolved to nothing
                 continue
-            for name, metadata_key in needed:
-                value = inputs[name][0].get("metadata", {}).get(metadata_key, "")
-                expression = expression.replace(f"{{{{$.inputs.artifacts['{name}'].metadata['{metadata_key}']}}}}",
-                                                str(value))
+            expression = _INPUT_METADATA.sub(
+                lambda match: str(inputs[match.group(1)][0].get("metadata", {}).get(match.group(2), "")), expression
+            )
             match = self.ledger.latest(task_name, expression)
             resolved[key] = [] if match is None else [
                 {k: match[k] for k in ("name", "uri", "metadata") if k in match}
             ]
         return resolved
-
-
-def _input_references(expression: str) -> Iterator[tuple[str, str]]:
-    for match in _INPUT_METADATA.finditer(expression):
-        yield match.group(1), match.group(2)

@@ -22,6 +22,7 @@ from components.sources import declared_location, get_source
 from pipelines.checks import KUBEFLOW_CHECKS, run_checks
 from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.runners.kfp_local import pipeline_inputs
 from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def with_parameter_defaults(compiled: dict[str, Any], parameters: dict[str, Runt
     shows the pipeline inputs' `defaultValue` in its run form and uses it when a run leaves the
     parameter out, which is how the KFP SDK compiles pipeline parameters.
     """
-    inputs = compiled["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    inputs = pipeline_inputs(compiled)
     for name, parameter in parameters.items():
         inputs[name].update(defaultValue=parameter.default, isOptional=True)
         if parameter.description:
