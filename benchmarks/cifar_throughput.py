@@ -95,7 +95,7 @@ def plain_worker(model: str, data_dir: str, epochs: int, seed: int) -> dict[str,
     from components.sources import get_source, locate  # noqa: PLC0415
     from components.splits import EVAL_SPLIT, TRAIN_SPLIT  # noqa: PLC0415
     from modules.registry import build_model  # noqa: PLC0415
-    from modules.training import ThroughputMeter, compile_model  # noqa: PLC0415
+    from modules.fitting import ThroughputMeter, compile_model  # noqa: PLC0415
 
     spec = _spec(model, epochs, seed)
     keras.utils.set_random_seed(seed)

@@ -46,7 +46,7 @@ def worker(variant: str, spec_id: str) -> dict[str, float]:
     import tf_keras as keras  # noqa: PLC0415
 
     from modules.registry import build_model, model_input_shape  # noqa: PLC0415  (applies the rule)
-    from modules.training import compile_model  # noqa: PLC0415
+    from modules.fitting import compile_model  # noqa: PLC0415
     from pipelines.spec import load_spec  # noqa: PLC0415
 
     if variant == "converted":

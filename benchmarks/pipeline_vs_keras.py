@@ -162,7 +162,7 @@ def _score(spec: PipelineSpec, model: keras.Model, x: np.ndarray, y: np.ndarray)
 
 def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float]:
     """(metric, fit seconds) of the course's script on the same split (the caller times the whole)."""
-    from modules.training import compile_model  # noqa: PLC0415  (the spec's optimizer, loss, metrics)
+    from modules.fitting import compile_model  # noqa: PLC0415  (the spec's optimizer, loss, metrics)
 
     keras.utils.set_random_seed(seed)
     arrays = _arrays(spec)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Sequence, TypeVar, Union
 import numpy as np
 from pydantic import Field
 
-from modules.config import StrictModel
+from modules.spec_sections import StrictModel
 
 TRAIN_SPLIT = "train"
 EVAL_SPLIT = "eval"

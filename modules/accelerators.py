@@ -17,7 +17,7 @@ from typing import Iterator
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.config import AcceleratorConfig
+from modules.spec_sections import AcceleratorConfig
 
 logger = logging.getLogger(__name__)
 

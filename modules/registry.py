@@ -15,7 +15,7 @@ import tf_keras as keras
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from modules.autograph import skip_keras_conversion
-from modules.config import ModelConfig
+from modules.spec_sections import ModelConfig
 
 skip_keras_conversion()  # before any model is built and traced (modules.autograph says why)
 

@@ -21,9 +21,9 @@ import tensorflow_transform.beam as tft_beam
 import tf_keras as keras
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from modules.config import TrainingConfig
+from modules.spec_sections import TrainingConfig
 from modules.registry import build_model
-from modules.training import compile_model
+from modules.fitting import compile_model
 
 PreprocessingFn = Callable[..., Mapping[str, tf.Tensor]]
 
@@ -65,7 +65,7 @@ def run_preprocessing_fn(
 
 
 @dataclass(frozen=True)
-class StepResult:
+class ModelStep:
     model: keras.Model
     outputs: np.ndarray
     weights_before: list[np.ndarray]
@@ -82,14 +82,14 @@ def build_and_step(
     x: np.ndarray,
     y: np.ndarray,
     training: TrainingConfig,
-) -> StepResult:
+) -> ModelStep:
     """Builds `model_name` with `hparams`, predicts on `x`, then trains one step on (x, y)."""
     model = build_model(model_name, dict(hparams))
     compile_model(model, training)
     outputs = model.predict(x, verbose=0)
     before = [w.copy() for w in model.get_weights()]
     model.train_on_batch(x, y)
-    return StepResult(model, outputs, before, [w.copy() for w in model.get_weights()])
+    return ModelStep(model, outputs, before, [w.copy() for w in model.get_weights()])
 
 
 def parameter_count(model: keras.Model) -> int:
@@ -97,4 +97,4 @@ def parameter_count(model: keras.Model) -> int:
     return int(model.count_params())
 
 
-__all__ = ["StepResult", "TransformResult", "build_and_step", "parameter_count", "run_preprocessing_fn"]
+__all__ = ["ModelStep", "TransformResult", "build_and_step", "parameter_count", "run_preprocessing_fn"]

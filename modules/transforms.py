@@ -1,4 +1,4 @@
-"""Transform building blocks: one function per `kind` of `modules.config.FeatureTransform`.
+"""Transform building blocks: one function per `kind` of `modules.spec_sections.FeatureTransform`.
 
 Each takes the raw feature tensor (dense, shape `[batch, n]` or ragged/sparse for sequences) and
 returns a dense float32 or int64 tensor of shape `[batch, width]`, where `width` is what
@@ -11,7 +11,7 @@ from typing import Callable
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.config import Divide, FeatureTransform, Identity, Ids, OneHot, Pad, ScaleTo01, Vocabulary, ZScore
+from modules.spec_sections import Divide, FeatureTransform, Identity, Ids, OneHot, Pad, ScaleTo01, Vocabulary, ZScore
 from modules.features import Feature
 
 

@@ -5,7 +5,8 @@ ExampleValidator (schema, drift vs the previous span, skew vs serving data; fail
 anomalies, before Transform) -> Transform -> Trainer -> Evaluator (thresholds, baseline = latest
 blessed model) -> Pusher (blessed models only).
 Modules are named by dotted path (`modules.trainer.run_fn`), never by `module_file`, which would
-be copied into the pipeline root at compile time and break compiling for a remote root.
+be copied into the pipeline root at compile time and break compiling for a remote root
+(docs/design.md, "Dotted paths, not module_file").
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from tfx.proto import pusher_pb2, trainer_pb2
 from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
-from components.example_gen import EVAL_SPLIT, course_example_gen
+from components.example_gen import course_example_gen
 from components.tunable import (
     EVAL_LOWER_BOUND,
     EVAL_UPPER_BOUND,
@@ -40,34 +41,39 @@ from components.tunable import (
     TunableTrainer,
 )
 from components.sources import DataLocation, declared_location, get_source
+from components.splits import EVAL_SPLIT
 from components.validation.component import CourseExampleValidator, gate_config
-from components.validation.resolver import CURRENT_KEY, STATISTICS_KEY, PreviousSpanStatisticsStrategy
+from components.resolvers import (
+    BLESSING_KEY,
+    CANDIDATE_KEY,
+    CURRENT_KEY,
+    MODEL_KEY,
+    STATISTICS_KEY,
+    LatestBlessedOtherModelStrategy,
+    PreviousSpanStatisticsStrategy,
+)
 from components.validation.schemas import schema_path
 from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
-from modules.config import TrainingConfig
+from modules.spec_sections import TrainingConfig
 from modules.trainer import make_trainer_custom_config
-from pipelines.baseline import BLESSING_KEY, CANDIDATE_KEY, MODEL_KEY, LatestBlessedOtherModelStrategy
-from pipelines.checks import EVAL_METRICS
+from pipelines.names import (
+    BASELINE_RESOLVER_ID,
+    EVAL_METRICS,
+    EVALUATOR_ID,
+    EXAMPLE_GEN_ID,
+    EXAMPLE_VALIDATOR_ID,
+    PREPROCESSING_FN,
+    PREVIOUS_STATISTICS_RESOLVER_ID,
+    PUSHER_ID,
+    RUN_FN,
+    TRAINER_ID,
+    TRANSFORM_ID,
+)
 from pipelines.spec import EvaluationConfig, PipelineSpec
 
 logger = logging.getLogger(__name__)
 
-PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
-RUN_FN = "modules.trainer.run_fn"
-COMPONENT_IDS = (
-    "CourseExampleGen",
-    "StatisticsGen",
-    "SchemaGen",
-    "ExampleValidator",
-    "Transform",
-    "Trainer",
-    "Evaluator",
-    "Pusher",
-)
-IMPORT_SCHEMA_GEN_ID = "ImportSchemaGen"
-BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
-PREVIOUS_STATISTICS_RESOLVER_ID = "previous_statistics_resolver"
 # Beam flags naming the software of remote workers (TFX's dependency_utils checks the same ones).
 BEAM_DEPENDENCY_FLAGS = (
     "--extra_package", "--extra_packages", "--setup_file", "--requirements_file",
@@ -114,13 +120,6 @@ def beam_args_for_local_workers(args: list[str]) -> list[str]:
     return [*args, f"--sdk_container_image=apache/beam_python{python}_sdk:{beam.__version__}"]
 
 
-def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
-    """The ids of the components `spec`'s pipeline runs (resolvers aside)."""
-    if spec.validation.schema_file is None:
-        return COMPONENT_IDS
-    return tuple(IMPORT_SCHEMA_GEN_ID if name == "SchemaGen" else name for name in COMPONENT_IDS)
-
-
 def training_length_parameters(training: TrainingConfig) -> dict[str, RuntimeParameter]:
     """`train_epochs` or `train_steps` (whichever the spec counts in), defaulting to the spec's."""
     name, value = (TRAIN_EPOCHS, training.epochs) if training.epochs is not None else (TRAIN_STEPS, training.steps)
@@ -143,7 +142,7 @@ def metric_bound_parameters(evaluation: EvaluationConfig) -> dict[str, RuntimePa
 
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
     """TFMA config: the spec's metric with its bound, and no regression against the baseline."""
-    label = get_source(spec.data.source).feature_set(spec.data.options).label
+    label = spec.data.feature_set().label
     class_name, higher_is_better = EVAL_METRICS[spec.evaluation.metric]
     reconstructs = spec.training.target == "input"
     direction = (
@@ -195,7 +194,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
 def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipeline:
     """Builds the eight-component pipeline that `spec` declares."""
     source = get_source(spec.data.source)
-    features = source.feature_set(spec.data.options)
+    features = spec.data.feature_set()
     label = features.label
 
     example_gen = course_example_gen(
@@ -203,7 +202,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         placement.data or declared_location(source, spec.data.path),
         spec.data.options,
         spec.data.split or source.default_split,
-    ).with_id("CourseExampleGen")
+    ).with_id(EXAMPLE_GEN_ID)
     schema_gen, statistics_gen = _schema_and_statistics(spec, placement, example_gen)
     previous_statistics = _previous_statistics_resolver(spec, placement, statistics_gen)
     example_validator = CourseExampleValidator(
@@ -214,13 +213,13 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
             spec.validation.drift, spec.validation.skew,
         ),
         previous_statistics=previous_statistics.outputs["statistics"] if previous_statistics is not None else None,
-    ).with_id("ExampleValidator")
+    ).with_id(EXAMPLE_VALIDATOR_ID)
     transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config=make_transform_custom_config(spec.transform, features),
-    )
+    ).with_id(TRANSFORM_ID)
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
     trainer_args = dict(
@@ -238,7 +237,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         TunableTrainer(**trainer_args, **training_length_parameters(spec.training))
         if placement.runtime_parameters
         else Trainer(**trainer_args)
-    ).with_id("Trainer")
+    ).with_id(TRAINER_ID)
 
     baseline_channels = {
         MODEL_KEY: Channel(type=standard_artifacts.Model),
@@ -264,14 +263,14 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         TunableEvaluator(**evaluator_args, **metric_bound_parameters(spec.evaluation))
         if placement.runtime_parameters
         else Evaluator(**evaluator_args)
-    ).with_id("Evaluator")
+    ).with_id(EVALUATOR_ID)
     pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=placement.serving_dir)
         ),
-    )
+    ).with_id(PUSHER_ID)
 
     components = [
         example_gen,

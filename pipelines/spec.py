@@ -1,7 +1,7 @@
 """`PipelineSpec`: one validated YAML file per pipeline.
 
 `PipelineSpec.from_yaml(path)` and `load_spec(id)` are the public loaders. Parsing rejects unknown
-keys and wrong types; the cross-field rules in `pipelines.checks` run after it; every problem of
+keys and wrong types; the cross-field rules in `pipelines.spec_rules` run after it; every problem of
 both kinds comes back at once in one `SpecError`.
 """
 from __future__ import annotations
@@ -14,9 +14,11 @@ from typing import Any
 import yaml
 from pydantic import Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
 
+from components.sources import SOURCES, DataSource, get_source
 from components.splits import SplitConfig
 from components.validation.config import ValidationConfig
-from modules.config import ModelConfig, StrictModel, TrainingConfig, TransformConfig
+from modules.features import FeatureSet
+from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, TransformConfig
 from pipelines.errors import Problem, SpecError, problems_from_validation
 
 SPECS_PACKAGE = "pipelines"
@@ -37,6 +39,14 @@ class DataConfig(StrictModel):
     )
     split: SplitConfig | None = Field(None, description="default: the course's split for the source")
     options: dict[str, Any] = Field(default_factory=dict, description="the source's own options")
+
+    def known_source(self) -> DataSource | None:
+        """The source `source` names, or None when there is none of that name (a spec rule says so)."""
+        return SOURCES.get(self.source)
+
+    def feature_set(self) -> FeatureSet:
+        """The features and label the source emits with these options; KeyError for an unknown source."""
+        return get_source(self.source).feature_set(self.options)
 
 
 class EvaluationConfig(StrictModel):
@@ -138,7 +148,7 @@ class PipelineSpec(StrictModel):
         Each top-level section is parsed on its own, so a mistake in one section does not hide
         the cross-field problems of the others: a check runs when the sections it reads parsed.
         """
-        from pipelines.checks import run_checks  # noqa: PLC0415  (checks import this module)
+        from pipelines.spec_rules import run_checks  # noqa: PLC0415  (checks import this module)
 
         if not isinstance(data, dict):
             raise SpecError(source, [Problem("", f"expected a mapping, got {type(data).__name__}")])

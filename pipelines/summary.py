@@ -20,12 +20,11 @@ from tfx.utils import io_utils
 
 from components.validation.anomalies import anomaly_rows
 from components.validation.component import ANOMALIES_FILE
-from components.validation.report import REPORT_FILE
+from components.validation.html_view import REPORT_FILE
+from pipelines.names import EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
-STATISTICS_GEN_ID = "StatisticsGen"
-EXAMPLE_VALIDATOR_ID = "ExampleValidator"
 # Resolver nodes only look up artifacts (the baseline model); they are not components and
 # record an execution on every run, cached or not.
 RESOLVER_EXECUTION_TYPE = "tfx.dsl.components.common.resolver.Resolver"

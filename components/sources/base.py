@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from components.splits import SplitConfig
-from modules.config import StrictModel
+from modules.spec_sections import StrictModel
 from modules.features import FeatureSet
 
 Value = Union[float, int, str, bytes, np.ndarray, Sequence[int], Sequence[float]]

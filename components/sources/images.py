@@ -24,7 +24,7 @@ from components.sources.base import (
 from components.sources.safe_files import read_maybe_gzip
 from components.sources.tabular import numeric_rows, only_file, package_data_dir, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, GivenSplit, ShuffleSplit
-from modules.config import StrictModel
+from modules.spec_sections import StrictModel
 from modules.features import MNIST, FeatureSet, image_set
 
 IDX_UBYTE = 0x08

@@ -16,7 +16,7 @@ from pydantic import Field, PositiveInt, model_validator
 from components.sources.base import DataFileError, DataSource, SourceRecords
 from components.sources.tabular import only_file, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, AllSplit, GivenSplit
-from modules.config import StrictModel
+from modules.spec_sections import StrictModel
 from modules.features import DOT, LETTERS_LABEL, YOGURT, FeatureSet, letters_set, prices_set
 
 

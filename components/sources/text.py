@@ -21,7 +21,7 @@ from components.sources.base import DataFileError, DataSource, SourceRecords, ch
 from components.sources.safe_files import UnsafeFileError, restricted_load
 from components.sources.tabular import only_file, package_data_dir, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, GivenSplit, ShuffleSplit
-from modules.config import StrictModel
+from modules.spec_sections import StrictModel
 from modules.features import IMDB_IDS, IMDB_TEXT
 
 

@@ -29,7 +29,7 @@ from components.validation.anomalies import DataAnomaliesError, errors_and_warni
 from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, validate_training_data
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import load_data
-from components.validation.report import REPORT_FILE, report_html, write_report
+from components.validation.html_view import REPORT_FILE, validation_html, write_report
 from components.validation.schemas import schema_in
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Executor(base_executor.BaseExecutor):
             writer_utils.write_anomalies(os.path.join(destination, f"Split-{where}", ANOMALIES_FILE), anomalies)
             blessed[where] = int(not anomalies.anomaly_info and not anomalies.HasField("dataset_anomaly_info"))
         artifact.set_json_value_custom_property(BLESSED_KEY, blessed)
-        page = report_html("Data validation", outcome, train_statistics, "train", serving, "serving")
+        page = validation_html("Data validation", outcome, train_statistics, "train", serving, "serving")
         return write_report(os.path.join(destination, REPORT_FILE), page)
 
 

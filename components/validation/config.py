@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import Field, PositiveFloat
 
-from modules.config import StrictModel
+from modules.spec_sections import StrictModel
 
 # `python -m benchmarks.drift_thresholds` (table in the README, "Data validation"): a shift of one
 # standard deviation gives a Jensen-Shannon divergence of at least 0.16 from 60 to 10,000

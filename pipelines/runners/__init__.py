@@ -1,1 +1,2 @@
-"""Thin runners: the same `create_pipeline` on Beam locally or compiled for Kubeflow."""
+"""Running a pipeline on this machine: `local` runs `create_pipeline`'s pipeline with TFX's
+LocalDagRunner on Beam. Compiled Kubeflow pipelines run through `pipelines.kubeflow`."""

@@ -1,11 +1,6 @@
 """Run a pipeline on this machine: `LocalDagRunner`, SQLite ML Metadata, Beam's DirectRunner.
 
-Everything of one pipeline lives under one output directory (default `runs/<id>/`):
-
-    metadata.sqlite   ML Metadata: executions, artifacts, what is cached
-    pipeline/         the pipeline root: every component's output artifacts
-    serving/          models the Pusher pushed (one versioned directory each)
-
+Everything of one pipeline lives under one output directory (`pipelines.run_layout`).
 Caching is on, so a re-run executes only what changed; a failed run leaves the artifacts and
 pushed models of earlier runs untouched, and the next run resumes from what is cached.
 """
@@ -15,7 +10,6 @@ import contextlib
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from tfx.orchestration import metadata
@@ -24,38 +18,10 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from components.sources import DataLocation
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.progress import component_progress
+from pipelines.run_layout import RunLayout, layout_for
 from pipelines.spec import PipelineSpec
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunLayout:
-    """The paths of one pipeline's local output directory."""
-
-    output_dir: str
-    serving_destination: str = "serving"
-
-    @property
-    def metadata_path(self) -> str:
-        return os.path.join(self.output_dir, "metadata.sqlite")
-
-    @property
-    def pipeline_root(self) -> str:
-        return os.path.join(self.output_dir, "pipeline")
-
-    @property
-    def serving_dir(self) -> str:
-        return os.path.join(self.output_dir, self.serving_destination)
-
-
-def default_output_dir(spec_id: str) -> str:
-    return os.path.join("runs", spec_id)
-
-
-def layout_for(spec: PipelineSpec, output_dir: str | None) -> RunLayout:
-    output = os.path.abspath(output_dir or default_output_dir(spec.id))
-    return RunLayout(output, spec.push.destination)
 
 
 def run_local(

@@ -11,7 +11,7 @@ from components.example_gen import read_source_splits, to_example
 from components.sources import SOURCES, DataFileError, MissingDataError, get_source, locate
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
 from modules.features import MNIST
-from pipelines.data import import_source
+from pipelines.source_import import import_source
 from tests.components.formats import write_fashion_mnist, write_mnist_npz
 
 

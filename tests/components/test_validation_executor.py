@@ -19,7 +19,7 @@ from components.validation.component import (
 )
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import statistics_of
-from components.validation.report import REPORT_FILE
+from components.validation.html_view import REPORT_FILE
 from modules.features import IRIS
 from tests.components.validation_data import COLUMNS, iris_schema_file, sampled_rows, write_csv
 

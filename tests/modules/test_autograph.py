@@ -4,9 +4,9 @@ from __future__ import annotations
 import tf_keras as keras
 from tensorflow.python.autograph.impl import conversion
 
-import modules.training  # noqa: F401  (importing the training module applies the rule)
+import modules.fitting  # noqa: F401  (importing the training module applies the rule)
 from modules.autograph import skip_keras_conversion
-from modules.training import compile_model
+from modules.fitting import compile_model
 
 
 def test_keras_internals_are_not_converted_and_project_code_still_is():

@@ -12,7 +12,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT
-from modules.config import TrainingConfig
+from modules.spec_sections import TrainingConfig
 from modules.trainer import CHECKPOINT_DIR, TRAINING_STATS_FILE, train_model
 from pipelines.spec import PipelineSpec, load_spec, spec_ids
 from tests.components.formats import read_records, write_cifar10, write_cifar100

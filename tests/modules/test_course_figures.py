@@ -14,7 +14,7 @@ import tf_keras as keras
 from sklearn.datasets import load_iris
 
 from modules.registry import build_model
-from modules.training import compile_model
+from modules.fitting import compile_model
 from pipelines.spec import load_spec
 
 SEEDS = (1, 2, 3, 4, 5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from modules.config import TrainingConfig
+from modules.spec_sections import TrainingConfig
 from modules.registry import build_model, registered_names, resolve_model
 from modules.testing import build_and_step, parameter_count
 

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.config import Pad, TransformConfig
+from modules.spec_sections import Pad, TransformConfig
 from modules.features import IRIS, image_set, transformed_name
 from modules.preprocessing import make_transform_custom_config, preprocessing_fn
 from modules.testing import run_preprocessing_fn

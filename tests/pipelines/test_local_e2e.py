@@ -22,7 +22,7 @@ from components.example_gen import to_example
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 from modules.features import IRIS, transformed_name
 from pipelines import cli
-from pipelines.factory import component_ids
+from pipelines.names import component_ids
 from pipelines.summary import latest_run_summary
 
 

@@ -6,7 +6,7 @@ import inspect
 import pytest
 import yaml
 
-from pipelines import checks
+from pipelines import spec_rules
 from pipelines.errors import SpecError
 from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
 
@@ -151,12 +151,12 @@ def test_unreadable_and_invalid_yaml(tmp_path):
 
 def test_every_check_function_is_registered():
     defined = {
-        function for name, function in inspect.getmembers(checks, inspect.isfunction)
-        if name.startswith("check_") and function.__module__ == checks.__name__
+        function for name, function in inspect.getmembers(spec_rules, inspect.isfunction)
+        if name.startswith("check_") and function.__module__ == spec_rules.__name__
     }
-    registered = {c.function for c in checks.CHECKS} | {c.function for c in checks.KUBEFLOW_CHECKS}
+    registered = {c.function for c in spec_rules.CHECKS} | {c.function for c in spec_rules.KUBEFLOW_CHECKS}
     assert defined and defined == registered
-    for registered_check in [*checks.CHECKS, *checks.KUBEFLOW_CHECKS]:
+    for registered_check in [*spec_rules.CHECKS, *spec_rules.KUBEFLOW_CHECKS]:
         assert registered_check.sections <= set(PipelineSpec.model_fields)
 
 

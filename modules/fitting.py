@@ -16,7 +16,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from modules.autograph import skip_keras_conversion
-from modules.config import ProfitLoss, TrainingConfig
+from modules.spec_sections import ProfitLoss, TrainingConfig
 from modules.curves import EpochHistory
 
 logger = logging.getLogger(__name__)

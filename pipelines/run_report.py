@@ -18,7 +18,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx.dsl.components.common.resolver import Resolver
 
 from components.sources import DataLocation
-from components.validation.report import html_table
+from components.validation.html_view import html_table
 from components.validation.schemas import feature_name
 from modules.curves import CURVES_FILE
 from pipelines.factory import PipelinePlacement, create_pipeline
@@ -136,7 +136,7 @@ def _curves(summary: RunSummary) -> str:
     return f"<img alt='training curves' src='data:image/png;base64,{data}'/>"
 
 
-def report_html(spec: PipelineSpec, summary: RunSummary,
+def run_report_html(spec: PipelineSpec, summary: RunSummary,
                 statistics: statistics_pb2.DatasetFeatureStatisticsList | None) -> str:
     blessed = {True: "<span class='yes'>yes</span>", False: "<span class='no'>no</span>", None: "not evaluated"}
     failures = "; ".join(summary.validation_failures)

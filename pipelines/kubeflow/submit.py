@@ -17,9 +17,9 @@ from typing import Any
 
 import kfp
 
-logger = logging.getLogger(__name__)
+from pipelines.names import DEFAULT_EXPERIMENT
 
-DEFAULT_EXPERIMENT = "course-pipelines"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

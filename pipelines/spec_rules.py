@@ -15,10 +15,11 @@ from pydantic import ValidationError
 from components.sources import SOURCES
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
-from modules.config import OneHot, ScaleLike
+from modules.spec_sections import OneHot, ScaleLike
 from modules.registry import resolve_model
 from modules.transforms import output_width
 from pipelines.errors import Problem, problems_from_validation
+from pipelines.names import EVAL_METRICS, TRAINER_ID, component_ids
 
 if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
@@ -36,20 +37,6 @@ class RegisteredCheck:
 
 CHECKS: list[RegisteredCheck] = []
 KUBEFLOW_CHECKS: list[RegisteredCheck] = []
-
-# Metrics the Evaluator can gate on: TFMA class name and whether higher is better.
-EVAL_METRICS: dict[str, tuple[str, bool]] = {
-    "sparse_categorical_accuracy": ("SparseCategoricalAccuracy", True),
-    "categorical_accuracy": ("CategoricalAccuracy", True),
-    "binary_accuracy": ("BinaryAccuracy", True),
-    "auc": ("AUC", True),
-    "mean_squared_error": ("MeanSquaredError", False),
-    "mean_absolute_error": ("MeanAbsoluteError", False),
-    "root_mean_squared_error": ("RootMeanSquaredError", False),
-    # Autoencoders: the mean of the per-example reconstruction loss the exported model returns.
-    "reconstruction_loss": ("MeanPrediction", False),
-}
-
 
 def check(*sections: str, registry: list[RegisteredCheck] = CHECKS) -> Callable[[Check], Check]:
     """Registers a check that every spec must pass; `sections` are the ones it reads."""
@@ -91,7 +78,7 @@ def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
 
 @check("data")
 def check_data_options(spec: "PipelineSpec") -> Iterator[Problem]:
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     if source is None:
         return
     try:
@@ -117,7 +104,7 @@ def check_warn_on_kinds(spec: "PipelineSpec") -> Iterator[Problem]:
 @check("validation", "data")
 def check_validation_schema_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
     """A curated schema must be readable and describe exactly the features the source emits."""
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     if spec.validation.schema_file is None or source is None:
         return
     try:
@@ -126,7 +113,7 @@ def check_validation_schema_fits_source(spec: "PipelineSpec") -> Iterator[Proble
         yield Problem("validation.schema", str(error))
         return
     described = {feature.name for feature in schema.feature}
-    emitted = set(source.feature_set(spec.data.options).all_keys)
+    emitted = set(spec.data.feature_set().all_keys)
     if described != emitted:
         missing, extra = sorted(emitted - described), sorted(described - emitted)
         yield Problem("validation.schema",
@@ -137,10 +124,10 @@ def check_validation_schema_fits_source(spec: "PipelineSpec") -> Iterator[Proble
 
 @check("validation", "data")
 def check_threshold_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     if source is None:
         return
-    emitted = source.feature_set(spec.data.options).all_keys
+    emitted = spec.data.feature_set().all_keys
     for section, thresholds in (("drift", spec.validation.drift), ("skew", spec.validation.skew)):
         for name in thresholds.features if thresholds is not None else ():
             if name not in emitted:
@@ -151,7 +138,7 @@ def check_threshold_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
 @check("data")
 def check_split_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
     """`given` needs a source with its own train/test files; a fixed split cannot be replaced."""
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     split = spec.data.split
     if source is None or split is None or split.kind == source.default_split.kind:
         return
@@ -171,10 +158,10 @@ def check_split_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
 
 @check("data", "transform")
 def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     if source is None:
         return
-    features = source.feature_set(spec.data.options)
+    features = spec.data.feature_set()
     for name in spec.transform.features:
         if name == features.label:
             yield Problem(
@@ -212,11 +199,11 @@ def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
 @check("data", "transform", "model")
 def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
     """A flat model input must be as wide as the transformed features put side by side."""
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     input_shape = spec.model.hparams.get("input_shape")
     if source is None or not isinstance(input_shape, (list, tuple)) or len(input_shape) != 1:
         return
-    features = source.feature_set(spec.data.options)
+    features = spec.data.feature_set()
     names = [n for n in spec.transform.features if n in features.features]
     width = sum(output_width(spec.transform.features[n], features.feature(n).fixed_size or 1) for n in names)
     if names and input_shape[0] != width:
@@ -231,13 +218,13 @@ def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
 def check_scaled_label(spec: "PipelineSpec") -> Iterator[Problem]:
     """scale_like scales a numeric label by one of the transformed input features."""
     scale = spec.transform.label
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     if not isinstance(scale, ScaleLike) or source is None:
         return
     if scale.feature not in spec.transform.features:
         yield Problem("transform.label.feature", f"{scale.feature!r} is not a transformed feature; "
                       f"expected one of: {', '.join(spec.transform.features)}")
-    features = source.feature_set(spec.data.options)
+    features = spec.data.feature_set()
     if features.feature(features.label).kind != "float":
         yield Problem("transform.label", f"scale_like needs a numeric label; {features.label!r} is a class index "
                       "(expected one_hot or no label transform)")
@@ -250,14 +237,14 @@ _SHAPE_KEEPING = ("divide", "zscore", "scale_to_0_1", "identity", "ids")
 @check("data", "transform", "model")
 def check_image_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
     """A model reading one shaped feature (an image) must be built for that feature's shape."""
-    source = SOURCES.get(spec.data.source)
+    source = spec.data.known_source()
     input_shape = spec.model.hparams.get("input_shape")
     if source is None or not isinstance(input_shape, (list, tuple)) or len(input_shape) < 2:
         return
     if len(spec.transform.features) != 1:
         return
     (name, transform), = spec.transform.features.items()
-    features = source.feature_set(spec.data.options)
+    features = spec.data.feature_set()
     stored = features.feature(name).shape
     if name in features.features and transform.kind in _SHAPE_KEEPING and len(stored) > 1 and tuple(input_shape) != tuple(stored):
         yield Problem("model.hparams.input_shape",
@@ -346,11 +333,9 @@ def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
 
 @check("kubeflow", "validation")
 def check_resources_name_components(spec: "PipelineSpec") -> Iterator[Problem]:
-    from pipelines.factory import component_ids  # noqa: PLC0415  (the factory imports this module)
-
-    known = [name for name in component_ids(spec) if name != "Trainer"]
+    known = [name for name in component_ids(spec) if name != TRAINER_ID]
     for name in spec.kubeflow.resources:
-        if name == "Trainer":
+        if name == TRAINER_ID:
             yield Problem("kubeflow.resources.Trainer", "the Trainer's cpu and memory go under kubeflow.trainer")
         elif name != "default" and name not in known:
             yield Problem(f"kubeflow.resources.{name}",

@@ -16,19 +16,17 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.utils import io_utils
 
 from components.sources import get_source
-from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, compare_data, validate_data
+from components.splits import TRAIN_SPLIT
+from components.validation.checks import ValidationOutcome, compare_data, validate_data
 from components.validation.data_forms import LoadedData, load_data
-from components.validation.report import report_html, write_report
+from components.validation.html_view import validation_html, write_report
 from components.validation.schemas import curate, read_schema, schema_in, schema_path, write_schema
-from pipelines.factory import IMPORT_SCHEMA_GEN_ID
-from pipelines.runners.local import layout_for
+from pipelines.names import SCHEMA_PRODUCER_IDS, STATISTICS_GEN_ID
+from pipelines.run_layout import layout_for
 from pipelines.spec import PipelineSpec
-from pipelines.summary import STATISTICS_GEN_ID, latest_output, split_statistics
+from pipelines.summary import latest_output, split_statistics
 
 logger = logging.getLogger(__name__)
-
-SCHEMA_PRODUCERS = ("SchemaGen", IMPORT_SCHEMA_GEN_ID)
-
 
 class NoSchemaError(LookupError):
     """No schema to check against: none given, none curated, no run recorded."""
@@ -52,7 +50,7 @@ def pipeline_schema(spec: PipelineSpec, output_dir: str | None, override: str | 
         path = schema_path(spec.validation.schema_file)
         return read_schema(path), path
     layout = layout_for(spec, output_dir)
-    schema = latest_output(layout.metadata_path, SCHEMA_PRODUCERS, "Schema") if os.path.exists(layout.metadata_path) else None
+    schema = latest_output(layout.metadata_path, SCHEMA_PRODUCER_IDS, "Schema") if os.path.exists(layout.metadata_path) else None
     if schema is None:
         raise NoSchemaError(
             f"{spec.id}: no schema to check against: the spec names no validation.schema and "
@@ -79,9 +77,9 @@ def validate_path(spec: PipelineSpec, data: str, output_dir: str | None = None, 
     schema, origin = pipeline_schema(spec, output_dir, schema_file)
     loaded = _load(spec, data, schema, "--data")
     statistics = loaded.statistics(schema)
-    label = get_source(spec.data.source).feature_set(spec.data.options).label
+    label = spec.data.feature_set().label
     outcome = validate_data(statistics, schema, label, os.path.basename(loaded.path))
-    page = report_html(f"{spec.id}: validation of {loaded.path}", outcome, statistics, os.path.basename(loaded.path))
+    page = validation_html(f"{spec.id}: validation of {loaded.path}", outcome, statistics, os.path.basename(loaded.path))
     path = write_report(report or default_report_path(spec, output_dir, "validate"), page)
     return CheckResult(outcome, (loaded,), origin, path)
 
@@ -102,9 +100,9 @@ def drift_between(spec: PipelineSpec, baseline: str, current: str, output_dir: s
         baseline_statistics = baseline_data.statistics(schema)
     current_data = _load(spec, current, schema, "--current")
     current_statistics = current_data.statistics(schema)
-    label = get_source(spec.data.source).feature_set(spec.data.options).label
+    label = spec.data.feature_set().label
     outcome = compare_data(baseline_statistics, current_statistics, schema, label, spec.validation.drift)
-    page = report_html(f"{spec.id}: drift of {current_data.path} against {baseline_data.path}", outcome,
+    page = validation_html(f"{spec.id}: drift of {current_data.path} against {baseline_data.path}", outcome,
                        current_statistics, "current", baseline_statistics, "baseline")
     path = write_report(report or default_report_path(spec, output_dir, "drift"), page)
     return CheckResult(outcome, (baseline_data, current_data), origin, path)
@@ -117,7 +115,7 @@ def freeze_schema(spec: PipelineSpec, output_dir: str | None = None, target: str
     if not os.path.exists(layout.metadata_path):
         raise NoSchemaError(f"{spec.id}: no run in {layout.output_dir} to freeze the schema of; "
                             f"run 'coursepipe run {spec.id}' first, or give --output DIR")
-    schema_record = latest_output(layout.metadata_path, SCHEMA_PRODUCERS, "Schema")
+    schema_record = latest_output(layout.metadata_path, SCHEMA_PRODUCER_IDS, "Schema")
     statistics_record = latest_output(layout.metadata_path, (STATISTICS_GEN_ID,), "ExampleStatistics")
     if schema_record is None or statistics_record is None:
         raise NoSchemaError(f"{spec.id}: the runs in {layout.output_dir} recorded no schema and statistics "
@@ -125,7 +123,7 @@ def freeze_schema(spec: PipelineSpec, output_dir: str | None = None, target: str
     schema_uri = schema_record.uri
     schema = schema_in(schema_uri)
     statistics = split_statistics(statistics_record.uri, TRAIN_SPLIT)
-    features = get_source(spec.data.source).feature_set(spec.data.options)
+    features = spec.data.feature_set()
     path = target or schema_path(f"{spec.id}.pbtxt")
     write_schema(curate(schema, statistics, features), path)
     logger.info("Froze the schema of %s's latest run (%s) into %s", spec.id, schema_uri, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from pipelines import cli
-from tests.pipelines.kfp_stub import API, KfpStub
+from tests.pipelines.kubeflow.kfp_stub import API, KfpStub
 
 ROOT = "gs://course-pipelines-test/root"
 IMAGE = "registry.example/course-pipelines:test"

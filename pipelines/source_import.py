@@ -15,11 +15,10 @@ from typing import Any, Mapping
 from components.sources import DataLocation, DataSource, get_source, locate
 from components.splits import SplitConfig
 from modules.features import FeatureSet
+from pipelines.names import EXAMPLE_GEN_ID
+from pipelines.run_layout import RunLayout
 
 logger = logging.getLogger(__name__)
-
-EXAMPLE_GEN_ID = "CourseExampleGen"
-
 
 def data_location(source: DataSource, path: str | None, field_name: str, generated_base: str) -> DataLocation:
     """Where a local run reads `source`: `path` (a directory or a file) or the source's default.
@@ -79,14 +78,15 @@ def run_example_gen(
     source = get_source(source_id)
     parsed_options = source.parse_options(options)
     location = data_location(source, path, "--data-dir", output_dir)
+    layout = RunLayout(output_dir)
     os.makedirs(output_dir, exist_ok=True)
-    metadata_path = os.path.join(output_dir, "metadata.sqlite")
+    metadata_path = layout.metadata_path
     example_gen = course_example_gen(
         source.id, location, parsed_options.model_dump(mode="json"), split or source.default_split
     ).with_id(EXAMPLE_GEN_ID)
     pipeline = Pipeline(
         pipeline_name=f"data_{source.id}",
-        pipeline_root=os.path.join(output_dir, "pipeline"),
+        pipeline_root=layout.pipeline_root,
         components=[example_gen],
         enable_cache=True,
         metadata_connection_config=metadata.sqlite_metadata_connection_config(metadata_path),

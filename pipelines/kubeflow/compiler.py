@@ -19,10 +19,11 @@ from tfx.orchestration.pipeline import Pipeline
 from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KEY
 
 from components.sources import declared_location, get_source
-from pipelines.checks import KUBEFLOW_CHECKS, run_checks
+from pipelines.spec_rules import KUBEFLOW_CHECKS, run_checks
 from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
-from pipelines.runners.kfp_local import pipeline_inputs
+from pipelines.names import TRAINER_ID
+from pipelines.kubeflow.compiled import pipeline_inputs
 from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def resource_spec(resources: ComponentResources | None) -> ResourceSpec | None:
 
 def component_resources(kubeflow: KubeflowConfig, component_id: str) -> ComponentResources | None:
     """What the spec asks for `component_id`: the Trainer's section, its own entry, or `default`."""
-    if component_id == "Trainer":
+    if component_id == TRAINER_ID:
         return kubeflow.trainer
     return kubeflow.resources.get(component_id) or kubeflow.resources.get("default")
 
@@ -87,7 +88,7 @@ def component_images(kubeflow: KubeflowConfig) -> str | dict[str, str]:
     """
     if not kubeflow.trainer.gpus or not kubeflow.gpu_image:
         return kubeflow.image
-    return {DEFAULT_IMAGE_PATH_KEY: kubeflow.image, "Trainer": kubeflow.gpu_image}
+    return {DEFAULT_IMAGE_PATH_KEY: kubeflow.image, TRAINER_ID: kubeflow.gpu_image}
 
 
 def compile_for_kubeflow(

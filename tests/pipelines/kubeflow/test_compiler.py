@@ -10,8 +10,8 @@ import pytest
 from kfp import components as kfp_components
 
 from pipelines.errors import SpecError
-from pipelines.factory import PREPROCESSING_FN, RUN_FN, component_ids
-from pipelines.runners.kubeflow import compile_for_kubeflow, cpu_cores, memory_gb
+from pipelines.names import PREPROCESSING_FN, RUN_FN, component_ids
+from pipelines.kubeflow.compiler import compile_for_kubeflow, cpu_cores, memory_gb
 from pipelines.spec import load_spec, spec_ids
 from tests.conftest import spec_with
 
@@ -181,7 +181,7 @@ def _stable(compiled: dict) -> dict:
 
 def test_compiled_iris_pipeline_matches_the_reference_json(iris_spec, tmp_path):
     """What a cluster receives for iris_softmax, field by field. After an intended change,
-    regenerate: UPDATE_REFERENCE=1 pytest tests/pipelines/test_compile.py -k reference."""
+    regenerate: UPDATE_REFERENCE=1 pytest tests/pipelines/kubeflow/test_compiler.py -k reference."""
     compiled, _ = _compile(iris_spec, tmp_path, data_path="gs://course-pipelines-test/data/iris")
     stable = _stable(compiled)
     if os.environ.get("UPDATE_REFERENCE"):

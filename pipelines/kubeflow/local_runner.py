@@ -28,20 +28,23 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
+
+from pipelines.kubeflow.compiled import (
+    CompiledPipelineError,
+    pipeline_root,
+    run_parameters,
+    schema_title,
+    task_order,
+)
+from pipelines.kubeflow.ledger import LEDGER_FILE, ArtifactLedger
 
 logger = logging.getLogger(__name__)
 
-LEDGER_FILE = "local_metadata.json"
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 _PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
 _INPUT_METADATA = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
 _PYTHON_COMMANDS = ("python", "python3", "python3.10")
-_EXPECTED = {"NUMBER_INTEGER": "a whole number", "NUMBER_DOUBLE": "a number", "BOOLEAN": "true or false"}
-
-
-class CompiledPipelineError(ValueError):
-    """A compiled pipeline (or a run parameter) this runner cannot execute: says which part and why."""
 
 
 class CompiledStepError(RuntimeError):
@@ -53,7 +56,7 @@ class CompiledStepError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class StepResult:
+class CompiledStep:
     task: str
     kind: str  # "container" or "resolver"
     seconds: float
@@ -67,169 +70,12 @@ class CompiledRun:
     run_id: str
     run_dir: str
     parameters: dict[str, Any]
-    steps: list[StepResult] = field(default_factory=list)
+    steps: list[CompiledStep] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)  # ledger records of this run
 
     def artifact_metadata(self, schema_title: str) -> list[dict[str, Any]]:
         """The metadata of each artifact of that type this run published (e.g. `tfx.ModelBlessing`)."""
         return [record.get("metadata", {}) for record in self.published if record["schemaTitle"] == schema_title]
-
-
-# --- the compiled JSON --------------------------------------------------------------------------
-
-
-def load_compiled(path: str) -> dict[str, Any]:
-    """The PipelineJob JSON `coursepipe compile` writes (or a bare pipelineSpec)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
-        raise CompiledPipelineError(f"{path}: cannot read a compiled pipeline: {error}") from None
-    if "pipelineSpec" not in document and "root" not in document:
-        raise CompiledPipelineError(f"{path}: expected a PipelineJob with 'pipelineSpec' (coursepipe compile output)")
-    return document if "pipelineSpec" in document else {"pipelineSpec": document, "runtimeConfig": {}}
-
-
-def pipeline_root(job: Mapping[str, Any]) -> str:
-    """The job's local pipeline root; a remote one (gs://, s3://) cannot be run here."""
-    root = job.get("runtimeConfig", {}).get("gcsOutputDirectory") or job["pipelineSpec"].get(
-        "defaultPipelineRoot", ""
-    )
-    if not root:
-        raise CompiledPipelineError("runtimeConfig.gcsOutputDirectory: expected the pipeline root, found none")
-    if "://" in root and not root.startswith("file://"):
-        raise CompiledPipelineError(
-            f"runtimeConfig.gcsOutputDirectory: {root!r} is remote; compile with "
-            "--pipeline-root DIR (a local directory) to run the pipeline here"
-        )
-    return root.removeprefix("file://")
-
-
-def pipeline_inputs(job: Mapping[str, Any]) -> dict[str, Any]:
-    """The pipeline's parameters as compiled: name -> parameterType, defaultValue, description."""
-    return job["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
-
-
-def run_parameters(job: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
-    """The pipeline inputs' values: the compiled defaults, the job's runtimeConfig, then `overrides`
-    (text, as typed on a command line), each converted to the input's declared type."""
-    declared = pipeline_inputs(job)
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
-        raise CompiledPipelineError(f"unknown pipeline parameter(s) {', '.join(unknown)}; this pipeline has: {known}")
-    values = {name: spec["defaultValue"] for name, spec in declared.items() if "defaultValue" in spec}
-    values.update(job.get("runtimeConfig", {}).get("parameterValues", {}))
-    values.update(overrides)
-    missing = sorted(set(declared) - set(values))
-    if missing:
-        raise CompiledPipelineError(f"pipeline parameter(s) {', '.join(missing)} have no default; give a value")
-    return {name: _typed(name, declared[name].get("parameterType", "STRING"), value) for name, value in values.items()}
-
-
-def _typed(name: str, parameter_type: str, value: Any) -> Any:
-    try:
-        if parameter_type == "NUMBER_INTEGER":
-            number = float(value)
-            if number != int(number):
-                raise ValueError
-            return int(number)
-        if parameter_type == "NUMBER_DOUBLE":
-            return float(value)
-        if parameter_type == "BOOLEAN":
-            if isinstance(value, bool) or str(value).lower() in ("true", "false"):
-                return value if isinstance(value, bool) else str(value).lower() == "true"
-            raise ValueError
-    except ValueError:
-        raise CompiledPipelineError(
-            f"pipeline parameter {name}: expected {_EXPECTED[parameter_type]}, got {value!r}"
-        ) from None
-    return value if parameter_type != "STRING" else str(value)
-
-
-def task_order(tasks: Mapping[str, Any], executors: Mapping[str, Any] | None = None) -> list[str]:
-    """The root DAG's tasks, each after every task it depends on.
-
-    Among tasks ready at once, resolvers go first (on a cluster they resolve as the run starts,
-    so they see the previous runs' artifacts, not this run's), then by name.
-    """
-    needs = {
-        name: set(task.get("dependentTasks", []))
-        | {
-            inputs["taskOutputArtifact"]["producerTask"]
-            for inputs in task.get("inputs", {}).get("artifacts", {}).values()
-            if "taskOutputArtifact" in inputs
-        }
-        for name, task in tasks.items()
-    }
-    resolvers = {name for name, executor in (executors or {}).items() if "resolver" in executor}
-    order: list[str] = []
-    while len(order) < len(needs):
-        ready = [name for name, wanted in needs.items() if name not in order and wanted <= set(order)]
-        if not ready:
-            stuck = sorted(set(needs) - set(order))
-            raise CompiledPipelineError(f"root.dag.tasks: a dependency cycle among {', '.join(stuck)}")
-        order.append(min(ready, key=lambda name: (name not in resolvers, name)))
-    return order
-
-
-# --- the ledger: what ML Metadata would hold ------------------------------------------------------
-
-
-class ArtifactLedger:
-    """The artifacts finished steps produced, in a JSON file under the pipeline root.
-
-    Resolver filters are answered from it: `schema_title="…"`, `state=LIVE`, `name="…"` and
-    `metadata.<key>.number_value=<n>`, the clauses TFX's compiler writes. A failed step records
-    nothing, as a failed execution publishes nothing.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.records: list[dict[str, Any]] = []
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                self.records = json.load(handle)
-
-    def add(self, artifact: Mapping[str, Any], schema_title: str, task: str, run_id: str) -> dict[str, Any]:
-        """Records a published artifact (written through at once) and returns its record."""
-        record = {**artifact, "schemaTitle": schema_title, "task": task, "run": run_id,
-                  "created": time.time(), "sequence": len(self.records)}
-        self.records.append(record)
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        with open(self.path, "w", encoding="utf-8") as handle:
-            json.dump(self.records, handle, indent=1)
-        return record
-
-    def latest(self, task: str, filter_expression: str) -> dict[str, Any] | None:
-        """The newest artifact matching every clause of `filter_expression` (None when none does)."""
-        clauses = [_clause(task, text.strip()) for text in filter_expression.split(" AND ")]
-        matches = [record for record in self.records if all(clause(record) for clause in clauses)]
-        return max(matches, key=lambda record: record["sequence"]) if matches else None
-
-
-def _clause(task: str, text: str) -> Callable[[Mapping[str, Any]], bool]:
-    """One `A AND B` clause of a compiled resolver filter, as a test on a ledger record."""
-    if text == "state=LIVE":
-        return lambda record: True
-    if match := re.fullmatch(r'schema_title="([^"]*)"', text):
-        return lambda record: record["schemaTitle"] == match.group(1)
-    if match := re.fullmatch(r'name="([^"]*)"', text):
-        return lambda record: record.get("name") == match.group(1)
-    if match := re.fullmatch(r"metadata\.([\w-]+)\.number_value=([-0-9.eE]+)", text):
-        return lambda record: record.get("metadata", {}).get(match.group(1)) == float(match.group(2))
-    raise CompiledPipelineError(f"resolver {task}: filter clause {text!r} is not one this runner understands")
-
-
-def schema_title(artifact_type: Mapping[str, Any]) -> str:
-    """`tfx.Model` from an artifactType: its schemaTitle, or the title of its instanceSchema."""
-    if "schemaTitle" in artifact_type:
-        return artifact_type["schemaTitle"]
-    match = re.search(r"^title:\s*(\S+)", artifact_type.get("instanceSchema", ""), re.MULTILINE)
-    return match.group(1) if match else "system.Artifact"
-
-
-# --- running --------------------------------------------------------------------------------------
 
 
 class CompiledPipelineRunner:
@@ -258,7 +104,7 @@ class CompiledPipelineRunner:
             kind = self._run_task(run, task_name, tasks[task_name], executors[task_name])
             outputs = {key: [a["uri"] for a in artifacts if a.get("uri")]
                        for key, artifacts in self.outputs[task_name].items()}
-            run.steps.append(StepResult(task_name, kind, time.monotonic() - started, outputs))
+            run.steps.append(CompiledStep(task_name, kind, time.monotonic() - started, outputs))
             logger.info("%s: %s done in %.1f s", run_id, task_name, run.steps[-1].seconds)
         return run
 

@@ -34,7 +34,7 @@ def _rows_table(rows: Sequence[AnomalyRow]) -> str:
                       [(r.where, r.feature, r.kind, r.description) for r in rows])
 
 
-def report_html(
+def validation_html(
     title: str,
     outcome: ValidationOutcome,
     statistics: Statistics,

@@ -1,0 +1,115 @@
+"""What every `coursepipe` command shares: exit codes, usage errors, the spec a command is about,
+the one `KEY=VALUE` parser, and how logs are shown.
+
+Nothing here imports TensorFlow, TFX or Beam: `coursepipe list`, `--help` and the spec errors stay
+fast. Commands import what they run inside their handlers.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import warnings
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from components.sources.base import DataFileError, MissingDataError
+from pipelines.spec import PipelineSpec, load_spec
+
+if TYPE_CHECKING:
+    from components.sources import DataLocation
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROJECT_PACKAGES = ("coursepipe", "pipelines", "components", "modules")
+
+Handler = Callable[[argparse.Namespace], int]
+# Adds one sub-command: (name, handler, help text, takes_spec) -> its parser.
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit code 2."""
+
+
+class ProjectLogFilter(logging.Filter):
+    """Keeps this project's INFO lines and everyone's errors; TFX, TF and Beam chatter goes.
+
+    A handler filter, not logger levels: TFX and absl reset their loggers' levels while running.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or record.name.split(".")[0] in PROJECT_PACKAGES
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
+    )
+    if verbose:
+        return
+    # TF 2.16 prints harmless CUDA plugin "errors" at import on CPU-only machines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ProjectLogFilter())
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """The pipeline a command is about: a shipped id, or `--spec FILE`."""
+    parser.add_argument("id", nargs="?", help="pipeline id (see 'coursepipe list')")
+    parser.add_argument("--spec", metavar="FILE", help="a spec YAML file instead of an id")
+
+
+def spec_from_args(args: argparse.Namespace) -> PipelineSpec:
+    """The spec of `ID` or `--spec FILE`, with `--source` swapped in where the command has it."""
+    if getattr(args, "spec", None):
+        spec = PipelineSpec.from_yaml(args.spec)
+    elif not args.id:
+        raise UsageError("give a pipeline ID or --spec FILE (see 'coursepipe list')")
+    else:
+        spec = load_spec(args.id)
+    if getattr(args, "source", None):
+        # An explicit choice (mnist_5k for mnist), validated like a spec that names it.
+        data = spec.model_dump(mode="json")
+        data["data"] = {**data["data"], "source": args.source, "split": None, "options": {}}
+        spec = PipelineSpec.from_dict(data, source=f"{spec.id} with --source {args.source}")
+    return spec
+
+
+def run_data_location(spec: PipelineSpec, override: str | None, output_dir: str) -> "DataLocation":
+    """Where a run reads: --data-dir, else the spec's data.path, else the source's default."""
+    from components.sources import get_source
+    from pipelines.source_import import data_location
+
+    field = "--data-dir" if override else "data.path"
+    return data_location(get_source(spec.data.source), override or spec.data.path, field, output_dir)
+
+
+def key_values(
+    items: Sequence[str], option: str, parse_value: Callable[[str], Any] = str
+) -> dict[str, Any]:
+    """`["a=1", "b=2"]` -> {"a": "1", "b": "2"}, each value through `parse_value`; an item without
+    '=' is a usage error naming `option`."""
+    pairs = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise UsageError(f"{option} {item!r}: expected NAME=VALUE")
+        pairs[key] = parse_value(value)
+    return pairs
+
+
+def cause_of_type(error: BaseException, kinds: type | tuple[type, ...]) -> Any:
+    """The exception of `kinds` behind an orchestrator's wrapper exception, if there is one."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, kinds):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def data_error_cause(error: BaseException) -> BaseException | None:
+    """The DataFileError behind an orchestrator's wrapper exception, if there is one."""
+    return cause_of_type(error, (DataFileError, MissingDataError))

@@ -1,0 +1,121 @@
+"""Commands about data, validation and schemas: `data`, `validate`, `drift`, `schema freeze`.
+
+`data` runs a source's ExampleGen alone (`pipelines.source_import`); the others check data without
+running the pipeline (`pipelines.data_checks`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any, Callable
+
+import yaml
+from pydantic import ValidationError
+
+from pipelines.cli import output
+from pipelines.cli.common import EXIT_FAILED, EXIT_OK, AddCommand, UsageError, key_values, spec_from_args
+from pipelines.errors import problems_from_validation
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from components.sources import SOURCES, get_source
+    from pipelines.source_import import import_source  # heavy: TFX, TF, Beam
+
+    if args.source is None:
+        output.print_sources(list(SOURCES.values()))
+        return EXIT_OK
+    try:
+        source = get_source(args.source)
+    except KeyError as error:
+        raise UsageError(str(error.args[0])) from None
+    output_dir = os.path.abspath(args.output or os.path.join("runs", "data", source.id))
+    try:
+        # Option values are YAML: `window=4`, `size=[32, 32]`, `color=rgb`.
+        options = source.parse_options(key_values(args.option, "--option", yaml.safe_load))
+    except ValidationError as error:
+        problems = problems_from_validation(source.options_class, error, prefix="--option ",
+                                            unknown_key=f"unknown option for source {source.id!r}")
+        raise UsageError("; ".join(str(p) for p in problems)) from None
+    started = time.monotonic()
+    imported = import_source(source.id, output_dir, path=args.data_dir,
+                             options=options.model_dump(mode="json"))
+    output.print_imported_data(source.id, imported, time.monotonic() - started)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Checks data against the pipeline's schema; exit 1 when anomalies (not warnings) are found."""
+    from components.validation.anomalies import errors_and_warnings
+    from pipelines.data_checks import validate_path  # heavy: TFDV, TF
+
+    spec = spec_from_args(args)
+    result = _run_check(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
+    errors, _ = errors_and_warnings(result.outcome.rows, spec.validation.warn_on)
+    output.print_validation(spec, result)
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Per-feature drift distances of --current against --baseline; exit 1 when any drifted."""
+    from pipelines.data_checks import drift_between
+
+    spec = spec_from_args(args)
+    result = _run_check(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
+    drifted = output.print_drift(spec, result)
+    return EXIT_FAILED if drifted else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """`schema freeze ID`: the latest run's schema, curated, into pipelines/schemas/<id>.pbtxt."""
+    from pipelines.data_checks import freeze_schema
+
+    spec = spec_from_args(args)
+    path = _run_check(lambda: freeze_schema(spec, args.output, args.to))
+    print(f"{spec.id}: schema frozen to {path}")
+    if spec.validation.schema_file is None:
+        print(f"  to use it, add to the spec:  validation: {{schema: {os.path.basename(path)}}}")
+    return EXIT_OK
+
+
+def _run_check(check: Callable[[], Any]) -> Any:
+    """Runs a validate/drift/freeze step; a missing or unreadable schema is a usage error."""
+    from components.validation.schemas import SchemaFileError
+    from pipelines.data_checks import NoSchemaError
+
+    try:
+        return check()
+    except (NoSchemaError, SchemaFileError) as error:
+        raise UsageError(str(error)) from None
+
+
+def register(add: AddCommand) -> None:
+    data = add("data", cmd_data, "import a data source alone (the ExampleGen step) and describe it",
+               takes_spec=False)
+    data.add_argument("source", nargs="?", help="data source id, e.g. mnist_5k; none: list the sources")
+    data.add_argument("--data-dir", metavar="DIR",
+                      help="directory holding the source's files, or span-<N> folders of them")
+    data.add_argument("--output", metavar="DIR", help="where the Examples go (default runs/data/<source>)")
+    data.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                      help="a source option, e.g. --option window=4")
+
+    validate = add("validate", cmd_validate,
+                   "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")
+    validate.add_argument("--data", required=True, metavar="FILE_OR_DIR",
+                          help="a CSV of raw feature columns, TFRecords of tf.Example, or the source's own files")
+    drift = add("drift", cmd_drift, "per-feature drift of --current against --baseline (exit 1 when any drifted)")
+    drift.add_argument("--baseline", required=True, metavar="FILE_OR_DIR", help="the reference data (same forms as validate)")
+    drift.add_argument("--current", required=True, metavar="FILE_OR_DIR", help="the new data")
+    for sub in (validate, drift):
+        sub.add_argument("--schema", metavar="FILE", help="a Schema .pbtxt instead of the pipeline's")
+        sub.add_argument("--output", metavar="DIR", help="the pipeline's run directory (default runs/<id>)")
+        sub.add_argument("--report", metavar="FILE", help="where the HTML view goes (default under the run directory)")
+
+    schema = add("schema", cmd_schema, "curated schemas: 'schema freeze ID'",
+                 description="freeze: write the latest run's schema, curated, to pipelines/schemas/<id>.pbtxt",
+                 takes_spec=False)
+    schema.add_argument("action", choices=["freeze"])
+    schema.add_argument("id", nargs="?", help="pipeline id")
+    schema.add_argument("--spec", metavar="FILE", help="a spec YAML file instead of an id")
+    schema.add_argument("--output", metavar="DIR", help="the run directory to read (default runs/<id>)")
+    schema.add_argument("--to", metavar="FILE", help="where to write (default pipelines/schemas/<id>.pbtxt)")

@@ -1,0 +1,140 @@
+"""Commands about local runs: `list`, `show`, `run`, `runs`, `report`.
+
+`run` hands the spec to `pipelines.runners.local` and prints what ML Metadata recorded of the run;
+`runs` and `report` read the same store afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+
+import yaml
+
+from pipelines.cli import output
+from pipelines.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    AddCommand,
+    UsageError,
+    cause_of_type,
+    data_error_cause,
+    run_data_location,
+    spec_from_args,
+)
+from pipelines.run_layout import layout_for
+from pipelines.spec import spec_ids, spec_path
+
+logger = logging.getLogger(__name__)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Ids and descriptions straight from the YAML: validating every spec would import
+    TensorFlow through the model registry (6 s) to print a list; `show` and `run` validate."""
+    for spec_id in spec_ids():
+        with open(spec_path(spec_id), encoding="utf-8") as handle:
+            description = (yaml.safe_load(handle) or {}).get("description", "")
+        print(f"{spec_id:28s} {description}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    print(spec_from_args(args).to_yaml(), end="")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs the pipeline locally; exit 1 when a component failed or the data gate stopped it."""
+    from components.validation.anomalies import DataAnomaliesError
+    from pipelines.runners.local import run_local  # heavy: TFX, TF, Beam
+    from pipelines.summary import latest_run_summary
+
+    spec = spec_from_args(args)
+    location = run_data_location(spec, args.data_dir, layout_for(spec, args.output).output_dir)
+    started = time.monotonic()
+    try:
+        layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg)
+    except RuntimeError as error:
+        if data_error_cause(error) is not None:
+            raise
+        anomalies = cause_of_type(error, DataAnomaliesError)
+        if anomalies is not None:
+            output.print_rejected_data(spec, anomalies.rows, anomalies.report, time.monotonic() - started)
+            return EXIT_FAILED
+        logger.error("%s: the pipeline failed: %s", spec.id, error)
+        return EXIT_FAILED
+    summary = latest_run_summary(layout.metadata_path)
+    elapsed = time.monotonic() - started
+    if args.json:
+        output.print_run_json(spec, summary, elapsed, layout.output_dir)
+    else:
+        output.print_run_summary(spec, summary, elapsed, layout.output_dir)
+    return EXIT_OK if not summary.failed else EXIT_FAILED
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Past runs of a pipeline, from the ML Metadata store of its run directory."""
+    from pipelines.summary import run_summaries
+
+    spec = spec_from_args(args)
+    layout = layout_for(spec, args.output)
+    if not os.path.exists(layout.metadata_path):
+        raise UsageError(f"{spec.id}: no runs in {layout.output_dir} (no metadata.sqlite); "
+                         f"run 'coursepipe run {spec.id}' first, or give --output DIR")
+    summaries = run_summaries(layout.metadata_path)
+    if args.json:
+        print(json.dumps([output.summary_json(s) for s in summaries], indent=2))
+    else:
+        output.print_run_history(spec, summaries)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """One self-contained HTML page about a run (default: the latest)."""
+    from components.splits import TRAIN_SPLIT
+    from components.validation.html_view import write_report
+    from pipelines.run_report import run_report_html
+    from pipelines.summary import run_summaries, split_statistics
+
+    spec = spec_from_args(args)
+    layout = layout_for(spec, args.output)
+    if not os.path.exists(layout.metadata_path):
+        raise UsageError(f"{spec.id}: no runs in {layout.output_dir}; run 'coursepipe run {spec.id}' first")
+    summaries = run_summaries(layout.metadata_path)
+    chosen = [s for s in summaries if args.run in (None, s.run_id)]
+    if not chosen:
+        raise UsageError(f"--run: no run {args.run!r} in {layout.output_dir}; expected one of: "
+                         + ", ".join(s.run_id for s in summaries))
+    summary = chosen[-1]
+    statistics = split_statistics(summary.statistics_uri, TRAIN_SPLIT) if summary.statistics_uri else None
+    path = args.to or os.path.join(layout.output_dir, "reports", f"{summary.run_id.replace(':', '-')}.html")
+    write_report(path, run_report_html(spec, summary, statistics))
+    print(f"{spec.id}: report of run {summary.run_id} written to {os.path.abspath(path)}")
+    return EXIT_OK
+
+
+def register(add: AddCommand) -> None:
+    add("list", cmd_list, "list every pipeline id with a one-line description", takes_spec=False)
+    add("show", cmd_show, "print the resolved spec as YAML")
+
+    run = add("run", cmd_run, "run a pipeline locally (LocalDagRunner on Beam)")
+    run.add_argument("--output", metavar="DIR",
+                     help="run directory: metadata, artifacts, pushed models (default runs/<id>)")
+    run.add_argument("--data-dir", "--data-path", dest="data_dir", metavar="DIR",
+                     help="read the source's files from DIR (or one data file) instead of the spec's data.path")
+    run.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    run.add_argument("--source", metavar="SOURCE",
+                     help="read another data source with the same features (e.g. mnist_5k for mnist)")
+    run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                     help="extra Beam pipeline argument, e.g. --beam-arg=--direct_num_workers=2")
+
+    runs = add("runs", cmd_runs, "list a pipeline's past runs: time, span, metric, blessed, pushed path")
+    runs.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")
+    runs.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+    report = add("report", cmd_report, "write one self-contained HTML page about a run")
+    report.add_argument("--run", metavar="RUN", help="a run id from 'coursepipe runs' (default: the latest)")
+    report.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")
+    report.add_argument("--to", metavar="FILE", help="where to write (default <run directory>/reports/<run>.html)")

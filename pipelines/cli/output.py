@@ -1,0 +1,185 @@
+"""Everything `coursepipe` prints: run summaries, run histories, anomaly and drift tables, imported
+data, compiled runs. Commands decide what happened; these functions decide how it reads.
+
+Results arrive as the project's own dataclasses (`RunSummary`, `CheckResult`, `ImportedData`,
+`CompiledRun`), imported here only for type checking, so that printing costs no import.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from modules.curves import CURVES_FILE
+
+if TYPE_CHECKING:
+    from components.sources import DataSource
+    from components.validation.anomalies import AnomalyRow
+    from pipelines.data_checks import CheckResult
+    from pipelines.kubeflow.local_runner import CompiledRun
+    from pipelines.source_import import ImportedData
+    from pipelines.spec import PipelineSpec
+    from pipelines.summary import RunSummary
+
+TENSORBOARD_LOGS_DIR = "logs"
+
+
+def iso_time(ms_since_epoch: int) -> str:
+    return datetime.datetime.fromtimestamp(ms_since_epoch / 1000).isoformat(timespec="seconds")
+
+
+def summary_json(summary: "RunSummary") -> dict[str, Any]:
+    data = dataclasses.asdict(summary)
+    data["started"] = iso_time(summary.started_ms)
+    return data
+
+
+def print_run_json(spec: "PipelineSpec", summary: "RunSummary", seconds: float, run_directory: str) -> None:
+    print(json.dumps({"id": spec.id, "seconds": round(seconds, 1), "run_directory": run_directory,
+                      "evaluation": {"metric": spec.evaluation.metric,
+                                     "lower_bound": spec.evaluation.lower_bound,
+                                     "upper_bound": spec.evaluation.upper_bound},
+                      **summary_json(summary)}, indent=2))
+
+
+def print_run_summary(spec: "PipelineSpec", summary: "RunSummary", seconds: float, run_directory: str) -> None:
+    """What a finished local run did: cache use, the gated metric, data warnings, blessing, push."""
+    print(f"{spec.id}: pipeline finished in {seconds:.1f} s "
+          f"({len(summary.executed)} executed, {len(summary.cached)} from cache)")
+    metric = spec.evaluation.metric
+    if metric in summary.metrics:
+        bounds = [f"{name} {value}" for name, value in
+                  (("lower bound", spec.evaluation.lower_bound), ("upper bound", spec.evaluation.upper_bound))
+                  if value is not None]
+        change = summary.metric_changes.get(metric)
+        if change is not None:
+            bounds.append(f"change vs baseline {change:+.4f}")
+        print(f"  evaluation: {metric} = {summary.metrics[metric]:.4f}"
+              + (f" ({'; '.join(bounds)})" if bounds else ""))
+    for name in spec.evaluation.report:
+        if name in summary.metrics:
+            print(f"  also: {name} = {summary.metrics[name]:.4f}")
+    if summary.data_warnings:
+        print(f"  data: {len(summary.data_warnings)} anomal{'y' if len(summary.data_warnings) == 1 else 'ies'} "
+              "let through as warnings (validation.warn_on):")
+        for warning in summary.data_warnings:
+            print(f"    {warning}")
+    elif summary.validation_report:
+        print("  data: no anomalies")
+    if summary.blessed:
+        print("  blessed: yes")
+    else:
+        reasons = "; ".join(summary.validation_failures) or "thresholds not met"
+        print(f"  blessed: no ({reasons})")
+    print(f"  pushed to: {summary.pushed_destination or 'nothing pushed'}")
+    if summary.model_run_dir:
+        curves = os.path.join(summary.model_run_dir, CURVES_FILE)
+        if os.path.exists(curves):
+            print(f"  curves: {curves}")
+        logs = os.path.join(summary.model_run_dir, TENSORBOARD_LOGS_DIR)
+        if os.path.isdir(logs):
+            print(f"  TensorBoard: tensorboard --logdir {logs}")
+    print(f"  run directory: {run_directory}")
+
+
+def print_rejected_data(spec: "PipelineSpec", rows: Sequence["AnomalyRow"], report: str, seconds: float) -> None:
+    """A run the data validation gate stopped."""
+    print(f"{spec.id}: data validation failed after {seconds:.1f} s; "
+          "the run stopped before Transform: nothing trained, nothing pushed")
+    print_anomaly_rows(rows)
+    print(f"  report: {report}")
+    print("  earlier pushed models are untouched; mark kinds as warnings in the spec's "
+          "validation.warn_on, or fix the data and run again")
+
+
+def print_run_history(spec: "PipelineSpec", summaries: Sequence["RunSummary"]) -> None:
+    """One row per run: started, span, executed/cached, the gated metric, blessed, pushed path."""
+    metric = spec.evaluation.metric
+    print(f"{'started':19s}  {'span':>4s}  {'executed':>8s}  {'cached':>6s}  {metric:>28s}  blessed  pushed to")
+    for summary in summaries:
+        value = summary.metrics.get(metric)
+        blessed = {True: "yes", False: "no", None: "-"}[summary.blessed]
+        if summary.failed:
+            blessed = f"failed: {', '.join(summary.failed)}"
+        print(f"{iso_time(summary.started_ms):19s}  {'-' if summary.span is None else summary.span:>4}  "
+              f"{len(summary.executed):>8d}  {len(summary.cached):>6d}  "
+              f"{'-' if value is None else f'{value:.4f}':>28s}  {blessed:7s}  {summary.pushed_destination or '-'}")
+
+
+def print_anomaly_rows(rows: Sequence["AnomalyRow"], warn_on: Sequence[str] = ()) -> None:
+    width = max((len(row.feature) for row in rows), default=7)
+    kind_width = max((len(row.kind) for row in rows), default=4)
+    for row in rows:
+        warning = " (warning)" if row.kind in warn_on else ""
+        print(f"  {row.where}: {row.feature:{width}s}  {row.kind:{kind_width}s}  {row.description}{warning}")
+
+
+def checked_data_line(result: "CheckResult") -> str:
+    return ", ".join(f"{data.path} ({data.form}, {len(data.examples)} examples)" for data in result.data)
+
+
+def print_validation(spec: "PipelineSpec", result: "CheckResult") -> None:
+    print(f"{spec.id}: checked {checked_data_line(result)}")
+    print(f"  schema: {result.schema_origin}")
+    if result.outcome.rows:
+        print(f"  {len(result.outcome.rows)} anomal{'y' if len(result.outcome.rows) == 1 else 'ies'}:")
+        print_anomaly_rows(result.outcome.rows, spec.validation.warn_on)
+    else:
+        print("  no anomalies")
+    print(f"  report: {result.report}")
+
+
+def print_drift(spec: "PipelineSpec", result: "CheckResult") -> list[str]:
+    """The drift table; returns the features that drifted."""
+    print(f"{spec.id}: drift of {checked_data_line(result)}")
+    print(f"  schema: {result.schema_origin}")
+    width = max((len(row.feature) for row in result.outcome.drift), default=7)
+    print(f"  {'feature':{width}s}  {'measure':26s}  {'distance':>9s}  {'threshold':>9s}  drifted")
+    for row in result.outcome.drift:
+        print(f"  {row.feature:{width}s}  {row.measure:26s}  {row.distance:9.4f}  {row.threshold:9.4f}  "
+              f"{'yes' if row.exceeded else 'no'}")
+    drifted = [row.feature for row in result.outcome.drift if row.exceeded]
+    print(f"  drifted: {', '.join(drifted) if drifted else 'none'}")
+    print(f"  report: {result.report}")
+    return drifted
+
+
+def print_imported_data(source_id: str, imported: "ImportedData", seconds: float) -> None:
+    total = sum(imported.split_counts.values())
+    print(f"{source_id}: {total} examples, span {imported.span}, imported in {seconds:.1f} s")
+    for split, count in imported.split_counts.items():
+        print(f"  {split:8s} {count:8d} examples")
+    print(f"  {'feature':16s} {'stored as':20s} {'values/example':>14s}  shape")
+    for feature in imported.features:
+        print(f"  {feature.name:16s} {feature.stored_as:20s} {feature.values_per_example:>14s}  {feature.shape}")
+    print(f"  examples: {imported.uri}")
+
+
+def print_sources(sources: Sequence["DataSource"]) -> None:
+    for source in sources:
+        files = " or ".join(source.layouts) if source.layouts else "(generated, no files)"
+        print(f"{source.id:16s} {source.description}")
+        print(f"{'':16s}   files: {files}; split: {source.default_split.kind}")
+
+
+def print_run_parameters(inputs: Mapping[str, Mapping[str, Any]]) -> None:
+    """A compiled pipeline's run parameters and their defaults."""
+    if inputs:
+        listed = ", ".join(f"{name} (default {parameter['defaultValue']})" for name, parameter in sorted(inputs.items()))
+        print(f"  run parameters: {listed}")
+
+
+def print_compiled_run(run: "CompiledRun") -> None:
+    """Each step of a compiled pipeline run here, its time, what resolvers found; blessing and push."""
+    parameters = ", ".join(f"{name}={value}" for name, value in sorted(run.parameters.items()))
+    print(f"run {run.run_id} ({parameters or 'no parameters'}): {len(run.steps)} steps in {run.run_dir}")
+    for step in run.steps:
+        resolved = "" if step.kind == "container" else " (resolver: " + (
+            ", ".join(uri for uris in step.outputs.values() for uri in uris) or "nothing") + ")"
+        print(f"  {step.task:55s} {step.seconds:6.1f} s{resolved}")
+    for blessing in run.artifact_metadata("tfx.ModelBlessing"):
+        print(f"  blessed: {'yes' if blessing.get('blessed') == 1 else 'no'}")
+    for pushed in run.artifact_metadata("tfx.PushedModel"):
+        print(f"  pushed: {pushed['pushed_destination']}" if pushed.get("pushed") == 1 else "  pushed: nothing")
