@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-slow test-all bench clean
+.PHONY: install run lint test test-slow test-all bench clean
 
 # Re-installs only when the packaging inputs change; a second `make install` does nothing.
 $(STAMP): setup.py pyproject.toml constraints.txt
@@ -17,13 +17,17 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/coursepipe run iris_softmax
 
-test: install
+# The linter (pyproject.toml, [tool.ruff]) runs before every test tier.
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-slow: install
+test-slow: lint
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
-test-all: install
+test-all: lint
 	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
 # Benchmarks print markdown tables (see README, "Benchmarks"); they never run in the tests.

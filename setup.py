@@ -25,6 +25,6 @@ setup(
         "mlxtend",
         "Pillow",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "ruff"]},
     entry_points={"console_scripts": ["coursepipe=pipelines.cli:main"]},
 )

@@ -29,7 +29,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from benchmarks.workers import run_worker  # noqa: E402
+from benchmarks.workers import run_worker
 
 logger = logging.getLogger("benchmarks.beam_scaling")
 DATA_STEPS = ("CourseExampleGen", "StatisticsGen", "SchemaGen", "previous_statistics_resolver", "ExampleValidator",
@@ -44,13 +44,13 @@ MODES = {
 
 def worker(spec_id: str, data_dir: str, output: str, beam_args: list[str]) -> dict:
     """Runs the data half of `spec_id` in this process; returns step seconds and peak MB."""
-    from tfx import v1 as tfx  # noqa: PLC0415
-    from tfx.orchestration.pipeline import RunOptions  # noqa: PLC0415
+    from tfx import v1 as tfx
+    from tfx.orchestration.pipeline import RunOptions
 
-    from components.sources import get_source, locate  # noqa: PLC0415
-    from pipelines.factory import PipelinePlacement, create_pipeline  # noqa: PLC0415
-    from pipelines.progress import component_progress  # noqa: PLC0415
-    from pipelines.spec import load_spec  # noqa: PLC0415
+    from components.sources import get_source, locate
+    from pipelines.factory import PipelinePlacement, create_pipeline
+    from pipelines.progress import component_progress
+    from pipelines.spec import load_spec
 
     spec = load_spec(spec_id)
     args = [arg for arg in spec.beam.args if not arg.startswith(("--direct_running_mode", "--direct_num_workers"))]
@@ -79,7 +79,7 @@ def measure(spec_id: str, data_dir: str, beam_args: list[str]) -> dict:
 
 def write_boston_rows(directory: str, rows: int, seed: int = 0) -> None:
     """`rows` rows in mlxtend's boston_housing.csv layout: real rows resampled, 1 % noise."""
-    import mlxtend.data  # noqa: PLC0415
+    import mlxtend.data
 
     real = np.loadtxt(os.path.join(os.path.dirname(mlxtend.data.__file__), "data", "boston_housing.csv"), delimiter=",")
     rng = np.random.default_rng(seed)
@@ -113,7 +113,7 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="bench-beam-data-")
     try:
         if args.what == "modes":
-            from benchmarks.import_throughput import write_mnist  # noqa: PLC0415
+            from benchmarks.import_throughput import write_mnist
 
             write_mnist(data_dir, 70_000)
             results: dict[str, list[dict]] = {name: [] for name in MODES}

@@ -28,7 +28,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from benchmarks.workers import run_worker  # noqa: E402
+from benchmarks.workers import run_worker
 
 logger = logging.getLogger("benchmarks.cifar_throughput")
 
@@ -40,7 +40,7 @@ MODELS = (
 
 def write_synthetic_cifar(directory: str, train_images: int, test_images: int) -> None:
     """CIFAR-10 (five training batches + test_batch) and CIFAR-100 (train, test) pickles."""
-    import pickle  # noqa: PLC0415  (writing our own files; reading goes through restricted_load)
+    import pickle  # writing our own files; reading goes through restricted_load
 
     rng = np.random.default_rng(0)
 
@@ -63,8 +63,8 @@ def write_synthetic_cifar(directory: str, train_images: int, test_images: int) -
             pickle.dump(batch(n, b"fine_labels", 100), handle, protocol=2)
 
 
-def _spec(model: str, epochs: int, seed: int):  # noqa: ANN202  (PipelineSpec, imported late)
-    from pipelines.spec import PipelineSpec, load_spec  # noqa: PLC0415
+def _spec(model: str, epochs: int, seed: int):
+    from pipelines.spec import PipelineSpec, load_spec
 
     data = load_spec(model).model_dump(mode="json")
     data["training"].update(epochs=epochs, seed=seed)
@@ -74,10 +74,10 @@ def _spec(model: str, epochs: int, seed: int):  # noqa: ANN202  (PipelineSpec, i
 
 def pipeline_worker(model: str, data_dir: str, root: str, epochs: int, seed: int) -> dict[str, float]:
     """One `run_local` of the spec; the Trainer's own throughput figures."""
-    from components.sources import get_source, locate  # noqa: PLC0415
-    from modules.trainer import TRAINING_STATS_FILE  # noqa: PLC0415
-    from pipelines.runners.local import run_local  # noqa: PLC0415
-    from pipelines.summary import latest_run_summary  # noqa: PLC0415
+    from components.sources import get_source, locate
+    from modules.trainer import TRAINING_STATS_FILE
+    from pipelines.runners.local import run_local
+    from pipelines.summary import latest_run_summary
 
     spec = _spec(model, epochs, seed)
     layout = run_local(spec, root, data=locate(get_source(spec.data.source), os.path.join(data_dir, spec.data.source)))
@@ -90,12 +90,12 @@ def pipeline_worker(model: str, data_dir: str, root: str, epochs: int, seed: int
 
 def plain_worker(model: str, data_dir: str, epochs: int, seed: int) -> dict[str, float]:
     """The same model as a plain Keras script: arrays / 255, compile, fit."""
-    import tf_keras as keras  # noqa: PLC0415
+    import tf_keras as keras
 
-    from components.sources import get_source, locate  # noqa: PLC0415
-    from components.splits import EVAL_SPLIT, TRAIN_SPLIT  # noqa: PLC0415
-    from modules.registry import build_model  # noqa: PLC0415
-    from modules.fitting import ThroughputMeter, compile_model  # noqa: PLC0415
+    from components.sources import get_source, locate
+    from components.splits import EVAL_SPLIT, TRAIN_SPLIT
+    from modules.fitting import ThroughputMeter, compile_model
+    from modules.registry import build_model
 
     spec = _spec(model, epochs, seed)
     keras.utils.set_random_seed(seed)

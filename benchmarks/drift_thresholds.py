@@ -19,10 +19,10 @@ import statistics
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import tensorflow as tf  # noqa: E402
-import tensorflow_data_validation as tfdv  # noqa: E402
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
 
-from components.validation.data_forms import statistics_of  # noqa: E402
+from components.validation.data_forms import statistics_of
 
 logger = logging.getLogger("benchmarks.drift_thresholds")
 SHIFTS = (0.0, 0.5, 1.0)

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 logger = logging.getLogger("benchmarks.example_encoding")
 

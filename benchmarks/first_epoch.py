@@ -23,7 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from benchmarks.workers import run_worker  # noqa: E402
+from benchmarks.workers import run_worker
 
 logger = logging.getLogger("benchmarks.first_epoch")
 VARIANTS = ("converted", "skipped")
@@ -32,9 +32,9 @@ EXAMPLES = 256
 
 def _keep_keras_converted() -> None:
     """TensorFlow's own rules: `tf_keras` not on the do-not-convert list."""
-    from tensorflow.python.autograph.core import config, config_lib  # noqa: PLC0415
+    from tensorflow.python.autograph.core import config, config_lib
 
-    from modules.autograph import KERAS_PACKAGE  # noqa: PLC0415
+    from modules.autograph import KERAS_PACKAGE
 
     config.CONVERSION_RULES = tuple(
         rule for rule in config.CONVERSION_RULES
@@ -43,11 +43,11 @@ def _keep_keras_converted() -> None:
 
 
 def worker(variant: str, spec_id: str) -> dict[str, float]:
-    import tf_keras as keras  # noqa: PLC0415
+    import tf_keras as keras
 
-    from modules.registry import build_model, model_input_shape  # noqa: PLC0415  (applies the rule)
-    from modules.fitting import compile_model  # noqa: PLC0415
-    from pipelines.spec import load_spec  # noqa: PLC0415
+    from modules.fitting import compile_model
+    from modules.registry import build_model, model_input_shape  # applies the rule
+    from pipelines.spec import load_spec
 
     if variant == "converted":
         _keep_keras_converted()

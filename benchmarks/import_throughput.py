@@ -22,10 +22,10 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from benchmarks.example_encoding import synthetic_mnist  # noqa: E402
-from components.example_gen import read_source_splits  # noqa: E402
-from components.sources import get_source  # noqa: E402
-from pipelines.source_import import run_example_gen  # noqa: E402
+from benchmarks.example_encoding import synthetic_mnist
+from components.example_gen import read_source_splits
+from components.sources import get_source
+from pipelines.source_import import run_example_gen
 
 logger = logging.getLogger("benchmarks.import_throughput")
 

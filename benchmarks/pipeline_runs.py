@@ -33,7 +33,7 @@ VARIANTS = ("project", "tfx-default")
 
 def worker(variant: str, argv: list[str]) -> int:
     """`coursepipe` in this process, with TFX's default Beam dependency behaviour if asked."""
-    from pipelines import cli, factory  # noqa: PLC0415
+    from pipelines import cli, factory
 
     if variant == "tfx-default":
         factory.beam_args_for_local_workers = list
@@ -82,7 +82,7 @@ def first_epoch(summary: dict) -> tuple[float, float]:
 
 def _spec_files(spec_id: str, directory: str) -> tuple[str, str]:
     """The shipped spec, and a copy whose only change is the model's `l2` hyperparameter."""
-    from pipelines.spec import PipelineSpec, load_spec  # noqa: PLC0415
+    from pipelines.spec import PipelineSpec, load_spec
 
     spec = load_spec(spec_id)
     data = spec.model_dump(mode="json")
@@ -129,7 +129,8 @@ def main() -> None:
             logger.info("%s repeat %d: cold %.1f s, warm %.1f s, hparams %.1f s (%s)", variant, repeat,
                         cold["seconds"], warm["seconds"], changed["seconds"], ", ".join(rows["executed"][-1]))
     imports = statistics.median(import_seconds() for _ in range(3))
-    logger.info("\n| variant | cold s | warm s | warm / cold | executed warm | hparams-only s | executed on hparams change | TMPDIR MB left by a cold run |")
+    logger.info("\n| variant | cold s | warm s | warm / cold | executed warm | hparams-only s "
+                "| executed on hparams change | TMPDIR MB left by a cold run |")
     logger.info("|---|---:|---:|---:|---:|---:|---|---:|")
     for variant, rows in results.items():
         cold, warm = statistics.median(rows["cold"]), statistics.median(rows["warm"])

@@ -29,13 +29,13 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tf_keras as keras  # noqa: E402
+import tf_keras as keras
 
-from components.sources import get_source, locate  # noqa: E402
-from components.splits import EVAL_SPLIT, TRAIN_SPLIT, apply_split  # noqa: E402
-from pipelines.runners.local import run_local  # noqa: E402
-from pipelines.spec import PipelineSpec, load_spec  # noqa: E402
-from pipelines.summary import latest_run_summary  # noqa: E402
+from components.sources import get_source, locate
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT, apply_split
+from pipelines.runners.local import run_local
+from pipelines.spec import PipelineSpec, load_spec
+from pipelines.summary import latest_run_summary
 
 logger = logging.getLogger("benchmarks.pipeline_vs_keras")
 
@@ -58,7 +58,7 @@ class MyDense(keras.layers.Layer):
         self.kernel = self.add_weight("w", [inp_dim, outp_dim])
         self.bias = self.add_weight("b", [outp_dim])
 
-    def call(self, inputs, training=None):  # noqa: ANN001, ANN201
+    def call(self, inputs, training=None):
         return inputs @ self.kernel + self.bias
 
 
@@ -70,8 +70,8 @@ class MyModel(keras.Model):
         self.fc1, self.fc2, self.fc3 = MyDense(28 * 28, 256), MyDense(256, 128), MyDense(128, 64)
         self.fc4, self.fc5 = MyDense(64, 32), MyDense(32, 10)
 
-    def call(self, inputs, training=None):  # noqa: ANN001, ANN201
-        import tensorflow as tf  # noqa: PLC0415
+    def call(self, inputs, training=None):
+        import tensorflow as tf
 
         x = tf.reshape(inputs, [-1, 28 * 28])
         for layer in (self.fc1, self.fc2, self.fc3, self.fc4):
@@ -162,7 +162,7 @@ def _score(spec: PipelineSpec, model: keras.Model, x: np.ndarray, y: np.ndarray)
 
 def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float]:
     """(metric, fit seconds) of the course's script on the same split (the caller times the whole)."""
-    from modules.fitting import compile_model  # noqa: PLC0415  (the spec's optimizer, loss, metrics)
+    from modules.fitting import compile_model  # the spec's optimizer, loss, metrics
 
     keras.utils.set_random_seed(seed)
     arrays = _arrays(spec)
@@ -240,7 +240,7 @@ def main() -> None:
                                                "keras_wall": []}
             data_dir = None
             if case.synthetic_mnist:
-                from benchmarks.import_throughput import write_mnist  # noqa: PLC0415
+                from benchmarks.import_throughput import write_mnist
 
                 data_dir = os.path.join(temp_dir, f"{name}-data")
                 os.makedirs(data_dir)

@@ -32,8 +32,8 @@ from tfx.utils import proto_utils
 
 from components.example_encoding import EncodingError, encode_example
 from components.sources import DataLocation, DataSource, Record, get_source
-from components.splits import EVAL_SPLIT, TRAIN_SPLIT, SplitConfig, apply_split
 from components.sources.base import DataFileError
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT, SplitConfig, apply_split
 from modules.features import Feature, FeatureSet
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,8 @@ def write_split(split_dir: str, serialized: Sequence[bytes]) -> str:
     """
     fileio.makedirs(split_dir)
     path = os.path.join(split_dir, f"{DEFAULT_FILE_NAME}-00000-of-00001.gz")
-    with tf.io.TFRecordWriter(path, options=tf.io.TFRecordOptions(compression_type="GZIP", compression_level=GZIP_LEVEL)) as writer:
+    options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=GZIP_LEVEL)
+    with tf.io.TFRecordWriter(path, options=options) as writer:
         for record in serialized:
             writer.write(record)
     return path

@@ -18,8 +18,6 @@ TFX's stock strategies, so compiled pipelines resolve with those instead (see do
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import ml_metadata as mlmd
 from tfx import types
 from tfx.dsl.components.common import resolver
@@ -39,7 +37,7 @@ class LatestBlessedOtherModelStrategy(LatestBlessedModelStrategy):
 
     def resolve_artifacts(
         self, store: mlmd.MetadataStore, input_dict: dict[str, list[types.Artifact]]
-    ) -> Optional[dict[str, list[types.Artifact]]]:
+    ) -> dict[str, list[types.Artifact]] | None:
         candidate_ids = {artifact.id for artifact in input_dict.get(CANDIDATE_KEY, [])}
         models = [
             model
@@ -61,7 +59,7 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
 
     def resolve_artifacts(
         self, store: mlmd.MetadataStore, input_dict: dict[str, list[types.Artifact]]
-    ) -> Optional[dict[str, list[types.Artifact]]]:
+    ) -> dict[str, list[types.Artifact]] | None:
         current = input_dict.get(CURRENT_KEY, [])
         previous = previous_span_statistics(input_dict.get(STATISTICS_KEY, []), current[0]) if current else None
         return {STATISTICS_KEY: [previous] if previous is not None else [], CURRENT_KEY: []}

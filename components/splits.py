@@ -6,7 +6,7 @@ on exactly the examples the course trained on.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Sequence, TypeVar, Union
+from typing import Annotated, Literal, Sequence, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -56,7 +56,7 @@ class SklearnSplit(StrictModel):
     random_state: int = 1
 
     def apply(self, records: Sequence[T]) -> dict[str, list[T]]:
-        from sklearn.model_selection import train_test_split  # noqa: PLC0415
+        from sklearn.model_selection import train_test_split
 
         indices = np.arange(len(records))
         train, test = train_test_split(
@@ -79,7 +79,7 @@ class AllSplit(StrictModel):
 
 
 SplitConfig = Annotated[
-    Union[GivenSplit, ShuffleSplit, SklearnSplit, AllSplit], Field(discriminator="kind")
+    GivenSplit | ShuffleSplit | SklearnSplit | AllSplit, Field(discriminator="kind")
 ]
 
 

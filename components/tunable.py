@@ -174,7 +174,7 @@ class TunableTrainer(base_component.BaseComponent):
         custom_config: dict[str, Any],
         train_epochs: Tunable = None,
         train_steps: Tunable = None,
-    ):
+    ) -> None:
         super().__init__(
             spec=TunableTrainerSpec(
                 examples=examples,
@@ -209,7 +209,7 @@ class TunableEvaluator(base_component.BaseComponent):
         eval_config: tfma.EvalConfig,
         eval_lower_bound: Tunable = None,
         eval_upper_bound: Tunable = None,
-    ):
+    ) -> None:
         super().__init__(
             spec=TunableEvaluatorSpec(
                 examples=examples,

@@ -22,7 +22,7 @@ def skip_keras_conversion() -> bool:
     """Puts `tf_keras` on AutoGraph's do-not-convert list (once); False when TF's internals that
     hold the list are not where TF 2.16 keeps them (the pinned version), and nothing changed."""
     try:
-        from tensorflow.python.autograph.core import config, config_lib  # noqa: PLC0415
+        from tensorflow.python.autograph.core import config, config_lib
     except ImportError:
         logger.warning("AutoGraph's conversion rules not found; tf_keras stays converted (slow first trace)")
         return False

@@ -46,10 +46,10 @@ def write_curves(history: EpochHistory, directory: str, title: str) -> str | Non
     panels = _panels(list(history.values))
     if not panels:
         return None
-    import matplotlib  # noqa: PLC0415  (only the Trainer draws)
+    import matplotlib  # only the Trainer draws
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt  # noqa: PLC0415
+    from matplotlib import pyplot as plt
 
     figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for axis, name in zip(axes[0], panels, strict=True):

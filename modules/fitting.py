@@ -16,8 +16,8 @@ import tensorflow as tf
 import tf_keras as keras
 
 from modules.autograph import skip_keras_conversion
-from modules.spec_sections import ProfitLoss, TrainingConfig
 from modules.curves import EpochHistory
+from modules.spec_sections import ProfitLoss, TrainingConfig
 
 logger = logging.getLogger(__name__)
 skip_keras_conversion()  # before any train step is traced (modules.autograph says why)

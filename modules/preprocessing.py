@@ -6,8 +6,8 @@ from typing import Any, Mapping
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.spec_sections import FeatureTransform, OneHot, ScaleLike, TransformConfig
 from modules.features import Feature, FeatureSet, transformed_name
+from modules.spec_sections import FeatureTransform, OneHot, ScaleLike, TransformConfig
 from modules.transforms import apply_transform, decode_stored
 
 TRANSFORM_KEY = "transform"

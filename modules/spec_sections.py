@@ -6,7 +6,7 @@ composes them into the whole `PipelineSpec`.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
@@ -92,11 +92,8 @@ class Identity(StrictModel):
 
 
 FeatureTransform = Annotated[
-    Union[ZScore, ScaleTo01, Divide, OneHot, Pad, Vocabulary, Ids, Identity], Field(discriminator="kind")
+    ZScore | ScaleTo01 | Divide | OneHot | Pad | Vocabulary | Ids | Identity, Field(discriminator="kind")
 ]
-TRANSFORM_KINDS: tuple[str, ...] = tuple(
-    cls.model_fields["kind"].default for cls in get_args(get_args(FeatureTransform)[0])
-)
 
 
 class ScaleLike(StrictModel):
@@ -116,7 +113,7 @@ class TransformConfig(StrictModel):
     """
 
     features: dict[str, FeatureTransform]
-    label: Annotated[Union[OneHot, ScaleLike], Field(discriminator="kind")] | None = Field(
+    label: Annotated[OneHot | ScaleLike, Field(discriminator="kind")] | None = Field(
         None,
         description="a target for training only (one_hot: the course's tf.one_hot(y, depth); "
         "scale_like: min-max scaled as an input feature); the Evaluator and serving clients "
@@ -155,7 +152,6 @@ LossName = Literal[
     "mean_squared_error",
     "mean_absolute_error",
 ]
-LOSSES: tuple[str, ...] = get_args(LossName)
 
 
 class ProfitLoss(StrictModel):
@@ -207,7 +203,7 @@ class TrainingConfig(StrictModel):
     epochs: PositiveInt | None = None
     steps: PositiveInt | None = None
     optimizer: OptimizerConfig
-    loss: Union[LossName, ProfitLoss]
+    loss: LossName | ProfitLoss
     from_logits: bool = False
     style: TrainingStyle = Field(
         "fit",
@@ -229,7 +225,7 @@ class TrainingConfig(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _epochs_xor_steps(self) -> "TrainingConfig":
+    def _epochs_xor_steps(self) -> TrainingConfig:
         if (self.epochs is None) == (self.steps is None):
             raise ValueError("give exactly one of 'epochs' or 'steps'")
         if self.style == "gradient_tape" and self.optimizer.name != "sgd":

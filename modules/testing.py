@@ -21,9 +21,9 @@ import tensorflow_transform.beam as tft_beam
 import tf_keras as keras
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from modules.spec_sections import TrainingConfig
-from modules.registry import build_model
 from modules.fitting import compile_model
+from modules.registry import build_model
+from modules.spec_sections import TrainingConfig
 
 PreprocessingFn = Callable[..., Mapping[str, tf.Tensor]]
 

@@ -20,13 +20,13 @@ from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from modules.accelerators import device_names, distribution_strategy, precision_policy, with_float32_outputs
-from modules.spec_sections import ModelConfig, ScaleLike, TrainingConfig, TransformConfig
 from modules.curves import EpochHistory, write_curves
 from modules.export import export_serving_model
 from modules.features import transformed_name
+from modules.fitting import ThroughputMeter, compile_model, fit, per_example_loss
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model, model_input_shape
-from modules.fitting import ThroughputMeter, compile_model, fit, per_example_loss
+from modules.spec_sections import ModelConfig, ScaleLike, TrainingConfig, TransformConfig
 
 logger = logging.getLogger(__name__)
 

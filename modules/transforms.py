@@ -11,8 +11,8 @@ from typing import Callable
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.spec_sections import Divide, FeatureTransform, Identity, Ids, OneHot, Pad, ScaleTo01, Vocabulary, ZScore
 from modules.features import Feature
+from modules.spec_sections import Divide, FeatureTransform, Identity, Ids, OneHot, Pad, ScaleTo01, Vocabulary, ZScore
 
 
 def _dense(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.Tensor:

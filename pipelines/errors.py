@@ -1,8 +1,8 @@
 """`SpecError`: every problem of a spec at once, each with its YAML path."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 import types
+from dataclasses import dataclass
 from typing import Annotated, Any, Sequence, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError

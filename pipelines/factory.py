@@ -32,17 +32,6 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 from components.example_gen import course_example_gen
-from components.tunable import (
-    EVAL_LOWER_BOUND,
-    EVAL_UPPER_BOUND,
-    TRAIN_EPOCHS,
-    TRAIN_STEPS,
-    TunableEvaluator,
-    TunableTrainer,
-)
-from components.sources import DataLocation, declared_location, get_source
-from components.splits import EVAL_SPLIT
-from components.validation.component import CourseExampleValidator, gate_config
 from components.resolvers import (
     BLESSING_KEY,
     CANDIDATE_KEY,
@@ -52,6 +41,17 @@ from components.resolvers import (
     LatestBlessedOtherModelStrategy,
     PreviousSpanStatisticsStrategy,
 )
+from components.sources import DataLocation, declared_location, get_source
+from components.splits import EVAL_SPLIT
+from components.tunable import (
+    EVAL_LOWER_BOUND,
+    EVAL_UPPER_BOUND,
+    TRAIN_EPOCHS,
+    TRAIN_STEPS,
+    TunableEvaluator,
+    TunableTrainer,
+)
+from components.validation.component import CourseExampleValidator, gate_config
 from components.validation.schemas import schema_path
 from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config

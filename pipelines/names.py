@@ -57,7 +57,7 @@ EVAL_METRICS: dict[str, tuple[str, bool]] = {
 }
 
 
-def component_ids(spec: "PipelineSpec") -> tuple[str, ...]:
+def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
     """The ids of the components `spec`'s pipeline runs (resolvers aside)."""
     if spec.validation.schema_file is None:
         return COMPONENT_IDS

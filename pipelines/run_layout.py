@@ -44,6 +44,6 @@ def default_output_dir(spec_id: str) -> str:
     return os.path.join("runs", spec_id)
 
 
-def layout_for(spec: "PipelineSpec", output_dir: str | None) -> RunLayout:
+def layout_for(spec: PipelineSpec, output_dir: str | None) -> RunLayout:
     output = os.path.abspath(output_dir or default_output_dir(spec.id))
     return RunLayout(output, spec.push.destination)

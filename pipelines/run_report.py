@@ -29,7 +29,8 @@ STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 td, th { border: 1px solid #bbb; padding: 3px 8px; text-align: left; }
-.executed { fill: #d4f4d4; } .resolver { fill: #fff; } .cached { fill: #dde8ff; } .failed { fill: #ffd0d0; } .skipped { fill: #eee; }
+.executed { fill: #d4f4d4; } .resolver { fill: #fff; } .cached { fill: #dde8ff; }
+.failed { fill: #ffd0d0; } .skipped { fill: #eee; }
 .yes { color: #0a0; font-weight: bold; } .no { color: #c00; font-weight: bold; }
 """
 NODE_WIDTH, NODE_HEIGHT, COLUMN, ROW = 215, 34, 240, 48
@@ -119,7 +120,7 @@ def metrics_table(spec: PipelineSpec, summary: RunSummary) -> str:
 
 def signature_table(pushed: str) -> str:
     """The pushed model's serving_default inputs and outputs (names, dtypes, shapes)."""
-    import tensorflow as tf  # noqa: PLC0415  (heavy; only for a run that pushed)
+    import tensorflow as tf  # heavy; only for a run that pushed
 
     signature = tf.saved_model.load(pushed).signatures["serving_default"]
     rows = [("input", name, spec.dtype.name, spec.shape) for name, spec in signature.structured_input_signature[1].items()]

@@ -69,11 +69,11 @@ def run_example_gen(
 ) -> str:
     """Runs the ExampleGen of `source_id` alone (LocalDagRunner, SQLite metadata in `output_dir`);
     returns the metadata path."""
-    from tfx.orchestration import metadata  # noqa: PLC0415  (heavy)
-    from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # noqa: PLC0415
-    from tfx.orchestration.pipeline import Pipeline  # noqa: PLC0415
+    from tfx.orchestration import metadata  # heavy
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+    from tfx.orchestration.pipeline import Pipeline
 
-    from components.example_gen import course_example_gen  # noqa: PLC0415
+    from components.example_gen import course_example_gen
 
     source = get_source(source_id)
     parsed_options = source.parse_options(options)
@@ -98,8 +98,8 @@ def run_example_gen(
 
 def describe_latest_examples(metadata_path: str, features: FeatureSet) -> ImportedData:
     """The newest Examples artifact in the metadata store, counted and described."""
-    import ml_metadata as mlmd  # noqa: PLC0415
-    from ml_metadata.proto import metadata_store_pb2  # noqa: PLC0415
+    import ml_metadata as mlmd
+    from ml_metadata.proto import metadata_store_pb2
 
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
@@ -114,7 +114,7 @@ def describe_latest_examples(metadata_path: str, features: FeatureSet) -> Import
 
 
 def _scan_examples(uri: str, features: FeatureSet) -> tuple[dict[str, int], list[FeatureDescription]]:
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     counts: dict[str, int] = {}
     value_counts: dict[str, set[int]] = {}

@@ -142,13 +142,13 @@ class PipelineSpec(StrictModel):
     kubeflow: KubeflowConfig = KubeflowConfig()
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<spec>") -> "PipelineSpec":
+    def from_dict(cls, data: Any, source: str = "<spec>") -> PipelineSpec:
         """Validates `data`; raises one `SpecError` naming `source` and every problem.
 
         Each top-level section is parsed on its own, so a mistake in one section does not hide
         the cross-field problems of the others: a check runs when the sections it reads parsed.
         """
-        from pipelines.spec_rules import run_checks  # noqa: PLC0415  (checks import this module)
+        from pipelines.spec_rules import run_checks  # checks import this module
 
         if not isinstance(data, dict):
             raise SpecError(source, [Problem("", f"expected a mapping, got {type(data).__name__}")])
@@ -165,7 +165,7 @@ class PipelineSpec(StrictModel):
         return spec
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike[str]) -> "PipelineSpec":
+    def from_yaml(cls, path: str | os.PathLike[str]) -> PipelineSpec:
         """Loads and validates one spec file."""
         path = os.fspath(path)
         try:

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from components.sources import SOURCES
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
-from modules.spec_sections import OneHot, ScaleLike
 from modules.registry import resolve_model
+from modules.spec_sections import OneHot, ScaleLike
 from modules.transforms import output_width
 from pipelines.errors import Problem, problems_from_validation
 from pipelines.names import EVAL_METRICS, TRAINER_ID, component_ids
@@ -54,7 +54,7 @@ def kubeflow_check(*sections: str) -> Callable[[Check], Check]:
 
 
 def run_checks(
-    spec: "PipelineSpec",
+    spec: PipelineSpec,
     checks: list[RegisteredCheck] | None = None,
     parsed_sections: set[str] | None = None,
 ) -> list[Problem]:
@@ -68,7 +68,7 @@ def run_checks(
 
 
 @check("data")
-def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_data_source_known(spec: PipelineSpec) -> Iterator[Problem]:
     if spec.data.source not in SOURCES:
         yield Problem(
             "data.source",
@@ -77,7 +77,7 @@ def check_data_source_known(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("data")
-def check_data_options(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_data_options(spec: PipelineSpec) -> Iterator[Problem]:
     source = spec.data.known_source()
     if source is None:
         return
@@ -91,7 +91,7 @@ def check_data_options(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("validation")
-def check_warn_on_kinds(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_warn_on_kinds(spec: PipelineSpec) -> Iterator[Problem]:
     kinds = anomaly_kinds()
     for index, kind in enumerate(spec.validation.warn_on):
         if kind not in kinds:
@@ -102,7 +102,7 @@ def check_warn_on_kinds(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("validation", "data")
-def check_validation_schema_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_validation_schema_fits_source(spec: PipelineSpec) -> Iterator[Problem]:
     """A curated schema must be readable and describe exactly the features the source emits."""
     source = spec.data.known_source()
     if spec.validation.schema_file is None or source is None:
@@ -123,7 +123,7 @@ def check_validation_schema_fits_source(spec: "PipelineSpec") -> Iterator[Proble
 
 
 @check("validation", "data")
-def check_threshold_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_threshold_features_exist(spec: PipelineSpec) -> Iterator[Problem]:
     source = spec.data.known_source()
     if source is None:
         return
@@ -136,7 +136,7 @@ def check_threshold_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("data")
-def check_split_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_split_fits_source(spec: PipelineSpec) -> Iterator[Problem]:
     """`given` needs a source with its own train/test files; a fixed split cannot be replaced."""
     source = spec.data.known_source()
     split = spec.data.split
@@ -157,7 +157,7 @@ def check_split_fits_source(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("data", "transform")
-def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_transform_features_exist(spec: PipelineSpec) -> Iterator[Problem]:
     source = spec.data.known_source()
     if source is None:
         return
@@ -179,7 +179,7 @@ def check_transform_features_exist(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("model")
-def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_model_and_hparams(spec: PipelineSpec) -> Iterator[Problem]:
     try:
         registered = resolve_model(spec.model.name)
     except (KeyError, ImportError) as error:
@@ -197,7 +197,7 @@ def check_model_and_hparams(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("data", "transform", "model")
-def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_input_shape_matches_data(spec: PipelineSpec) -> Iterator[Problem]:
     """A flat model input must be as wide as the transformed features put side by side."""
     source = spec.data.known_source()
     input_shape = spec.model.hparams.get("input_shape")
@@ -215,7 +215,7 @@ def check_input_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("data", "transform")
-def check_scaled_label(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_scaled_label(spec: PipelineSpec) -> Iterator[Problem]:
     """scale_like scales a numeric label by one of the transformed input features."""
     scale = spec.transform.label
     source = spec.data.known_source()
@@ -235,7 +235,7 @@ _SHAPE_KEEPING = ("divide", "zscore", "scale_to_0_1", "identity", "ids")
 
 
 @check("data", "transform", "model")
-def check_image_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_image_shape_matches_data(spec: PipelineSpec) -> Iterator[Problem]:
     """A model reading one shaped feature (an image) must be built for that feature's shape."""
     source = spec.data.known_source()
     input_shape = spec.model.hparams.get("input_shape")
@@ -252,7 +252,7 @@ def check_image_shape_matches_data(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("transform", "training")
-def check_loss_fits_the_target(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_loss_fits_the_target(spec: PipelineSpec) -> Iterator[Problem]:
     """One-hot targets need a dense loss; integer labels need a sparse one."""
     one_hot = isinstance(spec.transform.label, OneHot)
     loss = spec.training.loss
@@ -278,7 +278,7 @@ def check_loss_fits_the_target(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("training", "evaluation")
-def check_unsupervised_models_gate_on_reconstruction(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_unsupervised_models_gate_on_reconstruction(spec: PipelineSpec) -> Iterator[Problem]:
     reconstructs = spec.training.target == "input"
     if reconstructs and spec.evaluation.metric != "reconstruction_loss":
         yield Problem("evaluation.metric", "a model trained on target: input has no label to score; "
@@ -288,7 +288,7 @@ def check_unsupervised_models_gate_on_reconstruction(spec: "PipelineSpec") -> It
 
 
 @check("training")
-def check_checkpoint_monitor_is_logged(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_checkpoint_monitor_is_logged(spec: PipelineSpec) -> Iterator[Problem]:
     """ModelCheckpoint can only watch what fit logs: the loss and the metrics, train or val_."""
     checkpoint = spec.training.checkpoint
     if checkpoint is None:
@@ -302,7 +302,7 @@ def check_checkpoint_monitor_is_logged(spec: "PipelineSpec") -> Iterator[Problem
 
 
 @check("evaluation")
-def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_eval_metric(spec: PipelineSpec) -> Iterator[Problem]:
     evaluation = spec.evaluation
     if evaluation.metric not in EVAL_METRICS:
         yield Problem(
@@ -322,7 +322,7 @@ def check_eval_metric(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("kubeflow")
-def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_gpu_request(spec: PipelineSpec) -> Iterator[Problem]:
     trainer = spec.kubeflow.trainer
     if trainer.gpu_type is not None and trainer.gpus == 0:
         yield Problem(
@@ -332,7 +332,7 @@ def check_gpu_request(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @check("kubeflow", "validation")
-def check_resources_name_components(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_resources_name_components(spec: PipelineSpec) -> Iterator[Problem]:
     known = [name for name in component_ids(spec) if name != TRAINER_ID]
     for name in spec.kubeflow.resources:
         if name == TRAINER_ID:
@@ -343,7 +343,7 @@ def check_resources_name_components(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @kubeflow_check("kubeflow")
-def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_kubeflow_image(spec: PipelineSpec) -> Iterator[Problem]:
     if not spec.kubeflow.image:
         yield Problem(
             "kubeflow.image",
@@ -353,7 +353,7 @@ def check_kubeflow_image(spec: "PipelineSpec") -> Iterator[Problem]:
 
 
 @kubeflow_check("kubeflow")
-def check_gpu_trainer_has_a_gpu_image(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_gpu_trainer_has_a_gpu_image(spec: PipelineSpec) -> Iterator[Problem]:
     """A Trainer that asks for a GPU must run an image whose TensorFlow can use it."""
     if spec.kubeflow.trainer.gpus and not spec.kubeflow.gpu_image:
         yield Problem(
@@ -364,7 +364,7 @@ def check_gpu_trainer_has_a_gpu_image(spec: "PipelineSpec") -> Iterator[Problem]
 
 
 @kubeflow_check("kubeflow")
-def check_kubeflow_pipeline_root(spec: "PipelineSpec") -> Iterator[Problem]:
+def check_kubeflow_pipeline_root(spec: PipelineSpec) -> Iterator[Problem]:
     if not spec.kubeflow.pipeline_root:
         yield Problem(
             "kubeflow.pipeline_root",

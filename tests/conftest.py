@@ -5,9 +5,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import pytest  # noqa: E402
+import pytest
 
-from pipelines.spec import PipelineSpec, load_spec  # noqa: E402
+from pipelines.spec import PipelineSpec, load_spec
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def spec_with(spec: PipelineSpec, **section_updates: dict) -> PipelineSpec:
 def _no_tfx_source_package_per_beam_step():
     """Every pipeline a test runs proves that no Beam step builds TFX's source package (1.7 s
     and a 49 MB temporary copy each; see pipelines.factory.beam_args_for_local_workers)."""
-    from tfx.utils import dependency_utils  # noqa: PLC0415
+    from tfx.utils import dependency_utils
 
     def refuse() -> str:
         raise AssertionError("a Beam executor built TFX's ephemeral source package")

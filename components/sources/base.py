@@ -11,20 +11,20 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence, Type, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from pydantic import ValidationError
 
 from components.splits import SplitConfig
-from modules.spec_sections import StrictModel
 from modules.features import FeatureSet
+from modules.spec_sections import StrictModel
 
-Value = Union[float, int, str, bytes, np.ndarray, Sequence[int], Sequence[float]]
+Value = float | int | str | bytes | np.ndarray | Sequence[int] | Sequence[float]
 Record = dict[str, Value]
 SourceRecords = dict[str, list[Record]]
-Sized = Union[np.ndarray, Sequence[Any]]
+Sized = np.ndarray | Sequence[Any]
 
 SPAN_DIR_PATTERN = "span-{SPAN}"
 _SPAN_DIR = re.compile(r"^span-(\d+)$")
@@ -85,11 +85,10 @@ class DataSource:
     layouts: tuple[str, ...] = ()
     default_dirs: Callable[[], Sequence[str]] = lambda: ()
     how_to_get: str = ""
-    options_class: Type[StrictModel] = NoOptions
+    options_class: type[StrictModel] = NoOptions
     accepts_file: bool = True
     # The source splits by itself (prices: by date, windows on each side); data.split cannot change it.
     fixed_split: bool = False
-    example_counts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def generated(self) -> bool:

@@ -16,7 +16,10 @@ from components.sources.base import DataFileError, DataSource, SourceRecords, ch
 from components.sources.images import image_records
 from components.sources.safe_files import UnsafeFileError, restricted_load, tar_members
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, GivenSplit
-from modules.features import CIFAR10, CIFAR100, FeatureSet
+from modules.features import FeatureSet, image_set
+
+CIFAR10 = image_set(32, 32, 3, 10)
+CIFAR100 = image_set(32, 32, 3, 100)
 
 CIFAR10_BATCHES = {
     TRAIN_SPLIT: tuple(f"data_batch_{i}" for i in range(1, 6)),
@@ -63,7 +66,9 @@ def _batch_files(files: Sequence[str]) -> dict[str, tuple[str, IO[bytes]]]:
     return batches
 
 
-def read_cifar(files: Sequence[str], batches: dict[str, tuple[str, ...]], label_key: bytes, features: FeatureSet) -> SourceRecords:
+def read_cifar(
+    files: Sequence[str], batches: dict[str, tuple[str, ...]], label_key: bytes, features: FeatureSet
+) -> SourceRecords:
     available = _batch_files(files)
     records = {}
     for split, names in batches.items():
@@ -71,7 +76,8 @@ def read_cifar(files: Sequence[str], batches: dict[str, tuple[str, ...]], label_
         for name in names:
             if name not in available:
                 where = files[0] if len(files) == 1 else os.path.dirname(files[0]) if files else "the data directory"
-                raise DataFileError(f"{where}: batch {name!r} missing; expected {', '.join(n for ns in batches.values() for n in ns)}")
+                expected = ", ".join(batch for split_batches in batches.values() for batch in split_batches)
+                raise DataFileError(f"{where}: batch {name!r} missing; expected {expected}")
             display, handle = available[name]
             if handle is None:
                 with open(display, "rb") as opened:
@@ -95,7 +101,6 @@ CIFAR10_SOURCE = DataSource(
     default_dirs=lambda: [keras_cache_dir()],
     how_to_get="keras.datasets.cifar10.load_data() caches ~/.keras/datasets/cifar-10-batches-py "
     "(the archive cifar-10-python.tar.gz works too).",
-    example_counts={TRAIN_SPLIT: 50000, EVAL_SPLIT: 10000},
 )
 
 CIFAR100_SOURCE = DataSource(
@@ -108,5 +113,4 @@ CIFAR100_SOURCE = DataSource(
     default_dirs=lambda: [keras_cache_dir()],
     how_to_get="keras.datasets.cifar100.load_data() caches ~/.keras/datasets/cifar-100-python "
     "(the archive cifar-100-python.tar.gz works too).",
-    example_counts={TRAIN_SPLIT: 50000, EVAL_SPLIT: 10000},
 )

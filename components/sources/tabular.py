@@ -21,7 +21,24 @@ from components.sources.base import (
 )
 from components.sources.safe_files import read_maybe_gzip
 from components.splits import ALL_RECORDS, ShuffleSplit, SklearnSplit
-from modules.features import BOSTON_HOUSING, DIGITS, IRIS, FeatureSet
+from modules.features import SCALAR_FLOAT, Feature, FeatureSet
+
+IRIS = FeatureSet(
+    features=("sepal_length", "sepal_width", "petal_length", "petal_width"),
+    label="species",
+    num_classes=3,
+)
+DIGITS = FeatureSet(
+    features=("pixels",), label="digit", num_classes=10, kinds={"pixels": Feature("float", (8, 8))}
+)
+BOSTON_HOUSING = FeatureSet(
+    features=(
+        "crim", "zn", "indus", "chas", "nox", "rm", "age", "dis", "rad", "tax", "ptratio", "b",
+        "lstat",
+    ),
+    label="medv",
+    kinds={"medv": SCALAR_FLOAT},
+)
 
 
 def package_data_dir(package: str, *parts: str) -> str:

@@ -21,8 +21,15 @@ from components.sources.base import DataFileError, DataSource, SourceRecords, ch
 from components.sources.safe_files import UnsafeFileError, restricted_load
 from components.sources.tabular import only_file, package_data_dir, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, GivenSplit, ShuffleSplit
+from modules.features import Feature, FeatureSet
 from modules.spec_sections import StrictModel
-from modules.features import IMDB_IDS, IMDB_TEXT
+
+IMDB_IDS = FeatureSet(
+    features=("word_ids",), label="label", num_classes=2, kinds={"word_ids": Feature("int", (None,))}
+)
+IMDB_TEXT = FeatureSet(
+    features=("text",), label="label", num_classes=2, kinds={"text": Feature("text")}
+)
 
 
 class ImdbOptions(StrictModel):
@@ -129,7 +136,6 @@ IMDB_SOURCE = DataSource(
     default_dirs=lambda: [keras_cache_dir()],
     how_to_get="keras.datasets.imdb.load_data() caches ~/.keras/datasets/imdb.npz.",
     options_class=ImdbOptions,
-    example_counts={TRAIN_SPLIT: 25000, EVAL_SPLIT: 25000},
 )
 
 IMDB_TEXT_SOURCE = DataSource(

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2, path_pb2
 
 AnomalyType = anomalies_pb2.AnomalyInfo.Type
 MeasurementType = anomalies_pb2.DriftSkewInfo.Measurement.Type
@@ -44,7 +44,7 @@ class DistanceRow:
         return self.distance > self.threshold
 
 
-def _path_name(path) -> str:
+def _path_name(path: path_pb2.Path) -> str:
     return ".".join(path.step)
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from components.splits import TRAIN_SPLIT
 from components.validation.anomalies import AnomalyRow, DistanceRow, anomaly_kinds, anomaly_rows, distance_rows
 from components.validation.config import Thresholds
 from components.validation.schemas import SERVING, TRAINING, feature_name, with_comparators, with_environments
 
 Statistics = statistics_pb2.DatasetFeatureStatisticsList
-TRAIN_SPLIT = "train"
 SERVING_DATA = "serving"
 # What a drift or skew comparison reports (distances over thresholds, a feature missing on one
 # side, example counts): kept apart from the schema anomalies of the split itself.

@@ -25,8 +25,9 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 from tfx.utils import writer_utils
 
 from components.sources import get_source
+from components.splits import TRAIN_SPLIT
 from components.validation.anomalies import DataAnomaliesError, errors_and_warnings
-from components.validation.checks import TRAIN_SPLIT, ValidationOutcome, validate_training_data
+from components.validation.checks import ValidationOutcome, validate_training_data
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import load_data
 from components.validation.html_view import REPORT_FILE, validation_html, write_report

@@ -18,15 +18,14 @@ import glob
 import gzip
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
+from google.protobuf.message import DecodeError
 from tensorflow_data_validation.statistics.stats_impl import generate_statistics_in_memory
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
-
-from google.protobuf.message import DecodeError
 
 from components.example_encoding import EncodingError, encode_example
 from components.example_gen import inferred_feature_set
@@ -178,8 +177,10 @@ def _parse_column(values: list[str], schema_type: int | None) -> list[Any]:
     return [None if value == "" else kind(value) for value in values]
 
 
-def _open_text(name: str):
-    return gzip.open(name, "rt", encoding="utf-8", newline="") if name.endswith(".gz") else open(name, encoding="utf-8", newline="")
+def _open_text(name: str) -> TextIO:
+    if name.endswith(".gz"):
+        return gzip.open(name, "rt", encoding="utf-8", newline="")
+    return open(name, encoding="utf-8", newline="")
 
 
 def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None) -> LoadedData:

@@ -1,4 +1,4 @@
-"""Builders of the CIFAR convolution networks (course-models.md, "CIFAR convolution networks").
+"""Builders of the CIFAR convolution networks (docs/course.md, "CIFAR convolution networks").
 
 Input: [batch, 32, 32, 3] floats in [0, 1], as Transform gives them. The course writes each model as
 a subclassed `Model` whose `call` chains its layers; here the same layers, in the same order and

@@ -1,4 +1,4 @@
-"""Builders of the MNIST family (course-models.md, "MNIST family"): 28x28 grey images in, as
+"""Builders of the MNIST family (docs/course.md, "MNIST family"): 28x28 grey images in, as
 Transform gives them ([batch, 28, 28] floats in [0, 1])."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Builders of the course's sequence models (course-models.md, "Sequence models").
+"""Builders of the course's sequence models (docs/course.md, "Sequence models").
 
 - IMDB (002): word ids [batch, 80] -> Embedding(10000, 100) -> two recurrent layers of 64 with
   dropout 0.5 -> Dense(1, sigmoid). The dropout is kept in the exported model (tf_keras saves it).

@@ -1,4 +1,4 @@
-"""Builders of the course's tabular models (course-models.md, "Tabular and toy models")."""
+"""Builders of the course's tabular models (docs/course.md, "Tabular and toy models")."""
 from __future__ import annotations
 
 import tf_keras as keras

@@ -77,7 +77,7 @@ def spec_from_args(args: argparse.Namespace) -> PipelineSpec:
     return spec
 
 
-def run_data_location(spec: PipelineSpec, override: str | None, output_dir: str) -> "DataLocation":
+def run_data_location(spec: PipelineSpec, override: str | None, output_dir: str) -> DataLocation:
     """Where a run reads: --data-dir, else the spec's data.path, else the source's default."""
     from components.sources import get_source
     from pipelines.source_import import data_location

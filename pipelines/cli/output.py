@@ -30,13 +30,13 @@ def iso_time(ms_since_epoch: int) -> str:
     return datetime.datetime.fromtimestamp(ms_since_epoch / 1000).isoformat(timespec="seconds")
 
 
-def summary_json(summary: "RunSummary") -> dict[str, Any]:
+def summary_json(summary: RunSummary) -> dict[str, Any]:
     data = dataclasses.asdict(summary)
     data["started"] = iso_time(summary.started_ms)
     return data
 
 
-def print_run_json(spec: "PipelineSpec", summary: "RunSummary", seconds: float, run_directory: str) -> None:
+def print_run_json(spec: PipelineSpec, summary: RunSummary, seconds: float, run_directory: str) -> None:
     print(json.dumps({"id": spec.id, "seconds": round(seconds, 1), "run_directory": run_directory,
                       "evaluation": {"metric": spec.evaluation.metric,
                                      "lower_bound": spec.evaluation.lower_bound,
@@ -44,7 +44,7 @@ def print_run_json(spec: "PipelineSpec", summary: "RunSummary", seconds: float, 
                       **summary_json(summary)}, indent=2))
 
 
-def print_run_summary(spec: "PipelineSpec", summary: "RunSummary", seconds: float, run_directory: str) -> None:
+def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, run_directory: str) -> None:
     """What a finished local run did: cache use, the gated metric, data warnings, blessing, push."""
     print(f"{spec.id}: pipeline finished in {seconds:.1f} s "
           f"({len(summary.executed)} executed, {len(summary.cached)} from cache)")
@@ -84,7 +84,7 @@ def print_run_summary(spec: "PipelineSpec", summary: "RunSummary", seconds: floa
     print(f"  run directory: {run_directory}")
 
 
-def print_rejected_data(spec: "PipelineSpec", rows: Sequence["AnomalyRow"], report: str, seconds: float) -> None:
+def print_rejected_data(spec: PipelineSpec, rows: Sequence[AnomalyRow], report: str, seconds: float) -> None:
     """A run the data validation gate stopped."""
     print(f"{spec.id}: data validation failed after {seconds:.1f} s; "
           "the run stopped before Transform: nothing trained, nothing pushed")
@@ -94,7 +94,7 @@ def print_rejected_data(spec: "PipelineSpec", rows: Sequence["AnomalyRow"], repo
           "validation.warn_on, or fix the data and run again")
 
 
-def print_run_history(spec: "PipelineSpec", summaries: Sequence["RunSummary"]) -> None:
+def print_run_history(spec: PipelineSpec, summaries: Sequence[RunSummary]) -> None:
     """One row per run: started, span, executed/cached, the gated metric, blessed, pushed path."""
     metric = spec.evaluation.metric
     print(f"{'started':19s}  {'span':>4s}  {'executed':>8s}  {'cached':>6s}  {metric:>28s}  blessed  pushed to")
@@ -108,7 +108,7 @@ def print_run_history(spec: "PipelineSpec", summaries: Sequence["RunSummary"]) -
               f"{'-' if value is None else f'{value:.4f}':>28s}  {blessed:7s}  {summary.pushed_destination or '-'}")
 
 
-def print_anomaly_rows(rows: Sequence["AnomalyRow"], warn_on: Sequence[str] = ()) -> None:
+def print_anomaly_rows(rows: Sequence[AnomalyRow], warn_on: Sequence[str] = ()) -> None:
     width = max((len(row.feature) for row in rows), default=7)
     kind_width = max((len(row.kind) for row in rows), default=4)
     for row in rows:
@@ -116,11 +116,11 @@ def print_anomaly_rows(rows: Sequence["AnomalyRow"], warn_on: Sequence[str] = ()
         print(f"  {row.where}: {row.feature:{width}s}  {row.kind:{kind_width}s}  {row.description}{warning}")
 
 
-def checked_data_line(result: "CheckResult") -> str:
+def checked_data_line(result: CheckResult) -> str:
     return ", ".join(f"{data.path} ({data.form}, {len(data.examples)} examples)" for data in result.data)
 
 
-def print_validation(spec: "PipelineSpec", result: "CheckResult") -> None:
+def print_validation(spec: PipelineSpec, result: CheckResult) -> None:
     print(f"{spec.id}: checked {checked_data_line(result)}")
     print(f"  schema: {result.schema_origin}")
     if result.outcome.rows:
@@ -131,7 +131,7 @@ def print_validation(spec: "PipelineSpec", result: "CheckResult") -> None:
     print(f"  report: {result.report}")
 
 
-def print_drift(spec: "PipelineSpec", result: "CheckResult") -> list[str]:
+def print_drift(spec: PipelineSpec, result: CheckResult) -> list[str]:
     """The drift table; returns the features that drifted."""
     print(f"{spec.id}: drift of {checked_data_line(result)}")
     print(f"  schema: {result.schema_origin}")
@@ -146,7 +146,7 @@ def print_drift(spec: "PipelineSpec", result: "CheckResult") -> list[str]:
     return drifted
 
 
-def print_imported_data(source_id: str, imported: "ImportedData", seconds: float) -> None:
+def print_imported_data(source_id: str, imported: ImportedData, seconds: float) -> None:
     total = sum(imported.split_counts.values())
     print(f"{source_id}: {total} examples, span {imported.span}, imported in {seconds:.1f} s")
     for split, count in imported.split_counts.items():
@@ -157,7 +157,7 @@ def print_imported_data(source_id: str, imported: "ImportedData", seconds: float
     print(f"  examples: {imported.uri}")
 
 
-def print_sources(sources: Sequence["DataSource"]) -> None:
+def print_sources(sources: Sequence[DataSource]) -> None:
     for source in sources:
         files = " or ".join(source.layouts) if source.layouts else "(generated, no files)"
         print(f"{source.id:16s} {source.description}")
@@ -171,7 +171,7 @@ def print_run_parameters(inputs: Mapping[str, Mapping[str, Any]]) -> None:
         print(f"  run parameters: {listed}")
 
 
-def print_compiled_run(run: "CompiledRun") -> None:
+def print_compiled_run(run: CompiledRun) -> None:
     """Each step of a compiled pipeline run here, its time, what resolvers found; blessing and push."""
     parameters = ", ".join(f"{name}={value}" for name, value in sorted(run.parameters.items()))
     print(f"run {run.run_id} ({parameters or 'no parameters'}): {len(run.steps)} steps in {run.run_dir}")

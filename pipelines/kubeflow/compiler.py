@@ -12,19 +12,19 @@ import re
 from typing import Any
 
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
 from tfx.dsl.components.base.base_component import BaseComponent
 from tfx.orchestration.data_types import RuntimeParameter
-from tfx.orchestration.pipeline import Pipeline
+from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
 from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KEY
+from tfx.orchestration.pipeline import Pipeline
 
 from components.sources import declared_location, get_source
-from pipelines.spec_rules import KUBEFLOW_CHECKS, run_checks
 from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
-from pipelines.names import TRAINER_ID
 from pipelines.kubeflow.compiled import pipeline_inputs
+from pipelines.names import TRAINER_ID
 from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
+from pipelines.spec_rules import KUBEFLOW_CHECKS, run_checks
 
 logger = logging.getLogger(__name__)
 

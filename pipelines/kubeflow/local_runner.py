@@ -162,7 +162,8 @@ class CompiledPipelineRunner:
             else:
                 raise CompiledPipelineError(
                     f"task {task_name}: parameter {key}: expected a constant or a pipeline parameter, got "
-                    f"{json.dumps(source)} (schema 2.0's 'constantValue' is not read here; `coursepipe compile` writes schema 2.1)"
+                    f"{json.dumps(source)} (schema 2.0's 'constantValue' is not read here; "
+                    "`coursepipe compile` writes schema 2.1)"
                 )
         outputs = {
             key: {"artifacts": [{

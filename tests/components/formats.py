@@ -12,8 +12,12 @@ import pickle
 import struct
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from modules.features import FeatureSet
 
 
 def images(n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -105,7 +109,7 @@ class MarkerPayload:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (os.system, (f"touch {self.path}",))
 
 
@@ -116,13 +120,18 @@ def write_imdb_npz(directory: Path) -> tuple[list[list[int]], list[int], list[li
     x_test = [[20, 21], [22, 23, 24]]
     y_test = [1, 0]
     directory.mkdir(parents=True, exist_ok=True)
-    as_objects = lambda rows: np.array([list(r) for r in rows] + [None], dtype=object)[:-1]  # noqa: E731
+    def as_objects(rows: list[list[int]]) -> np.ndarray:
+        """A 1-d object array of lists, as Keras' imdb.npz holds (the None keeps numpy from stacking)."""
+        return np.array([list(r) for r in rows] + [None], dtype=object)[:-1]
+
     np.savez(directory / "imdb.npz", x_train=as_objects(x_train), y_train=np.array(y_train),
              x_test=as_objects(x_test), y_test=np.array(y_test))
     return x_train, y_train, x_test, y_test
 
 
-def write_images_dir(directory: Path, n_train: int = 4, n_test: int = 2, fmt: str = "PNG", size=(28, 28), mode="L") -> dict[str, list]:
+def write_images_dir(
+    directory: Path, n_train: int = 4, n_test: int = 2, fmt: str = "PNG", size=(28, 28), mode="L"
+) -> dict[str, list]:
     """The course's layout: train.txt / test.txt of 'filename label' lines, images in train/ and test/."""
     from PIL import Image
 
@@ -169,3 +178,20 @@ def read_records(source_id: str, path: Path | str | None = None, **options) -> d
 
     source = get_source(source_id)
     return source.read(located_files(source_id, path), source.parse_options(options))
+
+
+def parsing_spec(features: FeatureSet) -> dict:
+    """`tf.io.parse_example` spec of a source's raw Examples, from its declared storage."""
+    import tensorflow as tf
+
+    spec = {}
+    for name in features.all_keys:
+        feature = features.feature(name)
+        if feature.kind in ("uint8", "text"):
+            spec[name] = tf.io.FixedLenFeature([], tf.string)
+        elif feature.fixed_size is None:
+            spec[name] = tf.io.VarLenFeature(tf.int64 if feature.kind == "int" else tf.float32)
+        else:
+            dtype = tf.int64 if feature.kind == "int" else tf.float32
+            spec[name] = tf.io.FixedLenFeature([feature.fixed_size] if feature.shape else [], dtype)
+    return spec

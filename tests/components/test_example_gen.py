@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from components.example_gen import read_source_splits, to_example
 from components.sources import SOURCES, DataFileError, MissingDataError, get_source, locate
+from components.sources.images import MNIST
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
-from modules.features import MNIST
 from pipelines.source_import import import_source
 from tests.components.formats import write_fashion_mnist, write_mnist_npz
 
@@ -131,8 +131,7 @@ def _fixture_for(source_id, tmp_path):
 def test_every_source_round_trips_through_its_examples(source_id, tmp_path):
     """What the ExampleGen serializes parses back, by the source's declared storage, to the records."""
     from components.splits import apply_split
-    from modules.features import parsing_spec
-    from tests.components.formats import located_files, read_records
+    from tests.components.formats import located_files, parsing_spec, read_records
 
     source = get_source(source_id)
     path = _fixture_for(source_id, tmp_path)

@@ -103,7 +103,8 @@ def test_fashion_wrong_magic_number(tmp_path):
     write_fashion_mnist(tmp_path)
     path = _fashion_file(tmp_path, "train-labels-idx1-ubyte.gz")
     path.write_bytes(gzip.compress(idx_bytes(images(10, (28, 28)))))  # an images file named as labels
-    with pytest.raises(DataFileError, match=r"train-labels-idx1-ubyte.gz: wrong IDX magic number 0x00000803; expected 0x00000801"):
+    expected = r"train-labels-idx1-ubyte.gz: wrong IDX magic number 0x00000803; expected 0x00000801"
+    with pytest.raises(DataFileError, match=expected):
         read_records("fashion_mnist", tmp_path)
 
 
@@ -122,7 +123,8 @@ def test_fashion_idx_size_disagrees_with_header(tmp_path):
     write_fashion_mnist(tmp_path)
     path = _fashion_file(tmp_path, "t10k-images-idx3-ubyte.gz")
     path.write_bytes(gzip.compress(idx_bytes(images(4, (28, 28)))[:-5]))
-    with pytest.raises(DataFileError, match=r"t10k-images-idx3-ubyte.gz: IDX header announces 4 x 28 x 28 = 3136 bytes, the file holds 3131"):
+    expected = r"t10k-images-idx3-ubyte.gz: IDX header announces 4 x 28 x 28 = 3136 bytes, the file holds 3131"
+    with pytest.raises(DataFileError, match=expected):
         read_records("fashion_mnist", tmp_path)
 
 

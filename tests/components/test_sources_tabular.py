@@ -7,8 +7,8 @@ from sklearn.datasets import load_digits, load_iris
 from sklearn.model_selection import train_test_split
 
 from components.sources import DataFileError, get_source
+from components.sources.tabular import BOSTON_HOUSING, DIGITS, IRIS
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, apply_split
-from modules.features import BOSTON_HOUSING, DIGITS, IRIS
 from tests.components.formats import read_records
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 import os
 
 import pytest
-import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.example_gen import to_example
+from components.sources import get_source
+from components.sources.tabular import IRIS
+from components.sources.text import IMDB_TEXT
 from components.validation.anomalies import errors_and_warnings
 from components.validation.checks import compare_data, validate_training_data
 from components.validation.config import Thresholds
 from components.validation.data_forms import load_data, statistics_of
 from components.validation.schemas import read_schema, shipped_schemas_dir, write_schema
-from components.sources import get_source
-from modules.features import IMDB_TEXT, IRIS
 from pipelines import cli
 from tests.components.validation_data import (
     COLUMNS,
@@ -232,9 +232,9 @@ def test_free_text_gets_no_domain_in_a_curated_schema(tmp_path):
     (tmp_path / "reviews.csv").write_text("label,text\n" + "".join(f"{r['label']},{r['text']}\n" for r in reviews))
     data = load_data(str(tmp_path / "reviews.csv"), source, source.parse_options({}), None)
     statistics = data.statistics()
-    import tensorflow_data_validation as tfdv  # noqa: PLC0415
+    import tensorflow_data_validation as tfdv
 
-    from components.validation.schemas import curate  # noqa: PLC0415
+    from components.validation.schemas import curate
 
     inferred = tfdv.infer_schema(statistics, infer_feature_shape=True)
     assert tfdv.get_feature(inferred, "text").HasField("domain")  # what TFDV infers from 20 reviews
@@ -251,11 +251,11 @@ SHIPPED = sorted(name[: -len(".pbtxt")] for name in os.listdir(shipped_schemas_d
 @pytest.mark.parametrize("spec_id", SHIPPED)
 def test_shipped_schemas_accept_their_pipelines_data(spec_id):
     """Each curated schema passes the data its spec reads on every machine (shipped or generated)."""
-    from components.example_gen import read_source_splits  # noqa: PLC0415
-    from components.sources import locate  # noqa: PLC0415
-    from components.validation.checks import validate_data  # noqa: PLC0415
-    from components.validation.schemas import schema_path  # noqa: PLC0415
-    from pipelines.spec import load_spec  # noqa: PLC0415
+    from components.example_gen import read_source_splits
+    from components.sources import locate
+    from components.validation.checks import validate_data
+    from components.validation.schemas import schema_path
+    from pipelines.spec import load_spec
 
     spec = load_spec(spec_id)
     assert spec.validation.schema_file == f"{spec_id}.pbtxt"
@@ -265,5 +265,5 @@ def test_shipped_schemas_accept_their_pipelines_data(spec_id):
     splits = read_source_splits(source, files, options, spec.data.split or source.default_split)
     schema = read_schema(schema_path(spec.validation.schema_file))
     for split, examples in splits.items():
-        outcome = validate_data(statistics_of(examples, split, schema), schema, source.feature_set(spec.data.options).label, split)
+        outcome = validate_data(statistics_of(examples, split, schema), schema, spec.data.feature_set().label, split)
         assert outcome.rows == [], outcome.rows

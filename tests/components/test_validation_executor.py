@@ -9,6 +9,7 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact_utils import encode_split_names
 
 from components.example_gen import to_example
+from components.sources.tabular import IRIS
 from components.validation.anomalies import DataAnomaliesError
 from components.validation.component import (
     ANOMALIES_FILE,
@@ -20,7 +21,6 @@ from components.validation.component import (
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import statistics_of
 from components.validation.html_view import REPORT_FILE
-from modules.features import IRIS
 from tests.components.validation_data import COLUMNS, iris_schema_file, sampled_rows, write_csv
 
 

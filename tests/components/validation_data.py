@@ -11,16 +11,17 @@ import tensorflow_data_validation as tfdv
 from sklearn.datasets import load_iris
 
 from components.sources import get_source
+from components.sources.tabular import IRIS
 from components.validation.data_forms import load_data
 from components.validation.schemas import curate, write_schema
-from modules.features import IRIS
 
 COLUMNS = (*IRIS.features, IRIS.label)
 
 
 def iris_rows() -> list[dict]:
     iris = load_iris()
-    return [dict(zip(IRIS.features, map(float, x)), **{IRIS.label: int(y)}) for x, y in zip(iris.data, iris.target)]
+    return [dict(zip(IRIS.features, map(float, x), strict=True), **{IRIS.label: int(y)})
+            for x, y in zip(iris.data, iris.target, strict=True)]
 
 
 def sampled_rows(count: int, seed: int, shift: dict[str, float] | None = None) -> list[dict]:
@@ -33,7 +34,8 @@ def sampled_rows(count: int, seed: int, shift: dict[str, float] | None = None) -
     for index, name in enumerate(IRIS.features):
         values[:, index] += (shift or {}).get(name, 0.0) * stds[index]
     labels = rng.integers(0, 3, size=count)
-    return [dict(zip(IRIS.features, map(float, row)), **{IRIS.label: int(label)}) for row, label in zip(values, labels)]
+    return [dict(zip(IRIS.features, map(float, row), strict=True), **{IRIS.label: int(label)})
+            for row, label in zip(values, labels, strict=True)]
 
 
 def write_csv(path: str, rows: Sequence[dict], columns: Sequence[str] = COLUMNS) -> str:
@@ -64,7 +66,7 @@ def write_tfrecord(path: str, examples: Sequence[tf.train.Example]) -> str:
 def iris_schema_file(path: str) -> str:
     """A curated schema of the real iris data, as `coursepipe schema freeze` writes it."""
     source = get_source("iris")
-    import sklearn  # noqa: PLC0415
+    import sklearn
 
     data = load_data(os.path.join(os.path.dirname(sklearn.__file__), "datasets", "data", "iris.csv"),
                      source, source.parse_options({}), None)

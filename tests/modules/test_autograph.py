@@ -16,7 +16,7 @@ def test_keras_internals_are_not_converted_and_project_code_still_is():
 
 
 def test_the_rule_is_added_once():
-    from tensorflow.python.autograph.core import config  # noqa: PLC0415
+    from tensorflow.python.autograph.core import config
 
     before = len(config.CONVERSION_RULES)
     assert skip_keras_conversion() and skip_keras_conversion()

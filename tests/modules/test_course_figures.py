@@ -1,7 +1,7 @@
 """Slow tier: the registered iris model, trained as the course trains it, reaches the course's figures.
 
 The course's own run printed train accuracy 0.9667 and val accuracy 1.0, but those depend on the
-random init (design.md: over 21 seeds, val accuracy median 0.967, range 0.767-1.0), so the test
+random init (docs/design.md: over 21 seeds, val accuracy median 0.967, range 0.767-1.0), so the test
 compares medians over seeds with that band, not one run with one number.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 import tf_keras as keras
 from sklearn.datasets import load_iris
 
-from modules.registry import build_model
 from modules.fitting import compile_model
+from modules.registry import build_model
 from pipelines.spec import load_spec
 
 SEEDS = (1, 2, 3, 4, 5)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from modules.spec_sections import TrainingConfig
 from modules.registry import build_model, registered_names, resolve_model
+from modules.spec_sections import TrainingConfig
 from modules.testing import build_and_step, parameter_count
 
 # Parameter counts the course prints in its model.summary(), per registry name and hparams.
@@ -70,7 +70,8 @@ RECONSTRUCTS = {"mnist_autoencoder", "mnist_vae"}
 OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "softmax", "dot_mlp": "value",
            "yogurt_linear": "value", "boston_mlp": "value",
            "letters_onehot": "softmax", "letters_embedding": "softmax",
-           **{name: "value" for name in ("stock_rnn", "stock_lstm", "stock_gru", *(n for n in ID_INPUTS if n.startswith("imdb")))},
+           **{name: "value" for name in ("stock_rnn", "stock_lstm", "stock_gru",
+                                         *(n for n in ID_INPUTS if n.startswith("imdb")))},
            **{name: "softmax" for name in registered_names() if name.startswith("cifar10_")}}
 
 

@@ -6,9 +6,10 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.spec_sections import Pad, TransformConfig
-from modules.features import IRIS, image_set, transformed_name
+from components.sources.tabular import IRIS
+from modules.features import image_set, transformed_name
 from modules.preprocessing import make_transform_custom_config, preprocessing_fn
+from modules.spec_sections import Pad, TransformConfig
 from modules.testing import run_preprocessing_fn
 
 IRIS_ROWS = [
@@ -96,7 +97,7 @@ TEXT_SPEC = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.Fixed
 
 
 def _vocabulary_run(texts: list[str], vocab_size: int, length: int, **options):
-    from modules.features import IMDB_TEXT
+    from components.sources.text import IMDB_TEXT
 
     transform = {"features": {"text": {"kind": "vocabulary", "vocab_size": vocab_size, "length": length, **options}}}
     return [np.asarray(row["text_xf"]).tolist() for row in _run(transform, _texts(texts), TEXT_SPEC, IMDB_TEXT).rows]
@@ -127,7 +128,7 @@ def test_vocabulary_truncates_long_reviews_as_pad_sequences_does():
 
 
 def test_pad_with_num_words_matches_keras_imdb_and_pad_sequences():
-    from modules.features import IMDB_IDS
+    from components.sources.text import IMDB_IDS
 
     sequences = [[1, 14, 22, 16], [1, 9999, 10000, 12345, 5, 6, 7], []]
     rows = [{"word_ids": s, "label": [0]} for s in sequences]
@@ -140,7 +141,7 @@ def test_pad_with_num_words_matches_keras_imdb_and_pad_sequences():
 
 
 def test_one_hot_letters_keep_their_steps():
-    from modules.features import letters_set
+    from components.sources.sequences import letters_set
 
     rows = [{"letters": [0, 1, 2, 3], "next_letter": [4]}, {"letters": [1, 2, 3, 4], "next_letter": [0]}]
     spec = {"letters": tf.io.FixedLenFeature([4], tf.int64), "next_letter": tf.io.FixedLenFeature([1], tf.int64)}
@@ -151,7 +152,7 @@ def test_one_hot_letters_keep_their_steps():
 
 
 def test_scale_like_label_uses_the_inputs_min_and_max():
-    from modules.features import prices_set
+    from components.sources.sequences import prices_set
 
     rows = [{"prices": [10.0, 20.0, 30.0], "next_price": [40.0]}, {"prices": [20.0, 30.0, 40.0], "next_price": [50.0]}]
     spec = {"prices": tf.io.FixedLenFeature([3], tf.float32), "next_price": tf.io.FixedLenFeature([1], tf.float32)}

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from modules.spec_sections import TrainingConfig
-from modules.registry import build_model
 from modules.fitting import ProfitLossFunction, compile_model, fit
+from modules.registry import build_model
+from modules.spec_sections import TrainingConfig
 
 
 def _dataset(x, y, batch_size):

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from components.sources import get_source, locate
-from modules.features import CIFAR10
+from components.sources.cifar import CIFAR10
 from modules.trainer import CHECKPOINT_DIR, TRAINING_STATS_FILE
 from pipelines.spec import load_spec
 from tests.components.formats import write_cifar10

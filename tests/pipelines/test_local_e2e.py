@@ -19,8 +19,9 @@ import tensorflow as tf
 from sklearn.datasets import load_iris
 
 from components.example_gen import to_example
+from components.sources.tabular import IRIS
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
-from modules.features import IRIS, transformed_name
+from modules.features import transformed_name
 from pipelines import cli
 from pipelines.names import component_ids
 from pipelines.summary import latest_run_summary

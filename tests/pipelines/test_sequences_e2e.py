@@ -13,8 +13,9 @@ import tf_keras as keras
 
 from components.example_gen import to_example
 from components.sources import get_source, locate
+from components.sources.sequences import prices_set
+from components.sources.text import IMDB_IDS, IMDB_TEXT
 from modules.export import TRANSFORM_SIGNATURE
-from modules.features import IMDB_IDS, IMDB_TEXT, prices_set
 from pipelines.spec import load_spec
 from tests.components.formats import write_imdb_npz, write_prices_csv
 from tests.conftest import spec_with

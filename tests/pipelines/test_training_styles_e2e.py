@@ -15,9 +15,11 @@ import tensorflow as tf
 
 from components.example_gen import to_example
 from components.sources import get_source, locate
-from modules.export import OUTPUT_KEY
+from components.sources.images import MNIST
+from components.sources.sequences import YOGURT
+from components.sources.tabular import IRIS
 from components.splits import ALL_RECORDS
-from modules.features import IRIS, MNIST, YOGURT
+from modules.export import OUTPUT_KEY
 from pipelines.spec import load_spec
 from tests.components.formats import read_records, write_mnist_npz
 from tests.conftest import spec_with
@@ -61,14 +63,14 @@ def test_custom_loss_regression_is_gated_on_mse(tmp_path):
 @pytest.mark.parametrize("spec_id", ["mnist_mlp", "mnist_mlp5", "fashion_mlp5", "mnist_augmented"])
 def test_image_specs_run_on_another_source_of_the_same_features(spec_id):
     """`--source mnist_5k` (or any source with an image feature) is checked like a spec."""
-    from pipelines.cli import _spec_from_args
+    from pipelines.cli.common import spec_from_args
 
     class Args:
         spec = None
         id = spec_id
         source = "mnist_5k"
 
-    assert _spec_from_args(Args).data.source == "mnist_5k"
+    assert spec_from_args(Args).data.source == "mnist_5k"
 
 
 def test_vae_is_gated_on_reconstruction_loss_and_served(tmp_path):

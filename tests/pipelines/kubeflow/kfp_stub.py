@@ -58,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 headers=self.headers, environ={"REQUEST_METHOD": "POST"})
         return form["uploadfile"].file.read().decode()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         query = parse_qs(url.query)
         self.state.requests.append(Request("GET", url.path, query))
@@ -77,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply({"experiments": found, "total_size": len(found)} if found else {})
         self.send_error(404)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         url = urlparse(self.path)
         query = parse_qs(url.query)
         state = self.state
@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 class KfpStub:
     """`with KfpStub() as server:` serves on 127.0.0.1:<free port>; `server.url`, `server.state`."""
 
-    def __enter__(self) -> "KfpStub":
+    def __enter__(self) -> KfpStub:
         self.state = KfpState()
         handler = type("Handler", (_Handler,), {"state": self.state})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -10,8 +10,8 @@ import pytest
 from kfp import components as kfp_components
 
 from pipelines.errors import SpecError
-from pipelines.names import PREPROCESSING_FN, RUN_FN, component_ids
 from pipelines.kubeflow.compiler import compile_for_kubeflow, cpu_cores, memory_gb
+from pipelines.names import PREPROCESSING_FN, RUN_FN, component_ids
 from pipelines.spec import load_spec, spec_ids
 from tests.conftest import spec_with
 
@@ -131,7 +131,7 @@ def test_curated_schema_is_imported_from_the_image_and_drift_resolves_the_latest
 
 
 def test_beam_steps_name_the_sdk_image_so_tfx_builds_no_source_package(iris_spec, tmp_path):
-    from pipelines.factory import beam_args_for_local_workers  # noqa: PLC0415
+    from pipelines.factory import beam_args_for_local_workers
 
     args = beam_args_for_local_workers(list(iris_spec.beam.args))
     assert args[:-1] == list(iris_spec.beam.args)

@@ -58,7 +58,8 @@ def _job(root: str, consume_mode: str = "ok") -> dict:
                         "schema_file": {"runtimeValue": {"constant": "/opt/image/schemas/tiny.pbtxt"}},
                     }}},
                     "Consume": {"componentRef": {"name": "Consume"}, "dependentTasks": ["Make"], "inputs": {
-                        "artifacts": {"examples": {"taskOutputArtifact": {"producerTask": "Make", "outputArtifactKey": "examples"}}},
+                        "artifacts": {"examples": {"taskOutputArtifact": {
+                            "producerTask": "Make", "outputArtifactKey": "examples"}}},
                     }},
                     "previous_model": {"componentRef": {"name": "previous_model"}},
                 }},
