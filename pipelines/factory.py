@@ -57,6 +57,7 @@ from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
 from modules.spec_sections import TrainingConfig
 from modules.trainer import make_trainer_custom_config
+from pipelines.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint, entry_module
 from pipelines.names import (
     BASELINE_RESOLVER_ID,
     EVAL_METRICS,
@@ -102,6 +103,8 @@ class PipelinePlacement:
     # The training length and the metric bound as pipeline parameters a run can override
     # (Kubeflow); locally they are the spec's constants.
     runtime_parameters: bool = False
+    # False: every component executes, whatever ML Metadata holds (`coursepipe run --no-cache`).
+    enable_cache: bool = True
 
 
 def beam_args_for_local_workers(args: list[str]) -> list[str]:
@@ -140,10 +143,20 @@ def metric_bound_parameters(evaluation: EvaluationConfig) -> dict[str, RuntimePa
     }
 
 
+def trainer_code(spec: PipelineSpec) -> list[str]:
+    """The modules whose code the Trainer runs: `run_fn`'s (with every registered builder) and a
+    user's model module named by dotted path."""
+    entries = [entry_module(RUN_FN)]
+    if ":" in spec.model.name:
+        entries.append(entry_module(spec.model.name))
+    return entries
+
+
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
     """TFMA config: the spec's metric with its bound, and no regression against the baseline."""
     label = spec.data.feature_set().label
-    class_name, higher_is_better = EVAL_METRICS[spec.evaluation.metric]
+    gated = EVAL_METRICS[spec.evaluation.metric]
+    class_name, higher_is_better = gated.tfma_class, gated.higher_is_better
     reconstructs = spec.training.target == "input"
     direction = (
         tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER
@@ -184,7 +197,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
                         config=json.dumps({"name": spec.evaluation.metric}) if reconstructs else "",
                         threshold=threshold,
                     ),
-                    *(tfma.MetricConfig(class_name=EVAL_METRICS[name][0]) for name in spec.evaluation.report),
+                    *(tfma.MetricConfig(class_name=EVAL_METRICS[name].tfma_class) for name in spec.evaluation.report),
                 ]
             )
         ],
@@ -218,7 +231,8 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=make_transform_custom_config(spec.transform, features),
+        custom_config={**make_transform_custom_config(spec.transform, features),
+                       CODE_FINGERPRINT_KEY: code_fingerprint([entry_module(PREPROCESSING_FN)])},
     ).with_id(TRANSFORM_ID)
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
@@ -231,7 +245,8 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         if spec.training.steps
         else trainer_pb2.TrainArgs(),
         eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
-        custom_config=make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
+        custom_config={**make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
+                       CODE_FINGERPRINT_KEY: code_fingerprint(trainer_code(spec))},
     )
     trainer = (
         TunableTrainer(**trainer_args, **training_length_parameters(spec.training))
@@ -288,7 +303,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         pipeline_name=placement.pipeline_name or spec.id,
         pipeline_root=placement.pipeline_root,
         components=components,
-        enable_cache=True,
+        enable_cache=placement.enable_cache,
         metadata_connection_config=placement.metadata_connection_config,
         beam_pipeline_args=beam_args_for_local_workers(placement.beam_pipeline_args or list(spec.beam.args)),
     )

@@ -7,7 +7,8 @@ metrics the Evaluator can gate on, as which TFMA class and in which direction.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
@@ -43,17 +44,29 @@ RUN_FN = "modules.trainer.run_fn"
 # The Kubeflow Pipelines experiment `coursepipe submit` starts runs in unless told otherwise.
 DEFAULT_EXPERIMENT = "course-pipelines"
 
-# Metrics the Evaluator can gate on: TFMA class name and whether higher is better.
-EVAL_METRICS: dict[str, tuple[str, bool]] = {
-    "sparse_categorical_accuracy": ("SparseCategoricalAccuracy", True),
-    "categorical_accuracy": ("CategoricalAccuracy", True),
-    "binary_accuracy": ("BinaryAccuracy", True),
-    "auc": ("AUC", True),
-    "mean_squared_error": ("MeanSquaredError", False),
-    "mean_absolute_error": ("MeanAbsoluteError", False),
-    "root_mean_squared_error": ("RootMeanSquaredError", False),
+
+
+class GatedMetric(NamedTuple):
+    """A metric the Evaluator can gate on: its TFMA class, its better direction, the values it takes."""
+
+    tfma_class: str
+    higher_is_better: bool
+    lowest: float = 0.0
+    highest: float = math.inf
+
+
+ACCURACY_RANGE = {"lowest": 0.0, "highest": 1.0}
+# Metrics the Evaluator can gate on, by the name a spec uses.
+EVAL_METRICS: dict[str, GatedMetric] = {
+    "sparse_categorical_accuracy": GatedMetric("SparseCategoricalAccuracy", True, **ACCURACY_RANGE),
+    "categorical_accuracy": GatedMetric("CategoricalAccuracy", True, **ACCURACY_RANGE),
+    "binary_accuracy": GatedMetric("BinaryAccuracy", True, **ACCURACY_RANGE),
+    "auc": GatedMetric("AUC", True, **ACCURACY_RANGE),
+    "mean_squared_error": GatedMetric("MeanSquaredError", False),
+    "mean_absolute_error": GatedMetric("MeanAbsoluteError", False),
+    "root_mean_squared_error": GatedMetric("RootMeanSquaredError", False),
     # Autoencoders: the mean of the per-example reconstruction loss the exported model returns.
-    "reconstruction_loss": ("MeanPrediction", False),
+    "reconstruction_loss": GatedMetric("MeanPrediction", False),
 }
 
 

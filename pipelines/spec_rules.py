@@ -321,6 +321,22 @@ def check_eval_metric(spec: PipelineSpec) -> Iterator[Problem]:
         yield Problem("evaluation", "expected lower_bound <= upper_bound")
 
 
+@check("evaluation")
+def check_gate_bounds_within_the_metric_range(spec: PipelineSpec) -> Iterator[Problem]:
+    """A bound the metric can never reach (accuracy 1.5, a loss below 0) would never bless a model."""
+    gated = EVAL_METRICS.get(spec.evaluation.metric)
+    if gated is None:
+        return
+    for name in ("lower_bound", "upper_bound"):
+        value = getattr(spec.evaluation, name)
+        if value is not None and not gated.lowest <= value <= gated.highest:
+            allowed = (f"in [{gated.lowest:g}, {gated.highest:g}]" if gated.highest != float("inf")
+                       else f">= {gated.lowest:g}")
+            yield Problem(f"evaluation.{name}",
+                          f"{spec.evaluation.metric} takes values {allowed}; a bound of {value:g} could never "
+                          "be met, so no model would be blessed")
+
+
 @check("kubeflow")
 def check_gpu_request(spec: PipelineSpec) -> Iterator[Problem]:
     trainer = spec.kubeflow.trainer

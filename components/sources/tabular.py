@@ -57,9 +57,13 @@ def only_file(files: Sequence[str], source_id: str) -> str:
 
 
 def read_text(path: str) -> str:
-    """The text of `path` (gunzipped if needed), errors naming the file."""
+    """The text of `path` (gunzipped if needed), errors naming the file.
+
+    UTF-8 with or without a byte-order mark: Excel's "CSV UTF-8" starts with one, which would
+    otherwise become part of the first column's name.
+    """
     try:
-        return read_maybe_gzip(path).decode("utf-8")
+        return read_maybe_gzip(path).decode("utf-8-sig")
     except OSError as error:
         raise DataFileError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
     except UnicodeDecodeError as error:

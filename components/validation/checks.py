@@ -100,11 +100,49 @@ def validate_data(statistics: Statistics, schema: schema_pb2.Schema, label: str,
     return ValidationOutcome(anomalies={where: anomalies}, rows=anomaly_rows(anomalies, where))
 
 
+BASELINE_DATA, CURRENT_DATA = "baseline", "current"
+
+
 def compare_data(
     baseline: Statistics, current: Statistics, schema: schema_pb2.Schema, label: str, thresholds: Thresholds
 ) -> ValidationOutcome:
     """Drift of `current` against `baseline` (`coursepipe drift`): distances of every compared
-    feature, and an anomaly row for each above its threshold; schema anomalies are left out."""
+    feature, an anomaly row for each above its threshold, and every way the two data sets stop
+    being comparable: each side's schema anomalies (a missing column, strings where numbers
+    belong, a new column) and a feature or type found on one side only. A distance can only be
+    computed for a feature both sides hold with the same type, so without those rows a broken
+    feature would silently drop out of the table."""
     compared = with_comparators(with_environments(schema, label), thresholds, None)
     anomalies, rows, distances = _compare(current, compared, "drift vs baseline", previous_statistics=baseline)
-    return ValidationOutcome(anomalies={"drift": anomalies}, rows=rows, drift=distances)
+    outcome = ValidationOutcome(anomalies={"drift": anomalies}, rows=rows, drift=distances)
+    for where, statistics in ((BASELINE_DATA, baseline), (CURRENT_DATA, current)):
+        checked = validate_data(statistics, schema, label, where)
+        outcome.anomalies[where] = checked.anomalies[where]
+        outcome.rows += checked.rows
+    outcome.rows += feature_differences(baseline, current, {row.feature for row in outcome.rows})
+    return outcome
+
+
+def _feature_types(statistics: Statistics) -> dict[str, str]:
+    return {
+        feature_name(stats): statistics_pb2.FeatureNameStatistics.Type.Name(stats.type)
+        for stats in statistics.datasets[0].features
+    }
+
+
+def feature_differences(baseline: Statistics, current: Statistics, reported: set[str]) -> list[AnomalyRow]:
+    """Features one side holds and the other lacks, or holds with another type, that no schema
+    anomaly already names (a schema that leaves a feature optional would not)."""
+    before, after = _feature_types(baseline), _feature_types(current)
+    rows = []
+    for name in sorted(set(before) | set(after)):
+        if name in reported:
+            continue
+        if name not in after:
+            rows.append(AnomalyRow(name, "SCHEMA_MISSING_COLUMN", "in the baseline, not in the current data", CURRENT_DATA))
+        elif name not in before:
+            rows.append(AnomalyRow(name, "SCHEMA_NEW_COLUMN", "in the current data, not in the baseline", CURRENT_DATA))
+        elif before[name] != after[name]:
+            rows.append(AnomalyRow(name, "UNEXPECTED_DATA_TYPE",
+                                   f"{before[name]} in the baseline, {after[name]} in the current data", CURRENT_DATA))
+    return rows

@@ -178,21 +178,25 @@ def _parse_column(values: list[str], schema_type: int | None) -> list[Any]:
 
 
 def _open_text(name: str) -> TextIO:
+    """A CSV's text; UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8" has one)."""
     if name.endswith(".gz"):
-        return gzip.open(name, "rt", encoding="utf-8", newline="")
-    return open(name, encoding="utf-8", newline="")
+        return gzip.open(name, "rt", encoding="utf-8-sig", newline="")
+    return open(name, encoding="utf-8-sig", newline="")
 
 
 def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None) -> LoadedData:
     types = _schema_types(schema)
     examples: list[bytes] = []
     for name in files:
-        with _open_text(name) as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if not header:
-                raise DataFileError(f"{name}: empty; expected a header row naming the raw feature columns")
-            rows = list(reader)
+        try:
+            with _open_text(name) as handle:
+                reader = csv.reader(handle)
+                header = next(reader, None)
+                rows = list(reader)
+        except UnicodeDecodeError as error:
+            raise DataFileError(f"{name}: byte {error.start} is not UTF-8 text; expected a UTF-8 CSV") from None
+        if not header:
+            raise DataFileError(f"{name}: empty; expected a header row naming the raw feature columns")
         for number, row in enumerate(rows, start=2):
             if len(row) != len(header):
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")

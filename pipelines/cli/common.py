@@ -100,6 +100,33 @@ def key_values(
     return pairs
 
 
+def writable_directory(path: str, option: str) -> str:
+    """`path` after checking that a command can create it or write in it; else a usage error naming
+    `option` and the path. Nothing is created: a command that fails later on its input leaves no
+    empty directory behind. Checked before anything heavy is imported or any artifact written."""
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a file; expected a directory (new or existing)")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"{option} {path}: {existing} is a file; expected a directory path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {existing} is not writable; expected a writable location")
+    return path
+
+
+def writable_file(path: str, option: str) -> str:
+    """`path` after checking that a file can be written there (see `writable_directory`)."""
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory; expected a file path")
+    writable_directory(os.path.dirname(os.path.abspath(path)), option)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path}: the file is not writable; expected a writable location")
+    return path
+
+
 def cause_of_type(error: BaseException, kinds: type | tuple[type, ...]) -> Any:
     """The exception of `kinds` behind an orchestrator's wrapper exception, if there is one."""
     seen: BaseException | None = error

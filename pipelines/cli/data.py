@@ -14,7 +14,16 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines.cli import output
-from pipelines.cli.common import EXIT_FAILED, EXIT_OK, AddCommand, UsageError, key_values, spec_from_args
+from pipelines.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    AddCommand,
+    UsageError,
+    key_values,
+    spec_from_args,
+    writable_directory,
+    writable_file,
+)
 from pipelines.errors import problems_from_validation
 
 
@@ -29,7 +38,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         source = get_source(args.source)
     except KeyError as error:
         raise UsageError(str(error.args[0])) from None
-    output_dir = os.path.abspath(args.output or os.path.join("runs", "data", source.id))
+    output_dir = writable_directory(os.path.abspath(args.output or os.path.join("runs", "data", source.id)), "--output")
     try:
         # Option values are YAML: `window=4`, `size=[32, 32]`, `color=rgb`.
         options = source.parse_options(key_values(args.option, "--option", yaml.safe_load))
@@ -50,6 +59,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.data_checks import validate_path  # heavy: TFDV, TF
 
     spec = spec_from_args(args)
+    _check_report_path(args)
     result = _run_check(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
     errors, _ = errors_and_warnings(result.outcome.rows, spec.validation.warn_on)
     output.print_validation(spec, result)
@@ -57,13 +67,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    """Per-feature drift distances of --current against --baseline; exit 1 when any drifted."""
+    """Per-feature drift distances of --current against --baseline; exit 1 when any drifted, or
+    when either side has schema anomalies or a feature the other lacks (a feature that cannot be
+    compared is a finding, never a silent omission)."""
+    from components.validation.checks import COMPARATOR_KINDS
     from pipelines.data_checks import drift_between
 
     spec = spec_from_args(args)
+    _check_report_path(args)
     result = _run_check(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
-    drifted = output.print_drift(spec, result)
-    return EXIT_FAILED if drifted else EXIT_OK
+    problems = [row for row in result.outcome.rows if row.kind not in COMPARATOR_KINDS]
+    drifted = output.print_drift(spec, result, problems)
+    return EXIT_FAILED if drifted or problems else EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -71,11 +86,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from pipelines.data_checks import freeze_schema
 
     spec = spec_from_args(args)
+    if args.to:
+        writable_file(args.to, "--to")
     path = _run_check(lambda: freeze_schema(spec, args.output, args.to))
     print(f"{spec.id}: schema frozen to {path}")
     if spec.validation.schema_file is None:
         print(f"  to use it, add to the spec:  validation: {{schema: {os.path.basename(path)}}}")
     return EXIT_OK
+
+
+def _check_report_path(args: argparse.Namespace) -> None:
+    """`--report` must be writable before any data is read: exit 1 means anomalies, not a bad path."""
+    if args.report:
+        writable_file(args.report, "--report")
 
 
 def _run_check(check: Callable[[], Any]) -> Any:

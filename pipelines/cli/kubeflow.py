@@ -15,6 +15,7 @@ from pipelines.cli.common import (
     UsageError,
     key_values,
     spec_from_args,
+    writable_file,
 )
 from pipelines.errors import SpecError
 from pipelines.names import DEFAULT_EXPERIMENT
@@ -30,6 +31,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if not args.output:
         raise UsageError("compile: give --output FILE (or --all --output-dir DIR)")
     spec = spec_from_args(args)
+    writable_file(args.output, "--output")
     compiled = compile_for_kubeflow(
         spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path,
         gpu_image=args.gpu_image,

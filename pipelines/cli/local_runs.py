@@ -23,6 +23,8 @@ from pipelines.cli.common import (
     data_error_cause,
     run_data_location,
     spec_from_args,
+    writable_directory,
+    writable_file,
 )
 from pipelines.run_layout import layout_for
 from pipelines.spec import spec_ids, spec_path
@@ -52,10 +54,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.summary import latest_run_summary
 
     spec = spec_from_args(args)
-    location = run_data_location(spec, args.data_dir, layout_for(spec, args.output).output_dir)
+    output_dir = layout_for(spec, args.output).output_dir
+    writable_directory(output_dir, "--output")
+    location = run_data_location(spec, args.data_dir, output_dir)
     started = time.monotonic()
     try:
-        layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg)
+        layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg, enable_cache=not args.no_cache)
     except RuntimeError as error:
         if data_error_cause(error) is not None:
             raise
@@ -108,6 +112,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"--run: no run {args.run!r} in {layout.output_dir}; expected one of: "
                          + ", ".join(s.run_id for s in summaries))
     summary = chosen[-1]
+    if args.to:
+        writable_file(args.to, "--to")
     statistics = split_statistics(summary.statistics_uri, TRAIN_SPLIT) if summary.statistics_uri else None
     path = args.to or os.path.join(layout.output_dir, "reports", f"{summary.run_id.replace(':', '-')}.html")
     write_report(path, run_report_html(spec, summary, statistics))
@@ -129,6 +135,9 @@ def register(add: AddCommand) -> None:
                      help="read another data source with the same features (e.g. mnist_5k for mnist)")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, e.g. --beam-arg=--direct_num_workers=2")
+    run.add_argument("--no-cache", action="store_true",
+                     help="execute every component, whatever earlier runs recorded (the code's "
+                          "fingerprint already invalidates the cache when modules change)")
 
     runs = add("runs", cmd_runs, "list a pipeline's past runs: time, span, metric, blessed, pushed path")
     runs.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")

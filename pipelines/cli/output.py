@@ -131,8 +131,9 @@ def print_validation(spec: PipelineSpec, result: CheckResult) -> None:
     print(f"  report: {result.report}")
 
 
-def print_drift(spec: PipelineSpec, result: CheckResult) -> list[str]:
-    """The drift table; returns the features that drifted."""
+def print_drift(spec: PipelineSpec, result: CheckResult, problems: Sequence[AnomalyRow]) -> list[str]:
+    """The drift table, then what made features incomparable (`problems`); returns the features
+    that drifted."""
     print(f"{spec.id}: drift of {checked_data_line(result)}")
     print(f"  schema: {result.schema_origin}")
     width = max((len(row.feature) for row in result.outcome.drift), default=7)
@@ -141,7 +142,15 @@ def print_drift(spec: PipelineSpec, result: CheckResult) -> list[str]:
         print(f"  {row.feature:{width}s}  {row.measure:26s}  {row.distance:9.4f}  {row.threshold:9.4f}  "
               f"{'yes' if row.exceeded else 'no'}")
     drifted = [row.feature for row in result.outcome.drift if row.exceeded]
-    print(f"  drifted: {', '.join(drifted) if drifted else 'none'}")
+    not_compared = sorted({row.feature for row in problems} - {row.feature for row in result.outcome.drift})
+    if not_compared:
+        print(f"  drifted: {', '.join(drifted) if drifted else 'none of the compared features'}; "
+              f"not compared: {', '.join(not_compared)}")
+    else:
+        print(f"  drifted: {', '.join(drifted) if drifted else 'none'}")
+    if problems:
+        print(f"  {len(problems)} data problem{'' if len(problems) == 1 else 's'} (features not compared as they are):")
+        print_anomaly_rows(problems)
     print(f"  report: {result.report}")
     return drifted
 

@@ -29,8 +29,10 @@ def run_local(
     output_dir: str | None = None,
     data: DataLocation | None = None,
     beam_args: Sequence[str] = (),
+    enable_cache: bool = True,
 ) -> RunLayout:
-    """Runs `spec` with `LocalDagRunner`; raises if any component fails."""
+    """Runs `spec` with `LocalDagRunner`; raises if any component fails. Without `enable_cache`
+    every component executes (code or data changed in a way no cache key covers)."""
     layout = layout_for(spec, output_dir)
     os.makedirs(layout.output_dir, exist_ok=True)
     placement = PipelinePlacement(
@@ -42,6 +44,7 @@ def run_local(
         ),
         beam_pipeline_args=[*spec.beam.args, *beam_args],
         custom_resolvers=True,
+        enable_cache=enable_cache,
     )
     logger.info("Running %s locally; output in %s", spec.id, layout.output_dir)
     pipeline = create_pipeline(spec, placement)

@@ -135,3 +135,20 @@ def test_letters_windows_as_the_course(options, windows, params):
 def test_letters_option_errors_are_clear():
     with pytest.raises(ValueError, match="window 26 needs an alphabet longer than 26"):
         get_source("letters").parse_options({"window": 26, "alphabet": "abcdefghijklmnopqrstuvwxyz", "cyclic": False})
+
+
+def test_prices_csv_with_a_utf8_byte_order_mark_reads_as_without(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark; the first column is still `date`."""
+    path, _ = write_prices_csv(tmp_path / "plain", n_days=200)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    without_index = "\n".join(line.split(",", 1)[1] for line in lines) + "\n"
+    plain = tmp_path / "plain.csv"
+    plain.write_text(without_index, encoding="utf-8")
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + without_index.encode("utf-8"))
+    expected = read_records("prices_csv", str(plain), test_days=50, window=20, shuffle_seed=None)
+    got = read_records("prices_csv", str(marked), test_days=50, window=20, shuffle_seed=None)
+    assert got.keys() == expected.keys()
+    for split in expected:
+        assert len(got[split]) == len(expected[split]) > 0
+        np.testing.assert_array_equal(got[split][0]["prices"], expected[split][0]["prices"])

@@ -267,3 +267,54 @@ def test_shipped_schemas_accept_their_pipelines_data(spec_id):
     for split, examples in splits.items():
         outcome = validate_data(statistics_of(examples, split, schema), schema, spec.data.feature_set().label, split)
         assert outcome.rows == [], outcome.rows
+
+
+def _drift_rows(out: str) -> dict[str, set[str]]:
+    """`  where: feature  KIND  description` rows of the drift output, as feature -> kinds."""
+    rows: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].endswith(":") and parts[2].isupper():
+            rows.setdefault(parts[1], set()).add(parts[2])
+    return rows
+
+
+@pytest.mark.parametrize("use_schema", [True, False], ids=["curated schema", "schema inferred from the baseline"])
+def test_drift_reports_a_feature_missing_from_the_current_data(capsys, schema_file, tmp_path, use_schema):
+    baseline = write_csv(str(tmp_path / "a.csv"), sampled_rows(300, seed=1))
+    current = write_csv(str(tmp_path / "b.csv"), sampled_rows(300, seed=2), [c for c in COLUMNS if c != "petal_width"])
+    argv = ["drift", "iris_softmax", "--baseline", baseline, "--current", current, "--report", str(tmp_path / "d.html"),
+            "--output", str(tmp_path / "no-runs")]
+    code = cli.main([*argv, "--schema", schema_file] if use_schema else argv)
+    out = capsys.readouterr().out
+    assert code == EXIT_ANOMALIES, out
+    assert "petal_width" in _drift_rows(out), out
+    assert "not compared: petal_width" in out and "drifted: none\n" not in out
+
+
+def test_drift_reports_strings_in_a_numeric_column(capsys, schema_file, tmp_path):
+    baseline = write_csv(str(tmp_path / "a.csv"), sampled_rows(300, seed=1))
+    rows = [{**row, "petal_length": f"size {i}"} for i, row in enumerate(sampled_rows(300, seed=2))]
+    current = write_csv(str(tmp_path / "b.csv"), rows)
+    code, out = _drift(capsys, schema_file, baseline, current, tmp_path)
+    assert code == EXIT_ANOMALIES, out
+    assert "petal_length" in _drift_rows(out), out
+
+
+def test_drift_reports_a_renamed_column_on_both_names(capsys, schema_file, tmp_path):
+    baseline = write_csv(str(tmp_path / "a.csv"), sampled_rows(300, seed=1))
+    rows = [{("petal_len" if k == "petal_length" else k): v for k, v in row.items()} for row in sampled_rows(300, seed=2)]
+    current = write_csv(str(tmp_path / "b.csv"), rows, [("petal_len" if c == "petal_length" else c) for c in COLUMNS])
+    code, out = _drift(capsys, schema_file, baseline, current, tmp_path)
+    assert code == EXIT_ANOMALIES, out
+    found = _drift_rows(out)
+    assert "petal_length" in found and "petal_len" in found, out
+
+
+def test_validate_reads_a_csv_with_a_utf8_byte_order_mark(capsys, schema_file, tmp_path):
+    plain = write_csv(str(tmp_path / "plain.csv"), iris_rows())
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + open(plain, "rb").read())
+    code, out, _ = _validate(capsys, schema_file, str(marked), tmp_path)
+    assert code == EXIT_OK, out
+    assert "no anomalies" in out

@@ -126,3 +126,45 @@ def test_beam_executors_do_not_see_coursepipes_arguments(monkeypatch):
     with _command_line_hidden():
         flags.FLAGS(sys.argv, known_only=True)
     assert sys.argv == ["coursepipe", "-v", "run", "iris_softmax"]
+
+
+@pytest.mark.parametrize(("metric", "bound", "value", "expected"), [
+    ("sparse_categorical_accuracy", "lower_bound", 1.5, "takes values in [0, 1]"),
+    ("mean_squared_error", "upper_bound", -0.1, "takes values >= 0"),
+])
+def test_a_gate_the_metric_can_never_meet_is_a_spec_error(capsys, tmp_path, metric, bound, value, expected):
+    import yaml
+
+    from pipelines.spec import spec_path
+
+    data = yaml.safe_load(open(spec_path("iris_softmax"), encoding="utf-8"))
+    data["evaluation"] = {"metric": metric, bound: value}
+    path = tmp_path / "gate.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, out, err = _run(capsys, "show", "--spec", str(path))
+    assert code == 2 and out == ""
+    assert f"evaluation.{bound}: {metric} {expected}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "iris_softmax", "--output", "{file}"],
+    ["run", "iris_softmax", "--output", "{file}/below"],
+    ["data", "iris", "--output", "{file}"],
+    ["compile", "iris_softmax", "--output", "{dir}", "--pipeline-root", "gs://b/r", "--image", "i:1"],
+    ["validate", "iris_softmax", "--data", "{data}", "--report", "{dir}"],
+    ["validate", "iris_softmax", "--data", "{data}", "--report", "{file}/report.html"],
+    ["drift", "iris_softmax", "--baseline", "{data}", "--current", "{data}", "--report", "{dir}"],
+], ids=["run-output-file", "run-output-under-file", "data-output-file", "compile-output-dir",
+        "validate-report-dir", "validate-report-under-file", "drift-report-dir"])
+def test_an_unwritable_output_path_is_a_usage_error(capsys, tmp_path, command):
+    """Exit 2 and one line naming the option and the path; for validate, never 1 ("anomalies")."""
+    regular = tmp_path / "taken.txt"
+    regular.write_text("not a directory\n")
+    data = tmp_path / "iris.csv"
+    data.write_text("sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n")
+    argv = [arg.format(file=regular, dir=tmp_path, data=data) for arg in command]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2, (out, err)
+    option = command[command.index(next(a for a in command if "{file}" in a or "{dir}" in a)) - 1]
+    assert option in err and str(tmp_path) in err and "Traceback" not in err
+    assert regular.read_text() == "not a directory\n"

@@ -171,9 +171,12 @@ REFERENCE = Path(__file__).parent / "reference" / "iris_softmax.json"
 
 
 def _stable(compiled: dict) -> dict:
-    """The compiled JSON without what changes with the installed versions, not with our code:
-    TFX's version labels and SDK version, and Beam's version in the SDK image tag."""
-    stable = json.loads(re.sub(r"(apache/beam_python[0-9.]+_sdk):[0-9A-Za-z.]+", r"\1:VERSION", json.dumps(compiled)))
+    """The compiled JSON without what changes with the installed versions, not with the pipeline:
+    TFX's version labels and SDK version, Beam's version in the SDK image tag, and the fingerprints
+    of the modules' code (pipelines.code_fingerprint), which change with every edit of `modules/`."""
+    text = re.sub(r"(apache/beam_python[0-9.]+_sdk):[0-9A-Za-z.]+", r"\1:VERSION", json.dumps(compiled))
+    text = re.sub(r"(code_fingerprint[^0-9a-f]{1,12})[0-9a-f]{64}", r"\1FINGERPRINT", text)
+    stable = json.loads(text)
     stable.pop("labels", None)
     stable["pipelineSpec"].pop("sdkVersion", None)
     return stable

@@ -1,0 +1,61 @@
+"""Edited model code is not served from cache: a user's builder named by dotted path, changed
+between two runs of the same spec, re-executes the Trainer and what follows it; an unchanged tree
+executes nothing; `--no-cache` executes everything. Each run is its own `coursepipe` process, as a
+user runs it (a module edited on disk is re-imported only by a new process)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import spec_with
+
+BUILDER = '''import tf_keras as keras
+
+
+def tiny(hparams):
+    return keras.Sequential([
+        keras.Input(shape=hparams.input_shape),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(hparams.units, activation="softmax"),
+    ])
+'''
+
+
+def _coursepipe(*argv: str, pythonpath: Path) -> dict:
+    coursepipe = Path(sys.executable).parent / "coursepipe"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([str(coursepipe), *argv, "--json"], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_an_edited_user_builder_re_executes_the_trainer(iris_spec, tmp_path, monkeypatch):
+    package = tmp_path / "code" / "mypkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(BUILDER)
+    monkeypatch.syspath_prepend(str(tmp_path / "code"))  # the spec is validated here too
+    spec = spec_with(iris_spec, model={"name": "mypkg.models:tiny", "hparams": {"input_shape": [4], "units": 3}},
+                     training={"epochs": 5, "validation_freq": 5}, evaluation={"lower_bound": 0.0})
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    run = ["run", "--spec", str(spec_file), "--output", str(tmp_path / "out")]
+
+    first = _coursepipe(*run, pythonpath=tmp_path / "code")
+    assert len(first["executed"]) == 8
+
+    (package / "models.py").write_text(BUILDER.replace('activation="relu"', 'activation="tanh"'))
+    edited = _coursepipe(*run, pythonpath=tmp_path / "code")
+    assert {"Trainer", "Evaluator", "Pusher"} <= set(edited["executed"])
+    assert not {"CourseExampleGen", "StatisticsGen", "Transform"} & set(edited["executed"])
+
+    unchanged = _coursepipe(*run, pythonpath=tmp_path / "code")
+    assert unchanged["executed"] == []
+
+    forced = _coursepipe(*run, "--no-cache", pythonpath=tmp_path / "code")
+    assert forced["cached"] == [] and "Transform" in forced["executed"]
