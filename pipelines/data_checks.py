@@ -54,8 +54,8 @@ def pipeline_schema(spec: PipelineSpec, output_dir: str | None, override: str | 
     if schema is None:
         raise NoSchemaError(
             f"{spec.id}: no schema to check against: the spec names no validation.schema and "
-            f"{layout.output_dir} holds no run; run 'coursepipe run {spec.id}' or "
-            f"'coursepipe schema freeze {spec.id}' first, or give --schema FILE"
+            f"{layout.output_dir} holds no run; run 'coursepipe run {spec.reference}' or "
+            f"'coursepipe schema freeze {spec.reference}' first, or give --schema FILE"
         )
     path = io_utils.get_only_uri_in_dir(schema.uri)
     return io_utils.SchemaReader().read(path), f"{path} (latest run)"
@@ -114,7 +114,7 @@ def freeze_schema(spec: PipelineSpec, output_dir: str | None = None, target: str
     layout = layout_for(spec, output_dir)
     if not os.path.exists(layout.metadata_path):
         raise NoSchemaError(f"{spec.id}: no run in {layout.output_dir} to freeze the schema of; "
-                            f"run 'coursepipe run {spec.id}' first, or give --output DIR")
+                            f"run 'coursepipe run {spec.reference}' first, or give --output DIR")
     schema_record = latest_output(layout.metadata_path, SCHEMA_PRODUCER_IDS, "Schema")
     statistics_record = latest_output(layout.metadata_path, (STATISTICS_GEN_ID,), "ExampleStatistics")
     if schema_record is None or statistics_record is None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components import Evaluator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform
+from tfx.components import Evaluator, SchemaGen, StatisticsGen, Trainer, Transform
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
@@ -32,6 +32,7 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 from components.example_gen import course_example_gen
+from components.pusher import CoursePusher
 from components.resolvers import (
     BLESSING_KEY,
     CANDIDATE_KEY,
@@ -279,7 +280,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         if placement.runtime_parameters
         else Evaluator(**evaluator_args)
     ).with_id(EVALUATOR_ID)
-    pusher = Pusher(
+    pusher = CoursePusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(

@@ -31,6 +31,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 td, th { border: 1px solid #bbb; padding: 3px 8px; text-align: left; }
 .executed { fill: #d4f4d4; } .resolver { fill: #fff; } .cached { fill: #dde8ff; }
 .failed { fill: #ffd0d0; } .skipped { fill: #eee; }
+.failure td { white-space: pre-wrap; font-family: monospace; }
 .yes { color: #0a0; font-weight: bold; } .no { color: #c00; font-weight: bold; }
 """
 NODE_WIDTH, NODE_HEIGHT, COLUMN, ROW = 215, 34, 240, 48
@@ -137,6 +138,21 @@ def _curves(summary: RunSummary) -> str:
     return f"<img alt='training curves' src='data:image/png;base64,{data}'/>"
 
 
+def _failure_section(summary: RunSummary) -> list[str]:
+    """Why the run stopped: each failed step with its error, or the steps a killed run left unfinished."""
+    if summary.failed:
+        rows = [(name, summary.errors.get(name, "no error message was recorded (see the run's log)"))
+                for name in summary.failed]
+        return ["<h2>The run failed</h2>",
+                f"<div class='failure'>{html_table(('step', 'error'), rows)}</div>"]
+    if summary.interrupted:
+        return ["<h2>The run was interrupted</h2>",
+                f"<p>The process ended while {html.escape(', '.join(summary.interrupted))} ran (killed, or the "
+                "machine stopped); nothing of those steps was published. Run the pipeline again: it resumes from "
+                "what is cached.</p>"]
+    return []
+
+
 def run_report_html(spec: PipelineSpec, summary: RunSummary,
                 statistics: statistics_pb2.DatasetFeatureStatisticsList | None) -> str:
     blessed = {True: "<span class='yes'>yes</span>", False: "<span class='no'>no</span>", None: "not evaluated"}
@@ -148,6 +164,7 @@ def run_report_html(spec: PipelineSpec, summary: RunSummary,
         f"<p>run {html.escape(summary.run_id)}; span {summary.span if summary.span is not None else '-'}; "
         f"{len(summary.executed)} executed, {len(summary.cached)} from cache"
         + (f", failed: {html.escape(', '.join(summary.failed))}" if summary.failed else "") + "</p>",
+        *_failure_section(summary),
         "<h2>Pipeline</h2>", graph_svg(pipeline_graph(spec, summary)),
         "<h2>Data</h2>",
         statistics_table(statistics) if statistics is not None else "<p>No statistics recorded.</p>",

@@ -17,6 +17,7 @@ from components.splits import SplitConfig
 from modules.features import FeatureSet
 from pipelines.names import EXAMPLE_GEN_ID
 from pipelines.run_layout import RunLayout
+from pipelines.run_lock import exclusive_run
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ def run_example_gen(
         metadata_connection_config=metadata.sqlite_metadata_connection_config(metadata_path),
     )
     logger.info("Importing %s from %s", source.id, os.path.join(location.input_base, location.pattern or ""))
-    LocalDagRunner().run(pipeline)
+    with exclusive_run(output_dir):
+        LocalDagRunner().run(pipeline)
     return metadata_path
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from importlib import resources
 from typing import Any
 
 import yaml
-from pydantic import Field, NonNegativeInt, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, NonNegativeInt, PrivateAttr, TypeAdapter, ValidationError, field_validator
 
 from components.sources import SOURCES, DataSource, get_source
 from components.splits import SplitConfig
@@ -140,6 +141,21 @@ class PipelineSpec(StrictModel):
     push: PushConfig = PushConfig()
     beam: BeamConfig = BeamConfig()
     kubeflow: KubeflowConfig = KubeflowConfig()
+    # The file a spec was read from, so that hints name it (`--spec FILE`) rather than an id that
+    # `coursepipe` does not know.
+    _source_file: str | None = PrivateAttr(None)
+
+    @property
+    def reference(self) -> str:
+        """How a `coursepipe` command names this pipeline: its id when shipped, else `--spec FILE`."""
+        if self._source_file is None or os.path.abspath(self._source_file) == os.path.abspath(spec_path(self.id)):
+            return self.id
+        return f"--spec {shlex.quote(self._source_file)}"
+
+    def read_from(self, path: str) -> PipelineSpec:
+        """This spec, remembering the file it came from."""
+        self._source_file = path
+        return self
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<spec>") -> PipelineSpec:
@@ -175,7 +191,7 @@ class PipelineSpec(StrictModel):
             raise SpecError(path, [Problem("", f"cannot read the file ({error.strerror})")]) from None
         except yaml.YAMLError as error:
             raise SpecError(path, [Problem("", f"not valid YAML: {error}")]) from None
-        return cls.from_dict(data, source=path)
+        return cls.from_dict(data, source=path).read_from(path)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json", by_alias=True), sort_keys=False)

@@ -15,13 +15,16 @@ import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2, statistics_pb2
 from tfx.components.statistics_gen import stats_artifact_utils
+from tfx.orchestration.portable.mlmd import execution_lib
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils
 
+from components.pusher import ALREADY_PUSHED_KEY
 from components.validation.anomalies import anomaly_rows
 from components.validation.component import ANOMALIES_FILE
 from components.validation.html_view import REPORT_FILE
 from pipelines.names import EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID
+from pipelines.run_lock import is_locked
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
@@ -37,12 +40,17 @@ class RunSummary:
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # failed component -> why (its exception)
+    # Components that started and never finished: the run was killed (SIGKILL, power, OOM).
+    interrupted: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)  # started, not finished, and the run goes on
     metrics: dict[str, float] = field(default_factory=dict)
     metric_changes: dict[str, float] = field(default_factory=dict)
     validation_ok: bool | None = None
     validation_failures: list[str] = field(default_factory=list)
     blessed: bool | None = None
     pushed_destination: str | None = None
+    already_pushed: bool = False  # the same model was already served there; nothing was copied
     span: int | None = None
     started_ms: int = 0
     model_run_dir: str | None = None  # the Trainer's curves.png, history.json, TensorBoard logs
@@ -98,7 +106,7 @@ def _read_anomalies(artifact: metadata_store_pb2.Artifact, summary: RunSummary) 
             summary.data_warnings += [str(row) for row in anomaly_rows(anomalies, split)]
 
 
-def _runs_oldest_first(store: mlmd.MetadataStore) -> list[metadata_store_pb2.Context]:
+def runs_oldest_first(store: mlmd.MetadataStore) -> list[metadata_store_pb2.Context]:
     return sorted(store.get_contexts_by_type(PIPELINE_RUN_CONTEXT),
                   key=lambda context: (context.create_time_since_epoch, context.id))
 
@@ -110,20 +118,28 @@ def _resolver_type_ids(store: mlmd.MetadataStore) -> set[int]:
 def latest_run_summary(metadata_path: str) -> RunSummary:
     """Summary of the latest pipeline run recorded in `metadata_path` (only that run is read)."""
     store = _store(metadata_path)
-    runs = _runs_oldest_first(store)
+    runs = runs_oldest_first(store)
     if not runs:
         raise LookupError(f"{metadata_path}: no pipeline run recorded")
-    return _summarize(store, runs[-1], _resolver_type_ids(store))
+    return _summarize(store, runs[-1], _resolver_type_ids(store), _run_in_progress(metadata_path))
 
 
 def run_summaries(metadata_path: str) -> list[RunSummary]:
     """Every pipeline run recorded in `metadata_path`, oldest first."""
     store = _store(metadata_path)
     resolver_type_ids = _resolver_type_ids(store)
-    return [_summarize(store, run, resolver_type_ids) for run in _runs_oldest_first(store)]
+    runs = runs_oldest_first(store)
+    in_progress = _run_in_progress(metadata_path)
+    return [_summarize(store, run, resolver_type_ids, in_progress and run is runs[-1]) for run in runs]
 
 
-def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resolver_type_ids: set[int]) -> RunSummary:
+def _run_in_progress(metadata_path: str) -> bool:
+    """Whether a run holds the store's output directory now (its unfinished steps are running)."""
+    return is_locked(os.path.dirname(os.path.abspath(metadata_path)))
+
+
+def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resolver_type_ids: set[int],
+               in_progress: bool = False) -> RunSummary:
     executions = store.get_executions_by_context(run.id)
     node_ids = _node_ids(store, executions)
     summary = RunSummary(run_id=run.name, started_ms=run.create_time_since_epoch)
@@ -138,6 +154,11 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
             summary.executed.append(name)
         elif state == Execution.FAILED:
             summary.failed.append(name)
+            result = execution_lib.get_execution_result(execution, ignore_parse_errors=True)
+            if result is not None and result.result_message:
+                summary.errors[name] = result.result_message
+        elif state in (Execution.NEW, Execution.RUNNING):
+            (summary.running if in_progress else summary.interrupted).append(name)
     events = store.get_events_by_execution_ids([e.id for e in executions])
     producers = {e.artifact_id: node_ids.get(e.execution_id) for e in events if e.type in (e.OUTPUT, e.DECLARED_OUTPUT)}
     for artifact in store.get_artifacts_by_id(sorted(producers)):
@@ -152,6 +173,7 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
             summary.statistics_uri = artifact.uri
         elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
             summary.pushed_destination = props["pushed_destination"].string_value
+            summary.already_pushed = ALREADY_PUSHED_KEY in props and props[ALREADY_PUSHED_KEY].int_value == 1
         elif type_name == "ModelRun":
             summary.model_run_dir = artifact.uri
         elif type_name == "ExampleAnomalies" and producers[artifact.id] == EXAMPLE_VALIDATOR_ID:

@@ -24,6 +24,8 @@ from pipelines.cli.common import (
     data_error_cause,
 )
 from pipelines.errors import SpecError
+from pipelines.metadata_store import DamagedStoreError
+from pipelines.run_lock import RunDirectoryBusyError
 
 COMMAND_GROUPS = (local_runs, data, kubeflow)
 
@@ -56,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         return args.handler(args)
-    except (SpecError, UsageError, DataFileError, MissingDataError) as error:
+    except (SpecError, UsageError, DataFileError, MissingDataError, RunDirectoryBusyError, DamagedStoreError) as error:
         print(f"error: {error}", file=sys.stderr)
     except RuntimeError as error:
         data_error = data_error_cause(error)

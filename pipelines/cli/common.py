@@ -13,13 +13,15 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from components.sources.base import DataFileError, MissingDataError
-from pipelines.spec import PipelineSpec, load_spec
+from pipelines.spec import PipelineSpec, load_spec, spec_path
 
 if TYPE_CHECKING:
     from components.sources import DataLocation
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROJECT_PACKAGES = ("coursepipe", "pipelines", "components", "modules")
+# What TFX's launcher logs at ERROR when a component raises, before the command's own message.
+ORCHESTRATOR_FAILURE_LINE = "Execution %d failed."
 
 Handler = Callable[[argparse.Namespace], int]
 # Adds one sub-command: (name, handler, help text, takes_spec) -> its parser.
@@ -37,6 +39,8 @@ class ProjectLogFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == ORCHESTRATOR_FAILURE_LINE:
+            return False  # the command says which step failed and why, in its own words
         return record.levelno >= logging.ERROR or record.name.split(".")[0] in PROJECT_PACKAGES
 
 
@@ -73,7 +77,8 @@ def spec_from_args(args: argparse.Namespace) -> PipelineSpec:
         # An explicit choice (mnist_5k for mnist), validated like a spec that names it.
         data = spec.model_dump(mode="json")
         data["data"] = {**data["data"], "source": args.source, "split": None, "options": {}}
-        spec = PipelineSpec.from_dict(data, source=f"{spec.id} with --source {args.source}")
+        spec = PipelineSpec.from_dict(data, source=f"{spec.id} with --source {args.source}").read_from(
+            getattr(args, "spec", None) or spec_path(spec.id))
     return spec
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import time
 
@@ -26,10 +25,9 @@ from pipelines.cli.common import (
     writable_directory,
     writable_file,
 )
+from pipelines.metadata_store import check_metadata_store
 from pipelines.run_layout import layout_for
 from pipelines.spec import spec_ids, spec_path
-
-logger = logging.getLogger(__name__)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -54,20 +52,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.summary import latest_run_summary
 
     spec = spec_from_args(args)
-    output_dir = layout_for(spec, args.output).output_dir
-    writable_directory(output_dir, "--output")
-    location = run_data_location(spec, args.data_dir, output_dir)
+    layout = layout_for(spec, args.output)
+    writable_directory(layout.output_dir, "--output")
+    if not args.fresh:
+        check_metadata_store(layout, spec.reference)
+    location = run_data_location(spec, args.data_dir, layout.output_dir)
     started = time.monotonic()
     try:
-        layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg, enable_cache=not args.no_cache)
-    except RuntimeError as error:
+        layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg, enable_cache=not args.no_cache,
+                           fresh=args.fresh)
+    except Exception as error:  # a component's own exception, of whatever type its code raises
         if data_error_cause(error) is not None:
             raise
         anomalies = cause_of_type(error, DataAnomaliesError)
         if anomalies is not None:
             output.print_rejected_data(spec, anomalies.rows, anomalies.report, time.monotonic() - started)
             return EXIT_FAILED
-        logger.error("%s: the pipeline failed: %s", spec.id, error)
+        failed = latest_run_summary(layout.metadata_path).failed if os.path.exists(layout.metadata_path) else []
+        output.print_failed_run(spec, failed, error)
         return EXIT_FAILED
     summary = latest_run_summary(layout.metadata_path)
     elapsed = time.monotonic() - started
@@ -86,7 +88,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     layout = layout_for(spec, args.output)
     if not os.path.exists(layout.metadata_path):
         raise UsageError(f"{spec.id}: no runs in {layout.output_dir} (no metadata.sqlite); "
-                         f"run 'coursepipe run {spec.id}' first, or give --output DIR")
+                         f"run 'coursepipe run {spec.reference}' first, or give --output DIR")
+    check_metadata_store(layout, spec.reference)
     summaries = run_summaries(layout.metadata_path)
     if args.json:
         print(json.dumps([output.summary_json(s) for s in summaries], indent=2))
@@ -105,7 +108,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     layout = layout_for(spec, args.output)
     if not os.path.exists(layout.metadata_path):
-        raise UsageError(f"{spec.id}: no runs in {layout.output_dir}; run 'coursepipe run {spec.id}' first")
+        raise UsageError(f"{spec.id}: no runs in {layout.output_dir}; run 'coursepipe run {spec.reference}' first")
+    check_metadata_store(layout, spec.reference)
     summaries = run_summaries(layout.metadata_path)
     chosen = [s for s in summaries if args.run in (None, s.run_id)]
     if not chosen:
@@ -135,6 +139,9 @@ def register(add: AddCommand) -> None:
                      help="read another data source with the same features (e.g. mnist_5k for mnist)")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, e.g. --beam-arg=--direct_num_workers=2")
+    run.add_argument("--fresh", action="store_true",
+                     help="start a new ML Metadata store: the old store and pipeline/ move into "
+                          "previous-<time>/ (after a damaged store; pushed models stay)")
     run.add_argument("--no-cache", action="store_true",
                      help="execute every component, whatever earlier runs recorded (the code's "
                           "fingerprint already invalidates the cache when modules change)")

@@ -10,6 +10,8 @@ import dataclasses
 import datetime
 import json
 import os
+import shlex
+import sys
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from modules.curves import CURVES_FILE
@@ -73,14 +75,17 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
     else:
         reasons = "; ".join(summary.validation_failures) or "thresholds not met"
         print(f"  blessed: no ({reasons})")
-    print(f"  pushed to: {summary.pushed_destination or 'nothing pushed'}")
+    if summary.already_pushed:
+        print(f"  pushed to: {summary.pushed_destination} (already served there: the same model, not copied again)")
+    else:
+        print(f"  pushed to: {summary.pushed_destination or 'nothing pushed'}")
     if summary.model_run_dir:
         curves = os.path.join(summary.model_run_dir, CURVES_FILE)
         if os.path.exists(curves):
             print(f"  curves: {curves}")
         logs = os.path.join(summary.model_run_dir, TENSORBOARD_LOGS_DIR)
         if os.path.isdir(logs):
-            print(f"  TensorBoard: tensorboard --logdir {logs}")
+            print(f"  TensorBoard: tensorboard --logdir {shlex.quote(logs)}")
     print(f"  run directory: {run_directory}")
 
 
@@ -94,6 +99,14 @@ def print_rejected_data(spec: PipelineSpec, rows: Sequence[AnomalyRow], report: 
           "validation.warn_on, or fix the data and run again")
 
 
+def print_failed_run(spec: PipelineSpec, failed: Sequence[str], error: BaseException) -> None:
+    """A run a component's exception stopped: which step, why, and that nothing earlier was lost."""
+    where = f" at {', '.join(failed)}" if failed else ""
+    print(f"error: {spec.id}: the pipeline failed{where}: {type(error).__name__}: {error}", file=sys.stderr)
+    print(f"  earlier artifacts and pushed models are untouched; 'coursepipe report {spec.reference}' shows the run, "
+          "and the next run resumes from what is cached", file=sys.stderr)
+
+
 def print_run_history(spec: PipelineSpec, summaries: Sequence[RunSummary]) -> None:
     """One row per run: started, span, executed/cached, the gated metric, blessed, pushed path."""
     metric = spec.evaluation.metric
@@ -103,6 +116,10 @@ def print_run_history(spec: PipelineSpec, summaries: Sequence[RunSummary]) -> No
         blessed = {True: "yes", False: "no", None: "-"}[summary.blessed]
         if summary.failed:
             blessed = f"failed: {', '.join(summary.failed)}"
+        elif summary.interrupted:
+            blessed = f"interrupted: {', '.join(summary.interrupted)}"
+        elif summary.running:
+            blessed = f"running: {', '.join(summary.running)}"
         print(f"{iso_time(summary.started_ms):19s}  {'-' if summary.span is None else summary.span:>4}  "
               f"{len(summary.executed):>8d}  {len(summary.cached):>6d}  "
               f"{'-' if value is None else f'{value:.4f}':>28s}  {blessed:7s}  {summary.pushed_destination or '-'}")

@@ -12,16 +12,26 @@ import os
 import sys
 from typing import Iterator, Sequence
 
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.portable.mlmd import execution_lib
+from tfx.proto.orchestration import execution_result_pb2
 
 from components.sources import DataLocation
 from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.metadata_store import set_aside
 from pipelines.progress import component_progress
 from pipelines.run_layout import RunLayout, layout_for
+from pipelines.run_lock import exclusive_run
 from pipelines.spec import PipelineSpec
+from pipelines.summary import runs_oldest_first
 
 logger = logging.getLogger(__name__)
+
+Execution = metadata_store_pb2.Execution
+MAX_ERROR_CHARS = 4000
 
 
 def run_local(
@@ -30,9 +40,11 @@ def run_local(
     data: DataLocation | None = None,
     beam_args: Sequence[str] = (),
     enable_cache: bool = True,
+    fresh: bool = False,
 ) -> RunLayout:
     """Runs `spec` with `LocalDagRunner`; raises if any component fails. Without `enable_cache`
-    every component executes (code or data changed in a way no cache key covers)."""
+    every component executes (code or data changed in a way no cache key covers); `fresh` first
+    moves the store and the pipeline root aside (`pipelines.metadata_store.set_aside`)."""
     layout = layout_for(spec, output_dir)
     os.makedirs(layout.output_dir, exist_ok=True)
     placement = PipelinePlacement(
@@ -48,9 +60,35 @@ def run_local(
     )
     logger.info("Running %s locally; output in %s", spec.id, layout.output_dir)
     pipeline = create_pipeline(spec, placement)
-    with component_progress(len(pipeline.components)), _command_line_hidden():
-        LocalDagRunner().run(pipeline)
+    with exclusive_run(layout.output_dir), component_progress(len(pipeline.components)), _command_line_hidden():
+        if fresh:
+            set_aside(layout)
+        try:
+            LocalDagRunner().run(pipeline)
+        except Exception as error:
+            record_failure(layout.metadata_path, error)
+            raise
     return layout
+
+
+def record_failure(metadata_path: str, error: BaseException) -> None:
+    """Writes why a component failed onto its FAILED execution, in TFX's own `ExecutionResult`.
+
+    TFX's launcher marks the execution FAILED but keeps the executor's exception only in the log;
+    `coursepipe runs` and `report` read the message back from here (`pipelines.summary`).
+    """
+    store = mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    runs = runs_oldest_first(store)
+    if not runs:
+        return
+    latest = runs[-1]
+    message = f"{type(error).__name__}: {error}"[-MAX_ERROR_CHARS:]
+    for execution in store.get_executions_by_context(latest.id):
+        if execution.last_known_state == Execution.FAILED and execution_lib.get_execution_result(
+            execution, ignore_parse_errors=True
+        ) is None:
+            execution_lib.set_execution_result(execution_result_pb2.ExecutionResult(result_message=message), execution)
+            store.put_execution(execution, [], [])
 
 
 @contextlib.contextmanager

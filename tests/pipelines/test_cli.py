@@ -168,3 +168,22 @@ def test_an_unwritable_output_path_is_a_usage_error(capsys, tmp_path, command):
     option = command[command.index(next(a for a in command if "{file}" in a or "{dir}" in a)) - 1]
     assert option in err and str(tmp_path) in err and "Traceback" not in err
     assert regular.read_text() == "not a directory\n"
+
+
+def test_a_bad_data_file_is_one_clear_line_in_a_real_process(tmp_path):
+    """Through the installed command: exit 2, the file and line named, no traceback, and none of the
+    orchestrator's "Execution N failed." before it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.components.validation_data import iris_rows, write_iris_source_file
+
+    rows = iris_rows()
+    rows[3] = {**rows[3], "petal_length": "n/a"}
+    data = write_iris_source_file(str(tmp_path / "my data" / "iris.csv"), rows)
+    done = subprocess.run([str(Path(sys.executable).parent / "coursepipe"), "run", "iris_softmax", "--data-dir", data,
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"{data}:5: field 'petal_length' expected a number" in done.stderr
+    assert "Execution" not in done.stderr and "Traceback" not in done.stderr
