@@ -39,6 +39,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.drift_thresholds
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_runs
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.first_epoch
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.command_latency
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling modes
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
 

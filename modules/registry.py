@@ -7,33 +7,16 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 import tf_keras as keras
-from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from modules.autograph import skip_keras_conversion
+from modules.model_hparams import DOTTED_PATH, MODEL_HPARAMS, HParams, UserHParams, unknown_model_message
 from modules.spec_sections import ModelConfig
 
 skip_keras_conversion()  # before any model is built and traced (modules.autograph says why)
-
-DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
-class HParams(BaseModel):
-    """Hyperparameters every builder takes; builders subclass it with their own fields."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    input_shape: tuple[PositiveInt, ...]
-
-
-class UserHParams(HParams):
-    """Hyperparameters of a user's builder named by dotted path: extra keys are kept."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
 
 
 def flat_size(shape: tuple[int, ...]) -> int:
@@ -61,15 +44,16 @@ class RegisteredModel:
 _REGISTRY: dict[str, RegisteredModel] = {}
 
 
-def register_model(
-    name: str, hparams_class: type[HParams] = HParams, description: str = ""
-) -> Callable[[Builder], Builder]:
-    """Decorator that registers a builder under `name` (the name specs use)."""
+def register_model(name: str, description: str = "") -> Callable[[Builder], Builder]:
+    """Decorator that registers a builder under `name` (the name specs use), with the
+    hyperparameters `modules.model_hparams.MODEL_HPARAMS` gives that name."""
 
     def decorator(build: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = RegisteredModel(name, build, hparams_class, description)
+        if name not in MODEL_HPARAMS:
+            raise ValueError(f"model {name!r} has no hyperparameters in modules.model_hparams.MODEL_HPARAMS")
+        _REGISTRY[name] = RegisteredModel(name, build, MODEL_HPARAMS[name], description)
         return build
 
     return decorator
@@ -102,10 +86,7 @@ def resolve_model(name: str) -> RegisteredModel:
         if not callable(build):
             raise ImportError(f"{module_name!r} has no callable {function_name!r}")
         return RegisteredModel(name, build, UserHParams, f"user builder {name}")
-    raise KeyError(
-        f"model {name!r} unknown; expected one of: {', '.join(registered_names())}"
-        " (or package.module:function)"
-    )
+    raise KeyError(unknown_model_message(name))
 
 
 def model_input_shape(model_config: ModelConfig) -> tuple[int, ...]:

@@ -96,6 +96,15 @@ FeatureTransform = Annotated[
 ]
 
 
+def output_width(transform: FeatureTransform, input_width: int) -> int:
+    """Width of the transformed feature given the raw feature's fixed width."""
+    if isinstance(transform, OneHot):
+        return transform.depth
+    if isinstance(transform, (Pad, Vocabulary)):
+        return transform.length
+    return input_width
+
+
 class ScaleLike(StrictModel):
     """A numeric label scaled to [0, 1] with the min and max of the input `feature` over the
     training split: the course's MinMaxScaler, fitted on the training prices and applied to inputs

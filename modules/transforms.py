@@ -2,7 +2,7 @@
 
 Each takes the raw feature tensor (dense, shape `[batch, n]` or ragged/sparse for sequences) and
 returns a dense float32 or int64 tensor of shape `[batch, width]`, where `width` is what
-`output_width` reports, so the spec checks can verify a model's input shape before anything runs.
+`modules.spec_sections.output_width` reports, so the spec checks can verify a model's input shape before anything runs.
 """
 from __future__ import annotations
 
@@ -124,12 +124,3 @@ _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
 def apply_transform(x: tf.Tensor, transform: FeatureTransform) -> tf.Tensor:
     """Applies one spec transform to one raw feature inside a `preprocessing_fn`."""
     return _APPLY[type(transform)](x, transform)
-
-
-def output_width(transform: FeatureTransform, input_width: int) -> int:
-    """Width of the transformed feature given the raw feature's fixed width."""
-    if isinstance(transform, OneHot):
-        return transform.depth
-    if isinstance(transform, (Pad, Vocabulary)):
-        return transform.length
-    return input_width

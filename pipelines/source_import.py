@@ -70,15 +70,15 @@ def run_example_gen(
 ) -> str:
     """Runs the ExampleGen of `source_id` alone (LocalDagRunner, SQLite metadata in `output_dir`);
     returns the metadata path."""
-    from tfx.orchestration import metadata  # heavy
+    source = get_source(source_id)
+    parsed_options = source.parse_options(options)
+    location = data_location(source, path, "--data-dir", output_dir)  # missing files: before TFX loads
+    from tfx.orchestration import metadata
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.pipeline import Pipeline
 
     from components.example_gen import course_example_gen
 
-    source = get_source(source_id)
-    parsed_options = source.parse_options(options)
-    location = data_location(source, path, "--data-dir", output_dir)
     layout = RunLayout(output_dir)
     os.makedirs(output_dir, exist_ok=True)
     metadata_path = layout.metadata_path

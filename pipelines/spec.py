@@ -21,6 +21,7 @@ from components.validation.config import ValidationConfig
 from modules.features import FeatureSet
 from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, TransformConfig
 from pipelines.errors import Problem, SpecError, problems_from_validation
+from pipelines.spec_rules import KUBEFLOW_CHECKS, run_checks
 
 SPECS_PACKAGE = "pipelines"
 SPECS_DIR = "specs"
@@ -157,15 +158,24 @@ class PipelineSpec(StrictModel):
         self._source_file = path
         return self
 
+    def __eq__(self, other: object) -> bool:
+        """Specs are equal when they declare the same pipeline, wherever they were read from."""
+        if not isinstance(other, PipelineSpec):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return super().__hash__()
+
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<spec>") -> PipelineSpec:
+    def from_dict(cls, data: Any, source: str = "<spec>", heavy_rules: bool = True) -> PipelineSpec:
         """Validates `data`; raises one `SpecError` naming `source` and every problem.
 
         Each top-level section is parsed on its own, so a mistake in one section does not hide
         the cross-field problems of the others: a check runs when the sections it reads parsed.
+        Without `heavy_rules` the rules that import TensorFlow wait for `check_heavy_rules`, so a
+        command can first check what is cheap to check (data files, output paths).
         """
-        from pipelines.spec_rules import run_checks  # checks import this module
-
         if not isinstance(data, dict):
             raise SpecError(source, [Problem("", f"expected a mapping, got {type(data).__name__}")])
         try:
@@ -173,16 +183,34 @@ class PipelineSpec(StrictModel):
         except ValidationError as error:
             problems = problems_from_validation(cls, error)
             parsed = _parse_sections(data)
-            problems += run_checks(cls.model_construct(**parsed), parsed_sections=set(parsed))
+            problems += run_checks(cls.model_construct(**parsed), parsed_sections=set(parsed), run_heavy=False)
             raise SpecError(source, problems) from None
-        problems = run_checks(spec)
+        problems = run_checks(spec, run_heavy=heavy_rules)
         if problems:
             raise SpecError(source, problems)
         return spec
 
+    def for_cluster(self, pipeline_root: str | None = None, image: str | None = None,
+                    gpu_image: str | None = None) -> PipelineSpec:
+        """This spec with the command line's cluster options over its `kubeflow` section, checked by
+        the rules a spec compiled for Kubeflow must pass (an image, a pipeline root); `SpecError`."""
+        given = {"pipeline_root": pipeline_root, "image": image, "gpu_image": gpu_image}
+        overrides = {key: value for key, value in given.items() if value}
+        spec = self.model_copy(update={"kubeflow": self.kubeflow.model_copy(update=overrides)})
+        problems = run_checks(spec, KUBEFLOW_CHECKS)
+        if problems:
+            raise SpecError(spec.id, problems)
+        return spec
+
+    def check_heavy_rules(self) -> None:
+        """Runs the rules `from_dict(..., heavy_rules=False)` left out; raises `SpecError`."""
+        problems = run_checks(self, heavy_only=True)
+        if problems:
+            raise SpecError(self._source_file or self.id, problems)
+
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike[str]) -> PipelineSpec:
-        """Loads and validates one spec file."""
+    def from_yaml(cls, path: str | os.PathLike[str], heavy_rules: bool = True) -> PipelineSpec:
+        """Loads and validates one spec file (see `from_dict` for `heavy_rules`)."""
         path = os.fspath(path)
         try:
             with open(path, encoding="utf-8") as handle:
@@ -191,7 +219,7 @@ class PipelineSpec(StrictModel):
             raise SpecError(path, [Problem("", f"cannot read the file ({error.strerror})")]) from None
         except yaml.YAMLError as error:
             raise SpecError(path, [Problem("", f"not valid YAML: {error}")]) from None
-        return cls.from_dict(data, source=path).read_from(path)
+        return cls.from_dict(data, source=path, heavy_rules=heavy_rules).read_from(path)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json", by_alias=True), sort_keys=False)
@@ -222,7 +250,7 @@ def spec_path(spec_id: str) -> str:
     return str(resources.files(SPECS_PACKAGE) / SPECS_DIR / f"{spec_id}.yaml")
 
 
-def load_spec(spec_id: str) -> PipelineSpec:
+def load_spec(spec_id: str, heavy_rules: bool = True) -> PipelineSpec:
     """The shipped spec `spec_id`; an unknown id is a `SpecError` listing the known ones."""
     known = spec_ids()
     if not re.match(ID_PATTERN, spec_id) or spec_id not in known:
@@ -230,7 +258,7 @@ def load_spec(spec_id: str) -> PipelineSpec:
             spec_id, [Problem("id", f"pipeline {spec_id!r} unknown; expected one of: {', '.join(known)}")]
         )
     path = spec_path(spec_id)
-    spec = PipelineSpec.from_yaml(path)
+    spec = PipelineSpec.from_yaml(path, heavy_rules=heavy_rules)
     if spec.id != spec_id:
         raise SpecError(path, [Problem("id", f"expected {spec_id!r} (the file's name), got {spec.id!r}")])
     return spec

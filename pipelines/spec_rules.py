@@ -3,6 +3,12 @@
 Each `check_*` function takes a parsed `PipelineSpec` and yields the `Problem`s it finds; the
 `@check` decorator registers it (a test makes sure none is forgotten). `run_checks` runs them all
 so that the user sees every problem at once.
+
+Every rule but one runs without TensorFlow, so a spec's mistakes are reported in a fraction of a
+second. The exception is whether a user's `package.module:function` holds a callable, which only
+importing the user's module (and with it Keras) tells: that rule is registered `heavy` and runs
+only when every light rule passed, so a spec with mistakes fails fast and a spec without them is
+checked completely.
 """
 from __future__ import annotations
 
@@ -15,9 +21,8 @@ from pydantic import ValidationError
 from components.sources import SOURCES
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
-from modules.registry import resolve_model
-from modules.spec_sections import OneHot, ScaleLike
-from modules.transforms import output_width
+from modules.model_hparams import MODEL_HPARAMS, hparams_class, model_name_problem
+from modules.spec_sections import OneHot, ScaleLike, output_width
 from pipelines.errors import Problem, problems_from_validation
 from pipelines.names import EVAL_METRICS, TRAINER_ID, component_ids
 
@@ -33,16 +38,17 @@ class RegisteredCheck:
 
     function: Check
     sections: frozenset[str]
+    heavy: bool = False  # imports TensorFlow: runs only when the light rules found nothing
 
 
 CHECKS: list[RegisteredCheck] = []
 KUBEFLOW_CHECKS: list[RegisteredCheck] = []
 
-def check(*sections: str, registry: list[RegisteredCheck] = CHECKS) -> Callable[[Check], Check]:
+def check(*sections: str, registry: list[RegisteredCheck] = CHECKS, heavy: bool = False) -> Callable[[Check], Check]:
     """Registers a check that every spec must pass; `sections` are the ones it reads."""
 
     def decorator(function: Check) -> Check:
-        registry.append(RegisteredCheck(function, frozenset(sections)))
+        registry.append(RegisteredCheck(function, frozenset(sections), heavy))
         return function
 
     return decorator
@@ -57,14 +63,21 @@ def run_checks(
     spec: PipelineSpec,
     checks: list[RegisteredCheck] | None = None,
     parsed_sections: set[str] | None = None,
+    run_heavy: bool = True,
+    heavy_only: bool = False,
 ) -> list[Problem]:
-    """Runs `checks` (default: all) whose sections are in `parsed_sections` (default: all)."""
-    return [
-        problem
-        for registered in (CHECKS if checks is None else checks)
+    """Runs `checks` (default: all) whose sections are in `parsed_sections` (default: all): the
+    light ones (unless `heavy_only`), then, when they found nothing and `run_heavy`, the heavy ones."""
+    selected = [
+        registered for registered in (CHECKS if checks is None else checks)
         if parsed_sections is None or registered.sections <= parsed_sections
-        for problem in registered.function(spec)
     ]
+    problems = [] if heavy_only else [
+        problem for registered in selected if not registered.heavy for problem in registered.function(spec)
+    ]
+    if problems or not run_heavy:
+        return problems
+    return [problem for registered in selected if registered.heavy for problem in registered.function(spec)]
 
 
 @check("data")
@@ -180,20 +193,33 @@ def check_transform_features_exist(spec: PipelineSpec) -> Iterator[Problem]:
 
 @check("model")
 def check_model_and_hparams(spec: PipelineSpec) -> Iterator[Problem]:
-    try:
-        registered = resolve_model(spec.model.name)
-    except (KeyError, ImportError) as error:
-        yield Problem("model.name", str(error.args[0]) if error.args else str(error))
+    """A registered model (or a `package.module:function` whose module exists) and hyperparameters
+    that fit its schema; neither imports the model's code."""
+    problem = model_name_problem(spec.model.name)
+    if problem is not None:
+        yield Problem("model.name", problem)
         return
+    schema = hparams_class(spec.model.name)
     try:
-        registered.hparams_class.model_validate(spec.model.hparams)
+        schema.model_validate(spec.model.hparams)
     except ValidationError as error:
         yield from problems_from_validation(
-            registered.hparams_class,
-            error,
-            prefix="model.hparams.",
-            unknown_key=f"unknown hyperparameter for {registered.name!r}",
+            schema, error, prefix="model.hparams.", unknown_key=f"unknown hyperparameter for {spec.model.name!r}",
         )
+
+
+@check("model", heavy=True)
+def check_user_builder_is_callable(spec: PipelineSpec) -> Iterator[Problem]:
+    """A user's `package.module:function` names a callable: known only by importing the module,
+    which imports the user's Keras code."""
+    if spec.model.name in MODEL_HPARAMS:
+        return  # a registered model: the registry has its builder
+    from modules.registry import resolve_model
+
+    try:
+        resolve_model(spec.model.name)
+    except (KeyError, ImportError) as error:
+        yield Problem("model.name", str(error.args[0]) if error.args else str(error))
 
 
 @check("data", "transform", "model")

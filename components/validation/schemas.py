@@ -13,7 +13,6 @@ from importlib import resources
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
-from tfx.utils import io_utils
 
 from components.validation.config import Thresholds
 from modules.features import FeatureSet
@@ -55,6 +54,8 @@ def read_schema(path: str) -> schema_pb2.Schema:
 
 def schema_in(artifact_uri: str) -> schema_pb2.Schema:
     """The schema a SchemaGen or ImportSchemaGen artifact holds (its one file)."""
+    from tfx.utils import io_utils  # TFX's filesystem (gs://, s3://); importing it imports TensorFlow
+
     return io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(artifact_uri))
 
 

@@ -13,20 +13,19 @@ from typing import Sequence
 
 import tensorflow as tf
 import tf_keras as keras
-from pydantic import Field, NonNegativeFloat, PositiveInt
 
-from modules.registry import HParams, register_model
+from modules.model_hparams import (
+    AlexNetHParams,
+    BasicResNetHParams,
+    CifarHParams,
+    DropoutCifarHParams,
+    InceptionHParams,
+    ResNetHParams,
+    Vgg13HParams,
+)
+from modules.registry import register_model
 
 layers = keras.layers
-
-
-class CifarHParams(HParams):
-    input_shape: tuple[PositiveInt, ...] = (32, 32, 3)
-    num_classes: PositiveInt = 10
-
-
-class DropoutCifarHParams(CifarHParams):
-    dropout: float = Field(0.2, ge=0, lt=1)
 
 
 def _classifier(x: tf.Tensor, num_classes: int, **dense_kwargs: object) -> tf.Tensor:
@@ -35,7 +34,6 @@ def _classifier(x: tf.Tensor, num_classes: int, **dense_kwargs: object) -> tf.Te
 
 @register_model(
     "cifar10_baseline",
-    DropoutCifarHParams,
     "Conv 6@5x5 same, BN, relu, MaxPool 2, Dropout .2, Flatten, Dense128, Dropout .2, Dense10: "
     "198,506 parameters (004 M19)",
 )
@@ -52,7 +50,6 @@ def build_cifar10_baseline(hp: DropoutCifarHParams) -> keras.Model:
 
 @register_model(
     "cifar10_lenet5",
-    CifarHParams,
     "Conv 6@5x5 sigmoid, MaxPool 2; Conv 16@5x5 sigmoid, MaxPool 2; Dense120, Dense84 sigmoid, "
     "Dense10: 62,006 parameters (004 M20)",
 )
@@ -68,13 +65,8 @@ def build_cifar10_lenet5(hp: CifarHParams) -> keras.Model:
     return keras.Model(inputs, _classifier(x, hp.num_classes), name="cifar10_lenet5")
 
 
-class AlexNetHParams(CifarHParams):
-    dropout: float = Field(0.5, ge=0, lt=1)
-
-
 @register_model(
     "cifar10_alexnet8",
-    AlexNetHParams,
     "Conv96 BN relu MaxPool3/2; Conv256 BN relu MaxPool3/2; Conv384, Conv384, Conv256 same relu, "
     "MaxPool3/2; Dense2048, Dropout .5 (x2), Dense10: 9,639,178 parameters (004 M21)",
 )
@@ -100,7 +92,6 @@ VGG16_GROUPS: tuple[tuple[int, ...], ...] = ((64, 64), (128, 128), (256, 256, 25
 
 @register_model(
     "cifar10_vgg16",
-    DropoutCifarHParams,
     "13 x (Conv3x3 same, BN, relu) in groups 64,64/128,128/256x3/512x3/512x3, MaxPool + Dropout .2 "
     "after each group; Dense512, Dense512 (Dropout .2), Dense10: 15,262,026 parameters (004 M22)",
 )
@@ -145,19 +136,8 @@ def inception_block(x: tf.Tensor, channels: int, strides: int, bn_training: bool
     return layers.Concatenate(axis=3)([branch1, branch2, branch3, branch4])
 
 
-class InceptionHParams(CifarHParams):
-    num_blocks: PositiveInt = 2
-    init_channels: PositiveInt = 16
-    course_batchnorm: bool = Field(
-        True,
-        description="true: call BatchNormalization with training=False as the course's ConvBNRelu "
-        "does (its figure 0.4645 was trained so); false: Keras' usual batch statistics in training",
-    )
-
-
 @register_model(
     "cifar10_inception10",
-    InceptionHParams,
     "ConvBNRelu(16); 2 blocks x 2 Inception blocks (strides 2 then 1), channels 16 -> 32; GAP; "
     "Dense10: 121,418 parameters (004 M23)",
 )
@@ -202,16 +182,8 @@ def residual_stages(x: tf.Tensor, filters: int, blocks_per_stage: Sequence[int],
     return x
 
 
-class ResNetHParams(CifarHParams):
-    block_list: tuple[PositiveInt, ...] = (2, 2, 2, 2)
-    initial_filters: PositiveInt = 64
-    # `tf.keras.regularizers.l2()` on the classifier, whose default factor is 0.01.
-    l2: NonNegativeFloat = 0.01
-
-
 @register_model(
     "cifar10_resnet18",
-    ResNetHParams,
     "stem Conv64 BN relu; [2,2,2,2] basic blocks (3x3, no bias, BN; 1x1 shortcut when striding), "
     "64 -> 512; GAP; Dense10 with L2: 11,183,562 parameters (004 M24)",
 )
@@ -224,15 +196,8 @@ def build_cifar10_resnet18(hp: ResNetHParams) -> keras.Model:
     return keras.Model(inputs, outputs, name="cifar10_resnet18")
 
 
-class Vgg13HParams(CifarHParams):
-    num_classes: PositiveInt = 100
-    units: tuple[PositiveInt, ...] = (64, 128, 256, 512, 512)
-    dense: tuple[PositiveInt, ...] = (256, 128)
-
-
 @register_model(
     "cifar100_vgg13",
-    Vgg13HParams,
     "5 units of 2 x Conv3x3 same relu + MaxPool 2 (64 -> 128 -> 256 -> 512 -> 512), Dense256, "
     "Dense128 relu, Dense100 logits (002)",
 )
@@ -250,14 +215,8 @@ def build_cifar100_vgg13(hp: Vgg13HParams) -> keras.Model:
     return keras.Model(inputs, layers.Dense(hp.num_classes)(x), name="cifar100_vgg13")
 
 
-class BasicResNetHParams(CifarHParams):
-    num_classes: PositiveInt = 100
-    layer_dims: tuple[PositiveInt, ...] = (2, 2, 2, 2)
-
-
 @register_model(
     "cifar100_resnet18",
-    BasicResNetHParams,
     "002's ResNet18: stem Conv64 BN relu MaxPool; BasicBlock layers [2,2,2,2] of 64/128/256/512 "
     "(the notes' inverted shortcut rule fixed); GAP; Dense100 logits",
 )

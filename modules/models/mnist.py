@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import tensorflow as tf
 import tf_keras as keras
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
-from modules.registry import HParams, flat_size, offset_seed, register_model
-
-
-class Augmentation(BaseModel):
-    """004 M14's ImageDataGenerator(rotation_range=45, width/height_shift_range=.15,
-    zoom_range=.5) as Keras preprocessing layers: active in training only."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    rotation_degrees: float = Field(45.0, ge=0, le=180)
-    shift: float = Field(0.15, ge=0, lt=1)
-    zoom: float = Field(0.5, ge=0, lt=1)
-    seed: int | None = None
-
-
-class MnistMlpHParams(HParams):
-    hidden: PositiveInt = 128
-    num_classes: PositiveInt = 10
-    augmentation: Augmentation | None = None
+from modules.model_hparams import (
+    Augmentation,
+    AutoencoderHParams,
+    CustomDenseHParams,
+    Mlp5HParams,
+    MnistMlpHParams,
+    TapeMlpHParams,
+    VaeHParams,
+)
+from modules.registry import flat_size, offset_seed, register_model
 
 
 def augmentation_layers(aug: Augmentation, image_shape: tuple[int, ...]) -> list[keras.layers.Layer]:
@@ -39,7 +29,6 @@ def augmentation_layers(aug: Augmentation, image_shape: tuple[int, ...]) -> list
 
 @register_model(
     "mnist_mlp",
-    MnistMlpHParams,
     "Flatten, Dense(128, relu), Dense(10, softmax): 101,770 parameters (004 M11/M12); "
     "optional training-only augmentation (M14)",
 )
@@ -55,16 +44,8 @@ def build_mnist_mlp(hp: MnistMlpHParams) -> keras.Model:
     return keras.Sequential(layers, name="mnist_mlp")
 
 
-class TapeMlpHParams(HParams):
-    hidden: tuple[PositiveInt, ...] = (256, 128)
-    num_classes: PositiveInt = 10
-    init_stddev: PositiveFloat = 0.1
-    seed: int | None = None
-
-
 @register_model(
     "mnist_mlp_tape",
-    TapeMlpHParams,
     "784 -> 256 relu -> 128 relu -> 10 linear, truncated-normal(0.1) weights, zero biases (000/001)",
 )
 def build_mnist_mlp_tape(hp: TapeMlpHParams) -> keras.Model:
@@ -77,15 +58,8 @@ def build_mnist_mlp_tape(hp: TapeMlpHParams) -> keras.Model:
     return keras.Sequential(layers, name="mnist_mlp_tape")
 
 
-class Mlp5HParams(HParams):
-    hidden: tuple[PositiveInt, ...] = (256, 128, 64, 32)
-    num_classes: PositiveInt = 10
-    dropout: float | None = Field(None, ge=0, lt=1, description="after the first two hidden layers (002)")
-
-
 @register_model(
     "mnist_mlp5",
-    Mlp5HParams,
     "784 -> 256 -> 128 -> 64 -> 32 relu -> 10 logits: 244,522 parameters (001/002); optional dropout",
 )
 def build_mnist_mlp5(hp: Mlp5HParams) -> keras.Model:
@@ -140,14 +114,8 @@ class MyModel(keras.Model):
         return {"sizes": self.sizes}
 
 
-class CustomDenseHParams(HParams):
-    hidden: tuple[PositiveInt, ...] = (256, 128, 64, 32)
-    num_classes: PositiveInt = 10
-
-
 @register_model(
     "mnist_custom_dense",
-    CustomDenseHParams,
     "subclassed MyModel of five subclassed MyDense layers, 784 -> ... -> 10 logits (002)",
 )
 def build_mnist_custom_dense(hp: CustomDenseHParams) -> keras.Model:
@@ -156,14 +124,8 @@ def build_mnist_custom_dense(hp: CustomDenseHParams) -> keras.Model:
     return model
 
 
-class AutoencoderHParams(HParams):
-    encoder: tuple[PositiveInt, ...] = (256, 128)
-    code: PositiveInt = 10
-
-
 @register_model(
     "mnist_autoencoder",
-    AutoencoderHParams,
     "784 -> 256 -> 128 -> 10 -> 128 -> 256 -> 784 logits, relu between (002 AE)",
 )
 def build_mnist_autoencoder(hp: AutoencoderHParams) -> keras.Model:
@@ -220,14 +182,7 @@ class VAE(keras.Model):
                 "kl_weight": self.kl_weight, "seed": self.seed}
 
 
-class VaeHParams(HParams):
-    hidden: PositiveInt = 128
-    z_dim: PositiveInt = 10
-    kl_weight: PositiveFloat = 1.0
-    seed: int | None = None
-
-
-@register_model("mnist_vae", VaeHParams, "VAE: 784 -> 128 -> (mu, log sigma^2), z = 10; 10 -> 128 -> 784 logits (002)")
+@register_model("mnist_vae", "VAE: 784 -> 128 -> (mu, log sigma^2), z = 10; 10 -> 128 -> 784 logits (002)")
 def build_mnist_vae(hp: VaeHParams) -> keras.Model:
     model = VAE(flat_size(hp.input_shape), hp.hidden, hp.z_dim, hp.kl_weight, hp.seed, name="mnist_vae")
     model.build((None, *hp.input_shape))

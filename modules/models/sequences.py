@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Literal
 
 import tf_keras as keras
-from pydantic import Field, PositiveInt
 
-from modules.registry import HParams, register_model
+from modules.model_hparams import ImdbHParams, LettersEmbeddingHParams, LettersOneHotHParams, StockHParams
+from modules.registry import register_model
 
 layers = keras.layers
 Cell = Literal["simple_rnn", "lstm", "gru"]
@@ -23,14 +23,6 @@ _CELLS: dict[str, type[keras.layers.Layer]] = {
     "lstm": layers.LSTM,
     "gru": layers.GRU,
 }
-
-
-class ImdbHParams(HParams):
-    input_shape: tuple[PositiveInt, ...] = (80,)
-    vocab_size: PositiveInt = 10_000
-    embedding_dim: PositiveInt = 100
-    units: PositiveInt = 64
-    dropout: float = Field(0.5, ge=0, lt=1)
 
 
 def _imdb(hp: ImdbHParams, cell: Cell, name: str) -> keras.Model:
@@ -47,31 +39,22 @@ def _imdb(hp: ImdbHParams, cell: Cell, name: str) -> keras.Model:
     )
 
 
-@register_model("imdb_simplernn", ImdbHParams,
-                "Embedding(10000, 100), SimpleRNN(64, dropout .5) x2, Dense(1, sigmoid) (002)")
+@register_model("imdb_simplernn", "Embedding(10000, 100), SimpleRNN(64, dropout .5) x2, Dense(1, sigmoid) (002)")
 def build_imdb_simplernn(hp: ImdbHParams) -> keras.Model:
     return _imdb(hp, "simple_rnn", "imdb_simplernn")
 
 
-@register_model("imdb_lstm", ImdbHParams, "Embedding(10000, 100), LSTM(64, dropout .5) x2, Dense(1, sigmoid) (002)")
+@register_model("imdb_lstm", "Embedding(10000, 100), LSTM(64, dropout .5) x2, Dense(1, sigmoid) (002)")
 def build_imdb_lstm(hp: ImdbHParams) -> keras.Model:
     return _imdb(hp, "lstm", "imdb_lstm")
 
 
-@register_model("imdb_gru", ImdbHParams, "Embedding(10000, 100), GRU(64, dropout .5) x2, Dense(1, sigmoid) (002)")
+@register_model("imdb_gru", "Embedding(10000, 100), GRU(64, dropout .5) x2, Dense(1, sigmoid) (002)")
 def build_imdb_gru(hp: ImdbHParams) -> keras.Model:
     return _imdb(hp, "gru", "imdb_gru")
 
 
-class LettersOneHotHParams(HParams):
-    """input_shape: [steps, alphabet size] of one-hot letters."""
-
-    units: PositiveInt = 3
-    num_classes: PositiveInt = 5
-
-
-@register_model("letters_onehot", LettersOneHotHParams,
-                "one-hot letters -> SimpleRNN(3) -> Dense(5, softmax): 47 parameters (004 M25/M26)")
+@register_model("letters_onehot", "one-hot letters -> SimpleRNN(3) -> Dense(5, softmax): 47 parameters (004 M25/M26)")
 def build_letters_onehot(hp: LettersOneHotHParams) -> keras.Model:
     return keras.Sequential(
         [keras.Input(shape=hp.input_shape), layers.SimpleRNN(hp.units),
@@ -80,21 +63,7 @@ def build_letters_onehot(hp: LettersOneHotHParams) -> keras.Model:
     )
 
 
-class LettersEmbeddingHParams(HParams):
-    """input_shape: [steps] of letter ids."""
-
-    alphabet_size: PositiveInt = 5
-    embedding_dim: PositiveInt = 2
-    units: PositiveInt = 3
-
-    @property
-    def num_classes(self) -> int:
-        """The next letter is one of the alphabet: as many classes as ids."""
-        return self.alphabet_size
-
-
-@register_model("letters_embedding", LettersEmbeddingHParams,
-                "letter ids -> Embedding(5, 2) -> SimpleRNN(3) -> Dense(5, softmax): 48 parameters "
+@register_model("letters_embedding", "letter ids -> Embedding(5, 2) -> SimpleRNN(3) -> Dense(5, softmax): 48 parameters "
                 "(004 M27); a-z: Embedding(26, 2), SimpleRNN(10), Dense(26): 468 (M28)")
 def build_letters_embedding(hp: LettersEmbeddingHParams) -> keras.Model:
     return keras.Sequential(
@@ -102,12 +71,6 @@ def build_letters_embedding(hp: LettersEmbeddingHParams) -> keras.Model:
          layers.SimpleRNN(hp.units), layers.Dense(hp.alphabet_size, activation="softmax")],
         name="letters_embedding",
     )
-
-
-class StockHParams(HParams):
-    input_shape: tuple[PositiveInt, ...] = (60,)
-    units: tuple[PositiveInt, PositiveInt] = (80, 100)
-    dropout: float = Field(0.2, ge=0, lt=1)
 
 
 def _stock(hp: StockHParams, cell: Cell, name: str) -> keras.Model:
@@ -127,17 +90,16 @@ def _stock(hp: StockHParams, cell: Cell, name: str) -> keras.Model:
     )
 
 
-@register_model("stock_rnn", StockHParams, "SimpleRNN(80, seq), Dropout .2, SimpleRNN(100), Dropout .2, Dense(1) (004 M29)")
+@register_model("stock_rnn", "SimpleRNN(80, seq), Dropout .2, SimpleRNN(100), Dropout .2, Dense(1) (004 M29)")
 def build_stock_rnn(hp: StockHParams) -> keras.Model:
     return _stock(hp, "simple_rnn", "stock_rnn")
 
 
-@register_model("stock_lstm", StockHParams,
-                "LSTM(80, seq), Dropout .2, LSTM(100), Dropout .2, Dense(1): 98,741 parameters (004 M30)")
+@register_model("stock_lstm", "LSTM(80, seq), Dropout .2, LSTM(100), Dropout .2, Dense(1): 98,741 parameters (004 M30)")
 def build_stock_lstm(hp: StockHParams) -> keras.Model:
     return _stock(hp, "lstm", "stock_lstm")
 
 
-@register_model("stock_gru", StockHParams, "GRU(80, seq), Dropout .2, GRU(100), Dropout .2, Dense(1) (004 M31)")
+@register_model("stock_gru", "GRU(80, seq), Dropout .2, GRU(100), Dropout .2, Dense(1) (004 M31)")
 def build_stock_gru(hp: StockHParams) -> keras.Model:
     return _stock(hp, "gru", "stock_gru")

@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import tf_keras as keras
-from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from modules.initializers import CourseRandomNormal
-from modules.registry import HParams, offset_seed, register_model
-
-
-class SoftmaxClassifierHParams(HParams):
-    num_classes: PositiveInt = 3
-    l2: NonNegativeFloat = 0.01  # the default of the course's `tf.keras.regularizers.l2()`
+from modules.model_hparams import (
+    DigitsMlpHParams,
+    DotMlpHParams,
+    LinearHParams,
+    RegressionMlpHParams,
+    SoftmaxClassifierHParams,
+    TapeLayerHParams,
+)
+from modules.registry import offset_seed, register_model
 
 
 @register_model(
     "iris_softmax",
-    SoftmaxClassifierHParams,
     "Dense(3, softmax, L2): one layer, 15 parameters (course 004 M9/M10)",
 )
 def build_iris_softmax(hp: SoftmaxClassifierHParams) -> keras.Model:
@@ -32,15 +33,8 @@ def build_iris_softmax(hp: SoftmaxClassifierHParams) -> keras.Model:
     )
 
 
-class TapeLayerHParams(HParams):
-    num_classes: PositiveInt = 3
-    init_stddev: PositiveFloat = 0.1
-    seed: int | None = 1
-
-
 @register_model(
     "iris_tape",
-    TapeLayerHParams,
     "one layer 4->3 with softmax, weights and biases truncated-normal(0.1, seed 1) (course 004 M2)",
 )
 def build_iris_tape(hp: TapeLayerHParams) -> keras.Model:
@@ -53,17 +47,8 @@ def build_iris_tape(hp: TapeLayerHParams) -> keras.Model:
     )
 
 
-class DotMlpHParams(HParams):
-    hidden: PositiveInt = 11
-    # The course's regularizer: loss + l2_loss_weight * sum(tf.nn.l2_loss(w)) over w1 and w2;
-    # tf.nn.l2_loss(w) is sum(w**2) / 2, so Keras' l2 factor is half of it.
-    l2_loss_weight: NonNegativeFloat = 0.0
-    seed: int | None = None
-
-
 @register_model(
     "dot_mlp",
-    DotMlpHParams,
     "2 -> 11 relu -> 1 linear, normal(1) weights, biases 0.01, optional course L2 (004 M6/M7)",
 )
 def build_dot_mlp(hp: DotMlpHParams) -> keras.Model:
@@ -79,13 +64,8 @@ def build_dot_mlp(hp: DotMlpHParams) -> keras.Model:
     )
 
 
-class LinearHParams(HParams):
-    seed: int = 1
-
-
 @register_model(
     "yogurt_linear",
-    LinearHParams,
     "y = x @ w, 2 -> 1 without bias, w1 = the course's tf.random.normal([2, 1], stddev=1, seed=1) (004 M4/M5)",
 )
 def build_yogurt_linear(hp: LinearHParams) -> keras.Model:
@@ -96,13 +76,7 @@ def build_yogurt_linear(hp: LinearHParams) -> keras.Model:
     )
 
 
-class DigitsMlpHParams(HParams):
-    hidden: PositiveInt = 30
-    num_classes: PositiveInt = 10
-    seed: int | None = None
-
-
-@register_model("digits_mlp", DigitsMlpHParams, "64 -> 30 relu -> 10 logits, normal(1) weights and biases (003)")
+@register_model("digits_mlp", "64 -> 30 relu -> 10 logits, normal(1) weights and biases (003)")
 def build_digits_mlp(hp: DigitsMlpHParams) -> keras.Model:
     def init(offset: int) -> keras.initializers.Initializer:
         return keras.initializers.RandomNormal(stddev=1.0, seed=offset_seed(hp.seed, offset))
@@ -114,13 +88,8 @@ def build_digits_mlp(hp: DigitsMlpHParams) -> keras.Model:
     )
 
 
-class RegressionMlpHParams(HParams):
-    hidden: tuple[PositiveInt, ...] = (64, 64)
-
-
 @register_model(
     "boston_mlp",
-    RegressionMlpHParams,
     "13 -> 64 relu -> 64 relu -> 1: the usual small regression MLP for Boston housing (beyond the notes)",
 )
 def build_boston_mlp(hp: RegressionMlpHParams) -> keras.Model:

@@ -65,19 +65,24 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", metavar="FILE", help="a spec YAML file instead of an id")
 
 
-def spec_from_args(args: argparse.Namespace) -> PipelineSpec:
-    """The spec of `ID` or `--spec FILE`, with `--source` swapped in where the command has it."""
+def spec_from_args(args: argparse.Namespace, heavy_rules: bool = True) -> PipelineSpec:
+    """The spec of `ID` or `--spec FILE`, with `--source` swapped in where the command has it.
+
+    Without `heavy_rules` the model's hyperparameters are not checked yet (that imports Keras):
+    the command calls `spec.check_heavy_rules()` once its cheap checks passed.
+    """
     if getattr(args, "spec", None):
-        spec = PipelineSpec.from_yaml(args.spec)
+        spec = PipelineSpec.from_yaml(args.spec, heavy_rules=heavy_rules)
     elif not args.id:
         raise UsageError("give a pipeline ID or --spec FILE (see 'coursepipe list')")
     else:
-        spec = load_spec(args.id)
+        spec = load_spec(args.id, heavy_rules=heavy_rules)
     if getattr(args, "source", None):
         # An explicit choice (mnist_5k for mnist), validated like a spec that names it.
         data = spec.model_dump(mode="json")
         data["data"] = {**data["data"], "source": args.source, "split": None, "options": {}}
-        spec = PipelineSpec.from_dict(data, source=f"{spec.id} with --source {args.source}").read_from(
+        spec = PipelineSpec.from_dict(data, source=f"{spec.id} with --source {args.source}",
+                                      heavy_rules=heavy_rules).read_from(
             getattr(args, "spec", None) or spec_path(spec.id))
     return spec
 
@@ -103,6 +108,16 @@ def key_values(
             raise UsageError(f"{option} {item!r}: expected NAME=VALUE")
         pairs[key] = parse_value(value)
     return pairs
+
+
+def existing_path(path: str, option: str, expected: str) -> str:
+    """`path` when it exists and can be read; else a usage error naming `option`, the path and what
+    was expected. Checked before anything heavy is imported."""
+    if not os.path.exists(path):
+        raise UsageError(f"{option} {path}: does not exist; expected {expected}")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{option} {path}: cannot be read; expected {expected}")
+    return path
 
 
 def writable_directory(path: str, option: str) -> str:

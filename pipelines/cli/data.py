@@ -19,12 +19,15 @@ from pipelines.cli.common import (
     EXIT_OK,
     AddCommand,
     UsageError,
+    existing_path,
     key_values,
     spec_from_args,
     writable_directory,
     writable_file,
 )
 from pipelines.errors import problems_from_validation
+
+DATA_FORMS = "a CSV of raw feature columns, TFRecords of tf.Example, or the source's own files"
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -55,11 +58,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Checks data against the pipeline's schema; exit 1 when anomalies (not warnings) are found."""
+    spec = spec_from_args(args, heavy_rules=False)
+    existing_path(args.data, "--data", DATA_FORMS)
+    _check_report_path(args)
     from components.validation.anomalies import errors_and_warnings
     from pipelines.data_checks import validate_path  # heavy: TFDV, TF
 
-    spec = spec_from_args(args)
-    _check_report_path(args)
+    spec.check_heavy_rules()
     result = _run_check(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
     errors, _ = errors_and_warnings(result.outcome.rows, spec.validation.warn_on)
     output.print_validation(spec, result)
@@ -70,11 +75,14 @@ def cmd_drift(args: argparse.Namespace) -> int:
     """Per-feature drift distances of --current against --baseline; exit 1 when any drifted, or
     when either side has schema anomalies or a feature the other lacks (a feature that cannot be
     compared is a finding, never a silent omission)."""
-    from components.validation.checks import COMPARATOR_KINDS
-    from pipelines.data_checks import drift_between
-
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, heavy_rules=False)
+    existing_path(args.baseline, "--baseline", DATA_FORMS)
+    existing_path(args.current, "--current", DATA_FORMS)
     _check_report_path(args)
+    from components.validation.checks import COMPARATOR_KINDS
+    from pipelines.data_checks import drift_between  # heavy: TFDV, TF
+
+    spec.check_heavy_rules()
     result = _run_check(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
     problems = [row for row in result.outcome.rows if row.kind not in COMPARATOR_KINDS]
     drifted = output.print_drift(spec, result, problems)
@@ -125,7 +133,7 @@ def register(add: AddCommand) -> None:
     validate = add("validate", cmd_validate,
                    "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")
     validate.add_argument("--data", required=True, metavar="FILE_OR_DIR",
-                          help="a CSV of raw feature columns, TFRecords of tf.Example, or the source's own files")
+                          help=DATA_FORMS)
     drift = add("drift", cmd_drift, "per-feature drift of --current against --baseline (exit 1 when any drifted)")
     drift.add_argument("--baseline", required=True, metavar="FILE_OR_DIR", help="the reference data (same forms as validate)")
     drift.add_argument("--current", required=True, metavar="FILE_OR_DIR", help="the new data")

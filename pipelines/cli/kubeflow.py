@@ -23,15 +23,17 @@ from pipelines.spec import load_spec, spec_ids
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from pipelines.kubeflow.compiled import pipeline_inputs
-    from pipelines.kubeflow.compiler import compile_for_kubeflow
-
     if args.all:
         return _compile_all(args)
     if not args.output:
         raise UsageError("compile: give --output FILE (or --all --output-dir DIR)")
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, heavy_rules=False)
+    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image)
     writable_file(args.output, "--output")
+    from pipelines.kubeflow.compiled import pipeline_inputs
+    from pipelines.kubeflow.compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
+
+    spec.check_heavy_rules()
     compiled = compile_for_kubeflow(
         spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path,
         gpu_image=args.gpu_image,
@@ -65,11 +67,13 @@ def _compile_all(args: argparse.Namespace) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     """Compiles the spec and submits it to a Kubeflow Pipelines server with kfp.Client."""
+    spec = spec_from_args(args, heavy_rules=False)
+    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image)
     from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters
-    from pipelines.kubeflow.compiler import compile_for_kubeflow
+    from pipelines.kubeflow.compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
     from pipelines.kubeflow.submit import submit
 
-    spec = spec_from_args(args)
+    spec.check_heavy_rules()
     with tempfile.TemporaryDirectory() as scratch:
         compiled = compile_for_kubeflow(
             spec, os.path.join(scratch, f"{spec.id}.json"), pipeline_root=args.pipeline_root, image=args.image,

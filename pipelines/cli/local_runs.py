@@ -31,8 +31,8 @@ from pipelines.spec import spec_ids, spec_path
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Ids and descriptions straight from the YAML: validating every spec would import
-    TensorFlow through the model registry (6 s) to print a list; `show` and `run` validate."""
+    """Ids and descriptions straight from the YAML: a list needs no validation (`show` and `run`
+    validate), and a spec with a mistake is still listed, so its id can be shown and fixed."""
     for spec_id in spec_ids():
         with open(spec_path(spec_id), encoding="utf-8") as handle:
             description = (yaml.safe_load(handle) or {}).get("description", "")
@@ -47,16 +47,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs the pipeline locally; exit 1 when a component failed or the data gate stopped it."""
-    from components.validation.anomalies import DataAnomaliesError
-    from pipelines.runners.local import run_local  # heavy: TFX, TF, Beam
-    from pipelines.summary import latest_run_summary
-
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, heavy_rules=False)
     layout = layout_for(spec, args.output)
     writable_directory(layout.output_dir, "--output")
     if not args.fresh:
         check_metadata_store(layout, spec.reference)
     location = run_data_location(spec, args.data_dir, layout.output_dir)
+    # Only now what imports TensorFlow: every mistake above is reported in well under a second.
+    spec.check_heavy_rules()
+    from components.validation.anomalies import DataAnomaliesError
+    from pipelines.runners.local import run_local
+    from pipelines.summary import latest_run_summary
     started = time.monotonic()
     try:
         layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg, enable_cache=not args.no_cache,
@@ -82,14 +83,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """Past runs of a pipeline, from the ML Metadata store of its run directory."""
-    from pipelines.summary import run_summaries
-
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, heavy_rules=False)
     layout = layout_for(spec, args.output)
     if not os.path.exists(layout.metadata_path):
         raise UsageError(f"{spec.id}: no runs in {layout.output_dir} (no metadata.sqlite); "
                          f"run 'coursepipe run {spec.reference}' first, or give --output DIR")
     check_metadata_store(layout, spec.reference)
+    from pipelines.summary import run_summaries  # heavy: ML Metadata, TFMA
+
     summaries = run_summaries(layout.metadata_path)
     if args.json:
         print(json.dumps([output.summary_json(s) for s in summaries], indent=2))
@@ -100,24 +101,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """One self-contained HTML page about a run (default: the latest)."""
-    from components.splits import TRAIN_SPLIT
-    from components.validation.html_view import write_report
-    from pipelines.run_report import run_report_html
-    from pipelines.summary import run_summaries, split_statistics
-
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, heavy_rules=False)
     layout = layout_for(spec, args.output)
     if not os.path.exists(layout.metadata_path):
         raise UsageError(f"{spec.id}: no runs in {layout.output_dir}; run 'coursepipe run {spec.reference}' first")
     check_metadata_store(layout, spec.reference)
+    if args.to:
+        writable_file(args.to, "--to")
+    from components.splits import TRAIN_SPLIT
+    from components.validation.html_view import write_report
+    from pipelines.run_report import run_report_html  # heavy: TFX (the pipeline's graph), TFMA
+    from pipelines.summary import run_summaries, split_statistics
+
     summaries = run_summaries(layout.metadata_path)
     chosen = [s for s in summaries if args.run in (None, s.run_id)]
     if not chosen:
         raise UsageError(f"--run: no run {args.run!r} in {layout.output_dir}; expected one of: "
                          + ", ".join(s.run_id for s in summaries))
     summary = chosen[-1]
-    if args.to:
-        writable_file(args.to, "--to")
     statistics = split_statistics(summary.statistics_uri, TRAIN_SPLIT) if summary.statistics_uri else None
     path = args.to or os.path.join(layout.output_dir, "reports", f"{summary.run_id.replace(':', '-')}.html")
     write_report(path, run_report_html(spec, summary, statistics))

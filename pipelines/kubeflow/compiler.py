@@ -19,12 +19,10 @@ from tfx.orchestration.kubeflow.v2.pipeline_builder import DEFAULT_IMAGE_PATH_KE
 from tfx.orchestration.pipeline import Pipeline
 
 from components.sources import declared_location, get_source
-from pipelines.errors import SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.kubeflow.compiled import pipeline_inputs
 from pipelines.names import TRAINER_ID
 from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
-from pipelines.spec_rules import KUBEFLOW_CHECKS, run_checks
 
 logger = logging.getLogger(__name__)
 
@@ -104,15 +102,7 @@ def compile_for_kubeflow(
     `pipeline_root`, `image` and `gpu_image` override the spec's `kubeflow` section; one of the two
     must name each (the GPU image only when the Trainer requests GPUs).
     """
-    overrides = {
-        key: value
-        for key, value in {"pipeline_root": pipeline_root, "image": image, "gpu_image": gpu_image}.items()
-        if value
-    }
-    spec = spec.model_copy(update={"kubeflow": spec.kubeflow.model_copy(update=overrides)})
-    problems = run_checks(spec, KUBEFLOW_CHECKS)
-    if problems:
-        raise SpecError(spec.id, problems)
+    spec = spec.for_cluster(pipeline_root=pipeline_root, image=image, gpu_image=gpu_image)
 
     pipeline = create_pipeline(
         spec,

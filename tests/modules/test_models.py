@@ -219,3 +219,12 @@ def test_imdb_models_keep_their_dropout_through_save_and_reload(name, tmp_path):
     x = np.random.default_rng(5).integers(1, 10_000, size=(16, 80))
     np.testing.assert_allclose(reloaded(x, training=False), reloaded(x, training=False))
     assert not np.allclose(reloaded(x, training=True), reloaded(x, training=False))  # dropout active
+
+
+def test_the_hyperparameter_table_lists_exactly_the_registered_models():
+    """Specs are checked against `MODEL_HPARAMS` without importing Keras; the registry builds."""
+    from modules.model_hparams import MODEL_HPARAMS
+
+    assert sorted(MODEL_HPARAMS) == registered_names()
+    for name, schema in MODEL_HPARAMS.items():
+        assert resolve_model(name).hparams_class is schema

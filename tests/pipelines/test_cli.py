@@ -187,3 +187,32 @@ def test_a_bad_data_file_is_one_clear_line_in_a_real_process(tmp_path):
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{data}:5: field 'petal_length' expected a number" in done.stderr
     assert "Execution" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "iris_softmaxx"],
+    ["run", "--spec", "{bad_spec}"],
+    ["run", "iris_softmax", "--data-dir", "{missing}"],
+    ["run", "iris_softmax", "--output", "{bad_spec}"],
+    ["validate", "iris_softmax", "--data", "{missing}"],
+    ["drift", "iris_softmax", "--baseline", "{missing}", "--current", "{missing}"],
+    ["data", "mnist", "--data-dir", "{missing}"],
+    ["runs", "iris_softmax", "--output", "{missing}"],
+    ["report", "iris_softmax", "--output", "{missing}"],
+    ["compile", "iris_softmax", "--output", "{missing}.json"],
+], ids=["unknown-id", "invalid-spec", "missing-data", "output-is-a-file", "validate-missing", "drift-missing",
+        "data-missing", "runs-none", "report-none", "compile-no-image"])
+def test_simple_mistakes_are_reported_before_tensorflow_is_imported(tmp_path, argv):
+    """What makes them fast (benchmarks/command_latency.py measures how fast): exit 2, and neither
+    TensorFlow, TFX nor Beam was imported to say so."""
+    import subprocess
+    import sys
+
+    bad_spec = tmp_path / "bad.yaml"
+    bad_spec.write_text("id: x\ndescription: y\ndata: {source: irs}\n")
+    args = [arg.format(bad_spec=bad_spec, missing=tmp_path / "none.csv") for arg in argv]
+    script = ("import sys\nfrom pipelines import cli\ncode = cli.main(sys.argv[1:])\n"
+              "heavy = sorted(m for m in ('tensorflow', 'tfx', 'apache_beam') if m in sys.modules)\n"
+              "print(code, ' '.join(heavy) or 'none')\n")
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["2", "none"], done.stderr[-2000:]
