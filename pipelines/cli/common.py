@@ -114,9 +114,9 @@ def existing_path(path: str, option: str, expected: str) -> str:
     """`path` when it exists and can be read; else a usage error naming `option`, the path and what
     was expected. Checked before anything heavy is imported."""
     if not os.path.exists(path):
-        raise UsageError(f"{option} {path}: does not exist; expected {expected}")
+        raise UsageError(f"{option}: {path} does not exist; expected {expected}")
     if not os.access(path, os.R_OK):
-        raise UsageError(f"{option} {path}: cannot be read; expected {expected}")
+        raise UsageError(f"{option}: {path} cannot be read; expected {expected}")
     return path
 
 
@@ -126,24 +126,24 @@ def writable_directory(path: str, option: str) -> str:
     empty directory behind. Checked before anything heavy is imported or any artifact written."""
     path = os.path.abspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"{option} {path}: is a file; expected a directory (new or existing)")
+        raise UsageError(f"{option}: {path} is a file; expected a directory (new or existing)")
     existing = path
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-        raise UsageError(f"{option} {path}: {existing} is a file; expected a directory path")
+        raise UsageError(f"{option}: {path} cannot be created, {existing} is a file; expected a directory path")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{option} {path}: {existing} is not writable; expected a writable location")
+        raise UsageError(f"{option}: {path} cannot be written, {existing} is not writable; expected a writable location")
     return path
 
 
 def writable_file(path: str, option: str) -> str:
     """`path` after checking that a file can be written there (see `writable_directory`)."""
     if os.path.isdir(path):
-        raise UsageError(f"{option} {path}: is a directory; expected a file path")
+        raise UsageError(f"{option}: {path} is a directory; expected a file path")
     writable_directory(os.path.dirname(os.path.abspath(path)), option)
     if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"{option} {path}: the file is not writable; expected a writable location")
+        raise UsageError(f"{option}: {path} is not writable; expected a writable location")
     return path
 
 

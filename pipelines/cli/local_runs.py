@@ -27,6 +27,7 @@ from pipelines.cli.common import (
 )
 from pipelines.metadata_store import check_metadata_store
 from pipelines.run_layout import layout_for
+from pipelines.run_lock import RunDirectoryBusyError
 from pipelines.spec import spec_ids, spec_path
 
 
@@ -62,6 +63,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg, enable_cache=not args.no_cache,
                            fresh=args.fresh)
+    except RunDirectoryBusyError:
+        raise  # a usage error (exit 2), not a failed pipeline
     except Exception as error:  # a component's own exception, of whatever type its code raises
         if data_error_cause(error) is not None:
             raise
