@@ -50,15 +50,16 @@ def worker(spec_id: str, data_dir: str, output: str, beam_args: list[str]) -> di
     from components.sources import get_source, locate
     from pipelines.factory import PipelinePlacement, create_pipeline
     from pipelines.progress import component_progress
+    from pipelines.run_layout import RunLayout
     from pipelines.spec import load_spec
 
     spec = load_spec(spec_id)
+    layout = RunLayout(output)
     args = [arg for arg in spec.beam.args if not arg.startswith(("--direct_running_mode", "--direct_num_workers"))]
     placement = PipelinePlacement(
-        pipeline_root=os.path.join(output, "pipeline"), serving_dir=os.path.join(output, "serving"),
+        pipeline_root=layout.pipeline_root, serving_dir=layout.serving_dir,
         data=locate(get_source(spec.data.source), data_dir),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            os.path.join(output, "metadata.sqlite")),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(layout.metadata_path),
         beam_pipeline_args=[*args, *beam_args], custom_resolvers=True,
     )
     pipeline = create_pipeline(spec, placement)

@@ -131,7 +131,7 @@ def _arrays(spec: PipelineSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     source = get_source(spec.data.source)
     files = locate(source, spec.data.path).local_files()
     splits = apply_split(spec.data.split or source.default_split, source.read(files, source.parse_options(spec.data.options)))
-    features = source.feature_set(spec.data.options)
+    features = spec.data.feature_set()
     arrays = {}
     for split in (TRAIN_SPLIT, EVAL_SPLIT):
         columns = []

@@ -9,6 +9,8 @@ missing data file) with one message naming the file, the field and what was expe
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
 import sys
 from typing import Sequence
@@ -51,11 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None and hasattr(signal, "SIGPIPE"):
+    """Runs one command; `argv` None means the command line of this process (`coursepipe ...`)."""
+    from_command_line = argv is None
+    if from_command_line and hasattr(signal, "SIGPIPE"):
         # `coursepipe list | head`: stop quietly when the reader goes away, as shell tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
+    code = _run_handler(args)
+    if from_command_line:
+        exit_without_teardown(code)
+    return code
+
+
+def _run_handler(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except (SpecError, UsageError, DataFileError, MissingDataError, RunDirectoryBusyError, DamagedStoreError) as error:
@@ -66,6 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {data_error}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def exit_without_teardown(code: int) -> None:
+    """Ends the process once its work and output are done, skipping the interpreter's shutdown.
+
+    After a run, tearing down TensorFlow, TFX and Beam's modules took 1.6 s of a 7 s warm run and
+    did nothing a user needs: every file is closed by then (ML Metadata commits each write, the
+    runner's Beam pipelines have finished, the lock file is released with the process). Output and
+    log handlers are flushed first. In-process callers (tests) pass `argv` and keep the normal path.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":
