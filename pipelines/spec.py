@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import Field, NonNegativeInt, PrivateAttr, TypeAdapter, ValidationError, field_validator
 
-from components.sources import SOURCES, DataSource, get_source
+from components.sources import DataSource, get_source
 from components.splits import SplitConfig
 from components.validation.config import ValidationConfig
 from modules.features import FeatureSet
@@ -44,7 +44,10 @@ class DataConfig(StrictModel):
 
     def known_source(self) -> DataSource | None:
         """The source `source` names, or None when there is none of that name (a spec rule says so)."""
-        return SOURCES.get(self.source)
+        try:
+            return get_source(self.source)
+        except (KeyError, ImportError):
+            return None
 
     def feature_set(self) -> FeatureSet:
         """The features and label the source emits with these options; KeyError for an unknown source."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from pydantic import ValidationError
 
-from components.sources import SOURCES
+from components.sources import get_source
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.model_hparams import MODEL_HPARAMS, hparams_class, model_name_problem
@@ -82,11 +82,10 @@ def run_checks(
 
 @check("data")
 def check_data_source_known(spec: PipelineSpec) -> Iterator[Problem]:
-    if spec.data.source not in SOURCES:
-        yield Problem(
-            "data.source",
-            f"data source {spec.data.source!r} unknown; expected one of: {', '.join(sorted(SOURCES))}",
-        )
+    try:
+        get_source(spec.data.source)
+    except (KeyError, ImportError) as error:
+        yield Problem("data.source", str(error.args[0]) if error.args else str(error))
 
 
 @check("data")

@@ -39,8 +39,8 @@ def cmd_data(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         source = get_source(args.source)
-    except KeyError as error:
-        raise UsageError(str(error.args[0])) from None
+    except (KeyError, ImportError) as error:
+        raise UsageError(str(error.args[0]) if error.args else str(error)) from None
     output_dir = writable_directory(os.path.abspath(args.output or os.path.join("runs", "data", source.id)), "--output")
     try:
         # Option values are YAML: `window=4`, `size=[32, 32]`, `color=rgb`.
