@@ -205,6 +205,7 @@ MODEL_HPARAMS: dict[str, type[HParams]] = {
     "mnist_mlp_tape": TapeMlpHParams,
     "mnist_mlp5": Mlp5HParams,
     "mnist_custom_dense": CustomDenseHParams,
+    "cifar10_custom_dense": CustomDenseHParams,
     "mnist_autoencoder": AutoencoderHParams,
     "mnist_vae": VaeHParams,
     "cifar10_baseline": DropoutCifarHParams,

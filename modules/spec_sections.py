@@ -41,6 +41,15 @@ class Divide(StrictModel):
     divisor: PositiveFloat
 
 
+class Rescale(StrictModel):
+    """`x * scale + offset`, Keras' `Rescaling(scale, offset)`: pixels to [-1, 1] is
+    `{scale: 0.00784313725490196, offset: -1}` (the course's `2 * x / 255 - 1`)."""
+
+    kind: Literal["rescale"] = "rescale"
+    scale: float
+    offset: float = 0.0
+
+
 class OneHot(StrictModel):
     """One-hot encoding of an integer category in [0, depth)."""
 
@@ -92,7 +101,7 @@ class Identity(StrictModel):
 
 
 FeatureTransform = Annotated[
-    ZScore | ScaleTo01 | Divide | OneHot | Pad | Vocabulary | Ids | Identity, Field(discriminator="kind")
+    ZScore | ScaleTo01 | Divide | Rescale | OneHot | Pad | Vocabulary | Ids | Identity, Field(discriminator="kind")
 ]
 
 

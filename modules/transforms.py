@@ -12,7 +12,18 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from modules.features import Feature
-from modules.spec_sections import Divide, FeatureTransform, Identity, Ids, OneHot, Pad, ScaleTo01, Vocabulary, ZScore
+from modules.spec_sections import (
+    Divide,
+    FeatureTransform,
+    Identity,
+    Ids,
+    OneHot,
+    Pad,
+    Rescale,
+    ScaleTo01,
+    Vocabulary,
+    ZScore,
+)
 
 
 def _dense(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.Tensor:
@@ -46,6 +57,10 @@ def _scale_to_0_1(x: tf.Tensor, _: ScaleTo01) -> tf.Tensor:
 
 def _divide(x: tf.Tensor, t: Divide) -> tf.Tensor:
     return tf.cast(_dense(x), tf.float32) / t.divisor
+
+
+def _rescale(x: tf.Tensor, t: Rescale) -> tf.Tensor:
+    return tf.cast(_dense(x), tf.float32) * t.scale + t.offset
 
 
 def _one_hot(x: tf.Tensor, t: OneHot) -> tf.Tensor:
@@ -113,6 +128,7 @@ _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
     ZScore: _zscore,
     ScaleTo01: _scale_to_0_1,
     Divide: _divide,
+    Rescale: _rescale,
     OneHot: _one_hot,
     Pad: _pad,
     Vocabulary: _vocabulary,

@@ -256,7 +256,7 @@ def check_scaled_label(spec: PipelineSpec) -> Iterator[Problem]:
 
 
 # Transforms that keep a feature's shape (an image stays [h, w, c]).
-_SHAPE_KEEPING = ("divide", "zscore", "scale_to_0_1", "identity", "ids")
+_SHAPE_KEEPING = ("divide", "rescale", "zscore", "scale_to_0_1", "identity", "ids")
 
 
 @check("data", "transform", "model")

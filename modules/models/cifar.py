@@ -1,6 +1,8 @@
-"""Builders of the CIFAR convolution networks (docs/course.md, "CIFAR convolution networks").
+"""Builders of the CIFAR networks (docs/course.md, "CIFAR convolution networks"), and 002's network
+of MyDense layers on CIFAR-10 (the MNIST lesson's subclassed model, reused).
 
-Input: [batch, 32, 32, 3] floats in [0, 1], as Transform gives them. The course writes each model as
+Input: [batch, 32, 32, 3] floats in [0, 1] (the MyDense network: [-1, 1]), as Transform gives them.
+The course writes each convolution model as
 a subclassed `Model` whose `call` chains its layers; here the same layers, in the same order and
 with the same arguments, are chained as functional models, which summarize, save and reload
 without custom-object code. Block helpers (`conv_bn_relu`, `inception_block`, `residual_block`)
@@ -18,12 +20,14 @@ from modules.model_hparams import (
     AlexNetHParams,
     BasicResNetHParams,
     CifarHParams,
+    CustomDenseHParams,
     DropoutCifarHParams,
     InceptionHParams,
     ResNetHParams,
     Vgg13HParams,
 )
-from modules.registry import register_model
+from modules.models.mnist import MyModel
+from modules.registry import flat_size, register_model
 
 layers = keras.layers
 
@@ -228,3 +232,14 @@ def build_cifar100_resnet18(hp: BasicResNetHParams) -> keras.Model:
     x = residual_stages(x, 64, hp.layer_dims, use_bias=True)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(hp.num_classes)(x), name="cifar100_resnet18")
+
+
+@register_model(
+    "cifar10_custom_dense",
+    "002's MyModel of five MyDense layers on CIFAR-10: 3072 -> 256 -> 128 -> 64 -> 32 -> 10 logits",
+)
+def build_cifar10_custom_dense(hp: CustomDenseHParams) -> keras.Model:
+    """The MNIST network of `MyDense` layers (`modules.models.mnist.MyModel`) on 32x32x3 images."""
+    model = MyModel((flat_size(hp.input_shape), *hp.hidden, hp.num_classes), name="cifar10_custom_dense")
+    model.build((None, *hp.input_shape))
+    return model

@@ -23,6 +23,8 @@ COURSE_PARAMETER_COUNTS = {
     "cifar10_vgg16": 15_262_026,
     "cifar10_inception10": 121_418,
     "cifar10_resnet18": 11_183_562,
+    # 002 prints no count; by hand: 3072*256+256, 256*128+128, 128*64+64, 64*32+32, 32*10+10.
+    "cifar10_custom_dense": 830_250,
     # 002 prints no count; by hand: 10 convs 3*3*c_in*c_out + c_out (64, 64, 128, 128, 256, 256, 512,
     # 512, 512, 512) = 9,404,992, and Dense 512*256+256, 256*128+128, 128*100+100 = 177,124.
     "cifar100_vgg13": 9_582_116,
@@ -51,6 +53,7 @@ TEST_HPARAMS = {
     "cifar10_vgg16": CIFAR,
     "cifar10_inception10": CIFAR,
     "cifar10_resnet18": CIFAR,
+    "cifar10_custom_dense": CIFAR,
     "cifar100_vgg13": CIFAR,
     "cifar100_resnet18": CIFAR,
     "imdb_simplernn": {"input_shape": [80]},
@@ -72,7 +75,8 @@ OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "soft
            "letters_onehot": "softmax", "letters_embedding": "softmax",
            **{name: "value" for name in ("stock_rnn", "stock_lstm", "stock_gru",
                                          *(n for n in ID_INPUTS if n.startswith("imdb")))},
-           **{name: "softmax" for name in registered_names() if name.startswith("cifar10_")}}
+           **{name: "softmax" for name in registered_names()
+              if name.startswith("cifar10_") and name != "cifar10_custom_dense"}}  # MyDense: logits
 
 
 def _training(name: str) -> TrainingConfig:

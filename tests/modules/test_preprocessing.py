@@ -86,6 +86,18 @@ def test_raw_uint8_images_are_decoded_to_their_shape_then_scaled():
     assert result.feature_spec["image_xf"].shape == [2, 3]
 
 
+def test_rescale_maps_raw_pixels_to_minus_one_one():
+    """002's CIFAR MyDense network reads 2 * x / 255 - 1: `rescale {scale: 2/255, offset: -1}`."""
+    pixels = np.array([[[0, 255, 51]], [[102, 204, 153]]], dtype=np.uint8)
+    rows = [{"image": [p.tobytes()], "label": [i]} for i, p in enumerate(pixels)]
+    feature_spec = {"image": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
+    result = _run({"features": {"image": {"kind": "rescale", "scale": 2 / 255, "offset": -1.0}}}, rows, feature_spec,
+                  features=image_set(1, 3, 1, 10))
+    images = np.array([row["image_xf"] for row in result.rows])
+    np.testing.assert_allclose(images, pixels.astype(np.float64) * 2 / 255 - 1, rtol=1e-6, atol=1e-6)
+    assert images.min() == pytest.approx(-1.0) and images.max() == pytest.approx(1.0)
+
+
 # ---- sequences (issue 6): vocabulary + padding, Keras' num_words, one-hot letters, scaled labels
 
 

@@ -32,3 +32,19 @@ def test_cifar10_baseline_end_to_end_on_cifar_batches(tmp_path):
     probabilities = serve(serving, [{"image": image} for image in images], CIFAR10)
     assert probabilities.shape == (3, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cifar10_custom_dense_end_to_end_on_cifar_batches(tmp_path):
+    """002's MyDense network: pixels rescaled to [-1, 1] inside the served graph, logits out."""
+    write_cifar10(tmp_path / "data", as_archive=True, per_batch=8)
+    spec = spec_with(load_spec("cifar10_custom_dense"), training={"epochs": 2, "batch_size": 8},
+                     evaluation={"lower_bound": 0.0})
+
+    summary, serving = run_and_load_served(spec, tmp_path, data=locate(get_source("cifar10"), str(tmp_path / "data")))
+
+    assert summary.blessed and summary.metrics["example_count"] == 9
+    stats = json.loads(open(os.path.join(summary.model_run_dir, TRAINING_STATS_FILE)).read())
+    assert stats["model"] == "cifar10_custom_dense"
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 32, 32, 3)).astype(np.uint8)
+    logits = serve(serving, [{"image": image} for image in images], CIFAR10)
+    assert logits.shape == (3, 10) and np.isfinite(logits).all()
