@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROJECT_PACKAGES = ("coursepipe", "pipelines", "components", "modules")
+# The forms of data `validate`, `drift` and `predict` read.
+DATA_FORMS = "a CSV of raw feature columns, TFRecords of tf.Example, or the source's own files"
 # What TFX's launcher logs at ERROR when a component raises, before the command's own message.
 ORCHESTRATOR_FAILURE_LINE = "Execution %d failed."
 

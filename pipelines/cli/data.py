@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from pipelines.cli import output
 from pipelines.cli.common import (
+    DATA_FORMS,
     EXIT_FAILED,
     EXIT_OK,
     AddCommand,
@@ -26,8 +27,6 @@ from pipelines.cli.common import (
     writable_file,
 )
 from pipelines.errors import problems_from_validation
-
-DATA_FORMS = "a CSV of raw feature columns, TFRecords of tf.Example, or the source's own files"
 
 
 def cmd_data(args: argparse.Namespace) -> int:

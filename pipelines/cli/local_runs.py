@@ -14,12 +14,14 @@ import yaml
 
 from pipelines.cli import output
 from pipelines.cli.common import (
+    DATA_FORMS,
     EXIT_FAILED,
     EXIT_OK,
     AddCommand,
     UsageError,
     cause_of_type,
     data_error_cause,
+    existing_path,
     run_data_location,
     spec_from_args,
     writable_directory,
@@ -129,6 +131,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Scores data with a pushed model's serving signature; exit 1 (nothing scored) on anomalies."""
+    spec = spec_from_args(args, heavy_rules=False)
+    existing_path(args.data, "--data", DATA_FORMS)
+    writable_file(args.to, "--to")
+    layout = layout_for(spec, args.output)
+    from components.validation.schemas import SchemaFileError
+    from pipelines.data_checks import NoSchemaError
+    from pipelines.predictions import (  # heavy: TF, TFDV
+        NoModelError,
+        checked_data,
+        model_directory,
+        predict,
+        prediction_rows,
+        write_predictions,
+    )
+
+    try:
+        model_dir = model_directory(layout.serving_dir, args.model)
+        checked = checked_data(spec, args.data, args.output)
+    except (NoModelError, NoSchemaError, SchemaFileError) as error:
+        raise UsageError(str(error)) from None
+    if not checked.ok:
+        output.print_refused_predictions(spec, checked)
+        return EXIT_FAILED
+    header, rows = prediction_rows(spec, predict(model_dir, checked.data.examples))
+    write_predictions(args.to, header, rows)
+    print(f"{spec.id}: {len(rows)} predictions of {output.checked_data_line(checked)} by {model_dir} "
+          f"written to {os.path.abspath(args.to)}")
+    return EXIT_OK
+
+
 def register(add: AddCommand) -> None:
     add("list", cmd_list, "list every pipeline id with a one-line description", takes_spec=False)
     add("show", cmd_show, "print the resolved spec as YAML")
@@ -158,3 +192,10 @@ def register(add: AddCommand) -> None:
     report.add_argument("--run", metavar="RUN", help="a run id from 'coursepipe runs' (default: the latest)")
     report.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")
     report.add_argument("--to", metavar="FILE", help="where to write (default <run directory>/reports/<run>.html)")
+
+    scores = add("predict", cmd_predict, "score data with a pushed model (its serving signature) into a CSV")
+    scores.add_argument("--data", required=True, metavar="FILE_OR_DIR", help=DATA_FORMS)
+    scores.add_argument("--to", required=True, metavar="FILE", help="the CSV to write: one row per example")
+    scores.add_argument("--model", default="latest", metavar="latest|DIR",
+                        help="the newest pushed model of the run directory (default), or a SavedModel directory")
+    scores.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from components.validation.anomalies import AnomalyRow
     from pipelines.data_checks import CheckResult
     from pipelines.kubeflow.local_runner import CompiledRun
+    from pipelines.predictions import CheckedData
     from pipelines.source_import import ImportedData
     from pipelines.spec import PipelineSpec
     from pipelines.summary import RunSummary
@@ -133,8 +134,16 @@ def print_anomaly_rows(rows: Sequence[AnomalyRow], warn_on: Sequence[str] = ()) 
         print(f"  {row.where}: {row.feature:{width}s}  {row.kind:{kind_width}s}  {row.description}{warning}")
 
 
-def checked_data_line(result: CheckResult) -> str:
-    return ", ".join(f"{data.path} ({data.form}, {len(data.examples)} examples)" for data in result.data)
+def checked_data_line(result: CheckResult | CheckedData) -> str:
+    data = result.data if isinstance(result.data, tuple) else (result.data,)
+    return ", ".join(f"{loaded.path} ({loaded.form}, {len(loaded.examples)} examples)" for loaded in data)
+
+
+def print_refused_predictions(spec: PipelineSpec, checked: CheckedData) -> None:
+    """Data the schema check refused: its anomalies, and that nothing was scored."""
+    print(f"{spec.id}: {checked_data_line(checked)} has {len(checked.anomalies)} "
+          f"anomal{'y' if len(checked.anomalies) == 1 else 'ies'} against {checked.schema_origin}; nothing scored:")
+    print_anomaly_rows(checked.anomalies)
 
 
 def print_validation(spec: PipelineSpec, result: CheckResult) -> None:

@@ -1,7 +1,7 @@
 """The iris pipeline end to end on Beam, as `make run` runs it: blessed, pushed, served, cached.
 
-One cold run and one warm run of the real spec (500 epochs; about a minute here), shared by the
-tests of this module.
+One cold run and one warm run of the real spec (500 epochs; about a minute here): the session's
+`runs` fixture (tests/pipelines/conftest.py), shared with the other tests that need a pushed model.
 """
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-from contextlib import redirect_stdout
-from io import StringIO
 
 import numpy as np
 import pytest
@@ -24,21 +22,6 @@ from modules.export import OUTPUT_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 from modules.features import transformed_name
 from pipelines import cli
 from pipelines.names import component_ids
-from pipelines.summary import latest_run_summary
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, iris_spec):
-    """(cold summary, cold stdout, warm summary, output dir) of two CLI runs in one directory."""
-    output = str(tmp_path_factory.mktemp("iris_run"))
-    capture = {}
-    for attempt in ("cold", "warm"):
-        buffer = StringIO()
-        with redirect_stdout(buffer):
-            code = cli.main(["run", "iris_softmax", "--output", output])
-        assert code == 0, buffer.getvalue()
-        capture[attempt] = (latest_run_summary(os.path.join(output, "metadata.sqlite")), buffer.getvalue())
-    return capture["cold"], capture["warm"], output
 
 
 def test_cold_run_executes_all_eight_components_and_blesses(runs, iris_spec):

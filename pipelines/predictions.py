@@ -1,0 +1,98 @@
+"""`coursepipe predict`: batch predictions from a pushed model, exactly what serving would answer.
+
+The data (a CSV of raw feature columns, TFRecords of `tf.Example`, or the source's own files) is
+checked against the pipeline's schema first, as `coursepipe validate` checks it; with anomalies
+nothing is scored. The examples are then fed, serialized, to the pushed model's `serving_default`
+signature, the one a model server calls: the Transform graph inside it preprocesses them, so
+nothing here re-implements the preprocessing. One output row per example: the model's prediction
+and, for a classifier, each class's probability.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from components.validation.anomalies import AnomalyRow, errors_and_warnings
+from components.validation.checks import validate_data
+from components.validation.data_forms import LoadedData, load_data
+from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
+from pipelines.data_checks import pipeline_schema
+from pipelines.spec import PipelineSpec
+
+BATCH_SIZE = 1024
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+class NoModelError(LookupError):
+    """No pushed model to predict with (a usage error)."""
+
+
+@dataclass(frozen=True)
+class CheckedData:
+    """The data to score, the schema it was checked against, and what the check found."""
+
+    data: LoadedData
+    schema_origin: str
+    anomalies: tuple[AnomalyRow, ...]  # those the spec does not mark as warnings
+
+    @property
+    def ok(self) -> bool:
+        return not self.anomalies
+
+
+def model_directory(serving_dir: str, model: str) -> str:
+    """`latest`: the newest version the Pusher pushed into `serving_dir`; else a SavedModel path."""
+    if model != "latest":
+        if not os.path.isfile(os.path.join(model, SAVED_MODEL_FILE)):
+            raise NoModelError(f"--model: {model} holds no {SAVED_MODEL_FILE}; expected a pushed model's directory")
+        return model
+    versions = [name for name in os.listdir(serving_dir) if name.isdigit()] if os.path.isdir(serving_dir) else []
+    if not versions:
+        raise NoModelError(f"no pushed model in {serving_dir}; run the pipeline until a model is blessed, "
+                           "or give --model DIR")
+    return os.path.join(serving_dir, max(versions, key=int))
+
+
+def checked_data(spec: PipelineSpec, data: str, output_dir: str | None) -> CheckedData:
+    """Reads `data` and checks it against the pipeline's schema (as serving data without a label)."""
+    schema, origin = pipeline_schema(spec, output_dir, None)
+    source = spec.data.known_source()
+    loaded = load_data(data, source, source.parse_options(spec.data.options), schema, field="--data")
+    outcome = validate_data(loaded.statistics(schema), schema, spec.data.feature_set().label,
+                            os.path.basename(loaded.path))
+    errors, _ = errors_and_warnings(outcome.rows, spec.validation.warn_on)
+    return CheckedData(loaded, origin, tuple(errors))
+
+
+def predict(model_dir: str, examples: tuple[bytes, ...]) -> np.ndarray:
+    """The `serving_default` outputs for serialized examples, batch by batch, as one array."""
+    signature = tf.saved_model.load(model_dir).signatures[SERVING_SIGNATURE]
+    batches = [signature(examples=tf.constant(examples[start:start + BATCH_SIZE]))[OUTPUT_KEY].numpy()
+               for start in range(0, len(examples), BATCH_SIZE)]
+    return np.concatenate(batches).reshape(len(examples), -1)
+
+
+def prediction_rows(spec: PipelineSpec, outputs: np.ndarray) -> tuple[list[str], list[list[object]]]:
+    """Header and rows: the predicted class and its probabilities for a classifier (softmax of the
+    outputs when the model emits logits), else the predicted values."""
+    num_classes = spec.data.feature_set().num_classes
+    if num_classes is not None and spec.training.target == "label" and outputs.shape[1] == num_classes:
+        probabilities = tf.nn.softmax(outputs).numpy() if spec.training.from_logits else outputs
+        header = ["example", "predicted_class", *(f"probability_{k}" for k in range(num_classes))]
+        rows = [[i, int(np.argmax(p)), *(float(v) for v in p)] for i, p in enumerate(probabilities)]
+        return header, rows
+    header = ["example", *(("prediction",) if outputs.shape[1] == 1 else
+                           (f"prediction_{k}" for k in range(outputs.shape[1])))]
+    return header, [[i, *(float(v) for v in row)] for i, row in enumerate(outputs)]
+
+
+def write_predictions(path: str, header: list[str], rows: list[list[object]]) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)

@@ -1,0 +1,61 @@
+"""`coursepipe predict` on the session's iris run: what the pushed model's serving signature answers,
+one row per example; data with schema anomalies is refused and nothing is written."""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import tensorflow as tf
+from sklearn.datasets import load_iris
+
+from components.example_gen import to_example
+from components.sources.tabular import IRIS
+from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
+from pipelines import cli
+from tests.components.validation_data import write_csv
+
+ROWS = [0, 1, 50, 51, 100, 149]
+
+
+def _iris_rows(with_label: bool) -> list[dict]:
+    iris = load_iris()
+    return [{**dict(zip(IRIS.features, map(float, iris.data[i]), strict=True)),
+             **({IRIS.label: int(iris.target[i])} if with_label else {})} for i in ROWS]
+
+
+def test_predictions_equal_the_pushed_models_serving_signature(runs, tmp_path, capsys):
+    (summary, _), _, output = runs
+    data = write_csv(str(tmp_path / "requests.csv"), _iris_rows(with_label=False), IRIS.features)
+    target = tmp_path / "out" / "predictions.csv"
+    assert cli.main(["predict", "iris_softmax", "--output", output, "--data", data, "--to", str(target)]) == 0
+    assert "6 predictions" in capsys.readouterr().out
+    with open(target, newline="", encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))
+
+    serialized = [to_example(row).SerializeToString() for row in _iris_rows(with_label=False)]
+    model = tf.saved_model.load(summary.pushed_destination)
+    expected = model.signatures[SERVING_SIGNATURE](examples=tf.constant(serialized))[OUTPUT_KEY].numpy()
+    got = np.array([[float(row[f"probability_{k}"]) for k in range(3)] for row in written])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert [int(row["predicted_class"]) for row in written] == list(expected.argmax(axis=1))
+    assert [int(row["example"]) for row in written] == list(range(len(ROWS)))
+
+
+def test_data_with_anomalies_is_refused_and_nothing_is_written(runs, tmp_path, capsys):
+    _, _, output = runs
+    columns = [name for name in IRIS.features if name != "petal_width"]
+    data = write_csv(str(tmp_path / "requests.csv"), _iris_rows(with_label=False), columns)
+    target = tmp_path / "predictions.csv"
+    assert cli.main(["predict", "iris_softmax", "--output", output, "--data", data, "--to", str(target)]) == 1
+    out = capsys.readouterr().out
+    assert "petal_width" in out and "nothing scored" in out
+    assert not os.path.exists(target)
+
+
+def test_a_model_directory_without_a_saved_model_is_a_usage_error(runs, tmp_path, capsys):
+    _, _, output = runs
+    data = write_csv(str(tmp_path / "requests.csv"), _iris_rows(with_label=True))
+    code = cli.main(["predict", "iris_softmax", "--output", output, "--data", data, "--to", str(tmp_path / "p.csv"),
+                     "--model", str(tmp_path)])
+    assert code == 2 and "--model" in capsys.readouterr().err
