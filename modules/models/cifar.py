@@ -26,8 +26,8 @@ from modules.model_hparams import (
     ResNetHParams,
     Vgg13HParams,
 )
-from modules.models.mnist import MyModel
-from modules.registry import flat_size, register_model
+from modules.models.mnist import custom_dense_model
+from modules.registry import register_model
 
 layers = keras.layers
 
@@ -240,6 +240,4 @@ def build_cifar100_resnet18(hp: BasicResNetHParams) -> keras.Model:
 )
 def build_cifar10_custom_dense(hp: CustomDenseHParams) -> keras.Model:
     """The MNIST network of `MyDense` layers (`modules.models.mnist.MyModel`) on 32x32x3 images."""
-    model = MyModel((flat_size(hp.input_shape), *hp.hidden, hp.num_classes), name="cifar10_custom_dense")
-    model.build((None, *hp.input_shape))
-    return model
+    return custom_dense_model(hp, "cifar10_custom_dense")

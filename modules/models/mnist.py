@@ -119,7 +119,12 @@ class MyModel(keras.Model):
     "subclassed MyModel of five subclassed MyDense layers, 784 -> ... -> 10 logits (002)",
 )
 def build_mnist_custom_dense(hp: CustomDenseHParams) -> keras.Model:
-    model = MyModel((flat_size(hp.input_shape), *hp.hidden, hp.num_classes), name="mnist_custom_dense")
+    return custom_dense_model(hp, "mnist_custom_dense")
+
+
+def custom_dense_model(hp: CustomDenseHParams, name: str) -> MyModel:
+    """`MyModel` for `hp`'s input, built: flattened pixels -> `hp.hidden` -> `hp.num_classes` logits."""
+    model = MyModel((flat_size(hp.input_shape), *hp.hidden, hp.num_classes), name=name)
     model.build((None, *hp.input_shape))
     return model
 
