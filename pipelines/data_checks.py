@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 import tensorflow_data_validation as tfdv
-from tensorflow_metadata.proto.v0 import schema_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 from tfx.utils import io_utils
 
 from components.sources import get_source
@@ -71,17 +71,35 @@ def _load(spec: PipelineSpec, path: str, schema: schema_pb2.Schema | None, field
     return load_data(path, source, source.parse_options(spec.data.options), schema, field=field)
 
 
-def validate_path(spec: PipelineSpec, data: str, output_dir: str | None = None, schema_file: str | None = None,
-                  report: str | None = None) -> CheckResult:
-    """Checks `data` against the pipeline's schema (as serving data when the label is absent)."""
+@dataclass(frozen=True)
+class CheckedPath:
+    """One data path read and checked against the pipeline's schema, with the statistics used."""
+
+    outcome: ValidationOutcome
+    data: LoadedData
+    statistics: statistics_pb2.DatasetFeatureStatisticsList
+    schema_origin: str
+
+
+def check_path(spec: PipelineSpec, data: str, output_dir: str | None = None,
+               schema_file: str | None = None) -> CheckedPath:
+    """Reads `data` and checks it against the pipeline's schema (as serving data when the label is
+    absent): what `validate` reports and what `predict` checks before it scores."""
     schema, origin = pipeline_schema(spec, output_dir, schema_file)
     loaded = _load(spec, data, schema, "--data")
     statistics = loaded.statistics(schema)
-    label = spec.data.feature_set().label
-    outcome = validate_data(statistics, schema, label, os.path.basename(loaded.path))
-    page = validation_html(f"{spec.id}: validation of {loaded.path}", outcome, statistics, os.path.basename(loaded.path))
+    outcome = validate_data(statistics, schema, spec.data.feature_set().label, os.path.basename(loaded.path))
+    return CheckedPath(outcome, loaded, statistics, origin)
+
+
+def validate_path(spec: PipelineSpec, data: str, output_dir: str | None = None, schema_file: str | None = None,
+                  report: str | None = None) -> CheckResult:
+    """`check_path`, with TFDV's HTML view of it written to `report`."""
+    checked = check_path(spec, data, output_dir, schema_file)
+    where = os.path.basename(checked.data.path)
+    page = validation_html(f"{spec.id}: validation of {checked.data.path}", checked.outcome, checked.statistics, where)
     path = write_report(report or default_report_path(spec, output_dir, "validate"), page)
-    return CheckResult(outcome, (loaded,), origin, path)
+    return CheckResult(checked.outcome, (checked.data,), checked.schema_origin, path)
 
 
 def drift_between(spec: PipelineSpec, baseline: str, current: str, output_dir: str | None = None,

@@ -8,6 +8,11 @@ from typing import Annotated, Any, Sequence, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 
+def error_message(error: BaseException) -> str:
+    """An exception's message as written: `str(KeyError("x"))` is `"'x'"`, this is `x`."""
+    return str(error.args[0]) if error.args else str(error)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a spec: where (`data.source`) and what was expected."""

@@ -17,10 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from components.validation.anomalies import AnomalyRow, errors_and_warnings
-from components.validation.checks import validate_data
-from components.validation.data_forms import LoadedData, load_data
+from components.validation.data_forms import LoadedData
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
-from pipelines.data_checks import pipeline_schema
+from pipelines.data_checks import check_path
 from pipelines.spec import PipelineSpec
 
 BATCH_SIZE = 1024
@@ -58,14 +57,10 @@ def model_directory(serving_dir: str, model: str) -> str:
 
 
 def checked_data(spec: PipelineSpec, data: str, output_dir: str | None) -> CheckedData:
-    """Reads `data` and checks it against the pipeline's schema (as serving data without a label)."""
-    schema, origin = pipeline_schema(spec, output_dir, None)
-    source = spec.data.known_source()
-    loaded = load_data(data, source, source.parse_options(spec.data.options), schema, field="--data")
-    outcome = validate_data(loaded.statistics(schema), schema, spec.data.feature_set().label,
-                            os.path.basename(loaded.path))
-    errors, _ = errors_and_warnings(outcome.rows, spec.validation.warn_on)
-    return CheckedData(loaded, origin, tuple(errors))
+    """Reads `data` and checks it as `coursepipe validate` does; kinds in `warn_on` do not count."""
+    checked = check_path(spec, data, output_dir)
+    errors, _ = errors_and_warnings(checked.outcome.rows, spec.validation.warn_on)
+    return CheckedData(checked.data, checked.schema_origin, tuple(errors))
 
 
 def predict(model_dir: str, examples: tuple[bytes, ...]) -> np.ndarray:

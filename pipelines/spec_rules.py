@@ -23,7 +23,7 @@ from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.model_hparams import MODEL_HPARAMS, hparams_class, model_name_problem
 from modules.spec_sections import OneHot, ScaleLike, output_width
-from pipelines.errors import Problem, problems_from_validation
+from pipelines.errors import Problem, error_message, problems_from_validation
 from pipelines.names import EVAL_METRICS, TRAINER_ID, component_ids
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def check_data_source_known(spec: PipelineSpec) -> Iterator[Problem]:
     try:
         get_source(spec.data.source)
     except (KeyError, ImportError) as error:
-        yield Problem("data.source", str(error.args[0]) if error.args else str(error))
+        yield Problem("data.source", error_message(error))
 
 
 @check("data")
@@ -218,7 +218,7 @@ def check_user_builder_is_callable(spec: PipelineSpec) -> Iterator[Problem]:
     try:
         resolve_model(spec.model.name)
     except (KeyError, ImportError) as error:
-        yield Problem("model.name", str(error.args[0]) if error.args else str(error))
+        yield Problem("model.name", error_message(error))
 
 
 @check("data", "transform", "model")

@@ -149,6 +149,17 @@ def writable_file(path: str, option: str) -> str:
     return path
 
 
+def as_usage_error(check: Callable[[], Any], *also: type[Exception]) -> Any:
+    """Runs `check`; a missing or unreadable schema (and any of `also`) becomes a usage error."""
+    from components.validation.schemas import SchemaFileError
+    from pipelines.data_checks import NoSchemaError  # heavy: only commands that check data call this
+
+    try:
+        return check()
+    except (NoSchemaError, SchemaFileError, *also) as error:
+        raise UsageError(str(error)) from None
+
+
 def cause_of_type(error: BaseException, kinds: type | tuple[type, ...]) -> Any:
     """The exception of `kinds` behind an orchestrator's wrapper exception, if there is one."""
     seen: BaseException | None = error

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Any, Callable
 
 import yaml
 from pydantic import ValidationError
@@ -20,13 +19,14 @@ from pipelines.cli.common import (
     EXIT_OK,
     AddCommand,
     UsageError,
+    as_usage_error,
     existing_path,
     key_values,
     spec_from_args,
     writable_directory,
     writable_file,
 )
-from pipelines.errors import problems_from_validation
+from pipelines.errors import error_message, problems_from_validation
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -39,8 +39,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     try:
         source = get_source(args.source)
     except (KeyError, ImportError) as error:
-        raise UsageError(str(error.args[0]) if error.args else str(error)) from None
-    output_dir = writable_directory(os.path.abspath(args.output or os.path.join("runs", "data", source.id)), "--output")
+        raise UsageError(error_message(error)) from None
+    output_dir = writable_directory(args.output or os.path.join("runs", "data", source.id), "--output")
     try:
         # Option values are YAML: `window=4`, `size=[32, 32]`, `color=rgb`.
         options = source.parse_options(key_values(args.option, "--option", yaml.safe_load))
@@ -64,7 +64,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.data_checks import validate_path  # heavy: TFDV, TF
 
     spec.check_heavy_rules()
-    result = _run_check(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
+    result = as_usage_error(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
     errors, _ = errors_and_warnings(result.outcome.rows, spec.validation.warn_on)
     output.print_validation(spec, result)
     return EXIT_FAILED if errors else EXIT_OK
@@ -82,7 +82,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from pipelines.data_checks import drift_between  # heavy: TFDV, TF
 
     spec.check_heavy_rules()
-    result = _run_check(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
+    result = as_usage_error(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
     problems = [row for row in result.outcome.rows if row.kind not in COMPARATOR_KINDS]
     drifted = output.print_drift(spec, result, problems)
     return EXIT_FAILED if drifted or problems else EXIT_OK
@@ -95,7 +95,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if args.to:
         writable_file(args.to, "--to")
-    path = _run_check(lambda: freeze_schema(spec, args.output, args.to))
+    path = as_usage_error(lambda: freeze_schema(spec, args.output, args.to))
     print(f"{spec.id}: schema frozen to {path}")
     if spec.validation.schema_file is None:
         print(f"  to use it, add to the spec:  validation: {{schema: {os.path.basename(path)}}}")
@@ -106,17 +106,6 @@ def _check_report_path(args: argparse.Namespace) -> None:
     """`--report` must be writable before any data is read: exit 1 means anomalies, not a bad path."""
     if args.report:
         writable_file(args.report, "--report")
-
-
-def _run_check(check: Callable[[], Any]) -> Any:
-    """Runs a validate/drift/freeze step; a missing or unreadable schema is a usage error."""
-    from components.validation.schemas import SchemaFileError
-    from pipelines.data_checks import NoSchemaError
-
-    try:
-        return check()
-    except (NoSchemaError, SchemaFileError) as error:
-        raise UsageError(str(error)) from None
 
 
 def register(add: AddCommand) -> None:

@@ -19,6 +19,7 @@ from pipelines.cli.common import (
     EXIT_OK,
     AddCommand,
     UsageError,
+    as_usage_error,
     cause_of_type,
     data_error_cause,
     existing_path,
@@ -28,9 +29,9 @@ from pipelines.cli.common import (
     writable_file,
 )
 from pipelines.metadata_store import check_metadata_store
-from pipelines.run_layout import layout_for
+from pipelines.run_layout import RunLayout, layout_for
 from pipelines.run_lock import RunDirectoryBusyError
-from pipelines.spec import spec_ids, spec_path
+from pipelines.spec import PipelineSpec, spec_ids, spec_path
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -86,14 +87,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if not summary.failed else EXIT_FAILED
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    """Past runs of a pipeline, from the ML Metadata store of its run directory."""
-    spec = spec_from_args(args, heavy_rules=False)
-    layout = layout_for(spec, args.output)
+def recorded_runs(spec: PipelineSpec, output: str | None) -> RunLayout:
+    """The run directory of `spec`, after checking that it holds a readable ML Metadata store."""
+    layout = layout_for(spec, output)
     if not os.path.exists(layout.metadata_path):
         raise UsageError(f"{spec.id}: no runs in {layout.output_dir} (no metadata.sqlite); "
                          f"run 'coursepipe run {spec.reference}' first, or give --output DIR")
     check_metadata_store(layout, spec.reference)
+    return layout
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Past runs of a pipeline, from the ML Metadata store of its run directory."""
+    spec = spec_from_args(args, heavy_rules=False)
+    layout = recorded_runs(spec, args.output)
     from pipelines.summary import run_summaries  # heavy: ML Metadata, TFMA
 
     summaries = run_summaries(layout.metadata_path)
@@ -107,10 +114,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """One self-contained HTML page about a run (default: the latest)."""
     spec = spec_from_args(args, heavy_rules=False)
-    layout = layout_for(spec, args.output)
-    if not os.path.exists(layout.metadata_path):
-        raise UsageError(f"{spec.id}: no runs in {layout.output_dir}; run 'coursepipe run {spec.reference}' first")
-    check_metadata_store(layout, spec.reference)
+    layout = recorded_runs(spec, args.output)
     if args.to:
         writable_file(args.to, "--to")
     from components.splits import TRAIN_SPLIT
@@ -137,8 +141,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     existing_path(args.data, "--data", DATA_FORMS)
     writable_file(args.to, "--to")
     layout = layout_for(spec, args.output)
-    from components.validation.schemas import SchemaFileError
-    from pipelines.data_checks import NoSchemaError
     from pipelines.predictions import (  # heavy: TF, TFDV
         NoModelError,
         checked_data,
@@ -148,17 +150,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         write_predictions,
     )
 
-    try:
-        model_dir = model_directory(layout.serving_dir, args.model)
-        checked = checked_data(spec, args.data, args.output)
-    except (NoModelError, NoSchemaError, SchemaFileError) as error:
-        raise UsageError(str(error)) from None
+    model_dir = as_usage_error(lambda: model_directory(layout.serving_dir, args.model), NoModelError)
+    checked = as_usage_error(lambda: checked_data(spec, args.data, args.output))
     if not checked.ok:
         output.print_refused_predictions(spec, checked)
         return EXIT_FAILED
     header, rows = prediction_rows(spec, predict(model_dir, checked.data.examples))
     write_predictions(args.to, header, rows)
-    print(f"{spec.id}: {len(rows)} predictions of {output.checked_data_line(checked)} by {model_dir} "
+    print(f"{spec.id}: {len(rows)} predictions of {output.checked_data_line((checked.data,))} by {model_dir} "
           f"written to {os.path.abspath(args.to)}")
     return EXIT_OK
 

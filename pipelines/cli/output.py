@@ -19,6 +19,7 @@ from modules.curves import CURVES_FILE
 if TYPE_CHECKING:
     from components.sources import DataSource
     from components.validation.anomalies import AnomalyRow
+    from components.validation.data_forms import LoadedData
     from pipelines.data_checks import CheckResult
     from pipelines.kubeflow.local_runner import CompiledRun
     from pipelines.predictions import CheckedData
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from pipelines.summary import RunSummary
 
 TENSORBOARD_LOGS_DIR = "logs"
+
+
+def anomaly_count(count: int) -> str:
+    """`1 anomaly`, `3 anomalies`."""
+    return f"{count} anomal{'y' if count == 1 else 'ies'}"
 
 
 def iso_time(ms_since_epoch: int) -> str:
@@ -65,8 +71,7 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
         if name in summary.metrics:
             print(f"  also: {name} = {summary.metrics[name]:.4f}")
     if summary.data_warnings:
-        print(f"  data: {len(summary.data_warnings)} anomal{'y' if len(summary.data_warnings) == 1 else 'ies'} "
-              "let through as warnings (validation.warn_on):")
+        print(f"  data: {anomaly_count(len(summary.data_warnings))} let through as warnings (validation.warn_on):")
         for warning in summary.data_warnings:
             print(f"    {warning}")
     elif summary.validation_report:
@@ -134,23 +139,22 @@ def print_anomaly_rows(rows: Sequence[AnomalyRow], warn_on: Sequence[str] = ()) 
         print(f"  {row.where}: {row.feature:{width}s}  {row.kind:{kind_width}s}  {row.description}{warning}")
 
 
-def checked_data_line(result: CheckResult | CheckedData) -> str:
-    data = result.data if isinstance(result.data, tuple) else (result.data,)
+def checked_data_line(data: Sequence[LoadedData]) -> str:
     return ", ".join(f"{loaded.path} ({loaded.form}, {len(loaded.examples)} examples)" for loaded in data)
 
 
 def print_refused_predictions(spec: PipelineSpec, checked: CheckedData) -> None:
     """Data the schema check refused: its anomalies, and that nothing was scored."""
-    print(f"{spec.id}: {checked_data_line(checked)} has {len(checked.anomalies)} "
-          f"anomal{'y' if len(checked.anomalies) == 1 else 'ies'} against {checked.schema_origin}; nothing scored:")
+    print(f"{spec.id}: {checked_data_line((checked.data,))} has {anomaly_count(len(checked.anomalies))} "
+          f"against {checked.schema_origin}; nothing scored:")
     print_anomaly_rows(checked.anomalies)
 
 
 def print_validation(spec: PipelineSpec, result: CheckResult) -> None:
-    print(f"{spec.id}: checked {checked_data_line(result)}")
+    print(f"{spec.id}: checked {checked_data_line(result.data)}")
     print(f"  schema: {result.schema_origin}")
     if result.outcome.rows:
-        print(f"  {len(result.outcome.rows)} anomal{'y' if len(result.outcome.rows) == 1 else 'ies'}:")
+        print(f"  {anomaly_count(len(result.outcome.rows))}:")
         print_anomaly_rows(result.outcome.rows, spec.validation.warn_on)
     else:
         print("  no anomalies")
@@ -160,7 +164,7 @@ def print_validation(spec: PipelineSpec, result: CheckResult) -> None:
 def print_drift(spec: PipelineSpec, result: CheckResult, problems: Sequence[AnomalyRow]) -> list[str]:
     """The drift table, then what made features incomparable (`problems`); returns the features
     that drifted."""
-    print(f"{spec.id}: drift of {checked_data_line(result)}")
+    print(f"{spec.id}: drift of {checked_data_line(result.data)}")
     print(f"  schema: {result.schema_origin}")
     width = max((len(row.feature) for row in result.outcome.drift), default=7)
     print(f"  {'feature':{width}s}  {'measure':26s}  {'distance':>9s}  {'threshold':>9s}  drifted")
