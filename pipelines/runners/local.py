@@ -6,11 +6,9 @@ pushed models of earlier runs untouched, and the next run resumes from what is c
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -20,6 +18,7 @@ from tfx.orchestration.portable.mlmd import execution_lib
 from tfx.proto.orchestration import execution_result_pb2
 
 from components.sources import DataLocation
+from pipelines.command_line import command_line_hidden
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.metadata_store import set_aside
 from pipelines.progress import component_progress
@@ -60,7 +59,7 @@ def run_local(
     )
     logger.info("Running %s locally; output in %s", spec.id, layout.output_dir)
     pipeline = create_pipeline(spec, placement)
-    with exclusive_run(layout.output_dir), component_progress(len(pipeline.components)), _command_line_hidden():
+    with exclusive_run(layout.output_dir), component_progress(len(pipeline.components)), command_line_hidden():
         if fresh:
             set_aside(layout)
         try:
@@ -90,14 +89,3 @@ def record_failure(metadata_path: str, error: BaseException) -> None:
             execution_lib.set_execution_result(execution_result_pb2.ExecutionResult(result_message=message), execution)
             store.put_execution(execution, [], [])
 
-
-@contextlib.contextmanager
-def _command_line_hidden() -> Iterator[None]:
-    """TFX's Beam executors parse `sys.argv` as absl flags: `coursepipe -v run ID` would reach
-    them as `--verbosity=run` and fail StatisticsGen. They see the program name only."""
-    saved = sys.argv[:]
-    sys.argv[1:] = []
-    try:
-        yield
-    finally:
-        sys.argv[:] = saved

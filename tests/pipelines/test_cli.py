@@ -118,12 +118,12 @@ def test_beam_executors_do_not_see_coursepipes_arguments(monkeypatch):
     """TFX's Beam executors parse sys.argv as absl flags: `-v run` read as --verbosity=run failed."""
     from absl import flags
 
-    from pipelines.runners.local import _command_line_hidden
+    from pipelines.command_line import command_line_hidden
 
     monkeypatch.setattr(sys, "argv", ["coursepipe", "-v", "run", "iris_softmax"])
     with pytest.raises(flags.IllegalFlagValueError):
         flags.FLAGS(sys.argv, known_only=True)
-    with _command_line_hidden():
+    with command_line_hidden():
         flags.FLAGS(sys.argv, known_only=True)
     assert sys.argv == ["coursepipe", "-v", "run", "iris_softmax"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.kubeflow.compiler import IMAGE_SCHEMAS_DIR
+from pipelines.kubeflow.vertex_compiler import IMAGE_SCHEMAS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILES = ["Dockerfile", "Dockerfile.gpu"]

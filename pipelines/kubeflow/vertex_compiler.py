@@ -1,4 +1,8 @@
-"""Compile a pipeline for Kubeflow Pipelines v2: `KubeflowV2DagRunner` JSON, GPU on the Trainer.
+"""Compile a pipeline for Vertex AI Pipelines: TFX's `KubeflowV2DagRunner` JSON, GPU on the Trainer.
+
+Vertex runs what TFX's Kubeflow v2 compiler writes: resolver tasks, TFX's own v2 entrypoint in each
+container, the ExampleGen's pre-cache check. The open-source KFP backend runs none of those;
+`pipelines.kubeflow.kfp_compiler` compiles for it.
 
 Compiling touches neither the pipeline root (it may be `gs://…` or `s3://…`) nor any cluster:
 modules are named by dotted path, so nothing is packaged into the root.
@@ -8,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from typing import Any
 
 from kfp.pipeline_spec import pipeline_spec_pb2
@@ -21,39 +24,22 @@ from tfx.orchestration.pipeline import Pipeline
 from components.sources import declared_location, get_source
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.kubeflow.compiled import pipeline_inputs
+from pipelines.kubeflow.resources import (
+    DEFAULT_GPU_TYPE,
+    component_resources,
+    cpu_cores,
+    kubeflow_pipeline_name,
+    memory_gb,
+)
 from pipelines.names import TRAINER_ID
 from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
 
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
-DEFAULT_GPU_TYPE = "nvidia.com/gpu"
 # The shipped curated schemas inside the images (the Dockerfiles' WORKDIR + pipelines/schemas),
-# where ImportSchemaGen reads them on the cluster.
+# where ImportSchemaGen reads them on Vertex.
 IMAGE_SCHEMAS_DIR = "/opt/course-pipelines/pipelines/schemas"
-# KFP's ResourceSpec counts memory in GB (10^9 bytes).
-_MEMORY_UNITS_IN_GB = {
-    "": 1e-9, "k": 1e-6, "Ki": 1024 / 1e9, "M": 1e-3, "Mi": 1024**2 / 1e9,
-    "G": 1.0, "Gi": 1024**3 / 1e9, "T": 1e3, "Ti": 1024**4 / 1e9,
-}
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
-
-
-def cpu_cores(quantity: str) -> float:
-    """Kubernetes CPU quantity ("2", "500m") in cores."""
-    number, unit = _QUANTITY.match(quantity).groups()  # validated by the spec's pattern
-    return float(number) / 1000 if unit == "m" else float(number)
-
-
-def memory_gb(quantity: str) -> float:
-    """Kubernetes memory quantity ("8Gi", "512Mi", "4G") in GB, as KFP's ResourceSpec wants."""
-    number, unit = _QUANTITY.match(quantity).groups()
-    return float(number) * _MEMORY_UNITS_IN_GB[unit or ""]
-
-
-def kubeflow_pipeline_name(spec_id: str) -> str:
-    """Kubeflow v2 pipeline names allow only [a-z0-9-]: `iris_softmax` becomes `iris-softmax`."""
-    return spec_id.replace("_", "-")
 
 
 def resource_spec(resources: ComponentResources | None) -> ResourceSpec | None:
@@ -71,13 +57,6 @@ def resource_spec(resources: ComponentResources | None) -> ResourceSpec | None:
     return spec if spec.ByteSize() else None
 
 
-def component_resources(kubeflow: KubeflowConfig, component_id: str) -> ComponentResources | None:
-    """What the spec asks for `component_id`: the Trainer's section, its own entry, or `default`."""
-    if component_id == TRAINER_ID:
-        return kubeflow.trainer
-    return kubeflow.resources.get(component_id) or kubeflow.resources.get("default")
-
-
 def component_images(kubeflow: KubeflowConfig) -> str | dict[str, str]:
     """One image for every component, or a map that gives the GPU Trainer its CUDA image.
 
@@ -89,7 +68,7 @@ def component_images(kubeflow: KubeflowConfig) -> str | dict[str, str]:
     return {DEFAULT_IMAGE_PATH_KEY: kubeflow.image, TRAINER_ID: kubeflow.gpu_image}
 
 
-def compile_for_kubeflow(
+def compile_for_vertex(
     spec: PipelineSpec,
     output_file: str,
     pipeline_root: str | None = None,

@@ -10,7 +10,8 @@ import pytest
 from kfp import components as kfp_components
 
 from pipelines.errors import SpecError
-from pipelines.kubeflow.compiler import compile_for_kubeflow, cpu_cores, memory_gb
+from pipelines.kubeflow.resources import cpu_cores, memory_gb
+from pipelines.kubeflow.vertex_compiler import compile_for_vertex
 from pipelines.names import PREPROCESSING_FN, RUN_FN, component_ids
 from pipelines.spec import load_spec, spec_ids
 from tests.conftest import spec_with
@@ -24,7 +25,7 @@ CIFAR_SPECS = [spec_id for spec_id in spec_ids() if spec_id.startswith("cifar")]
 def _compile(spec, tmp_path, **kwargs):
     output = tmp_path / "pipeline.json"
     kwargs.setdefault("gpu_image", GPU_IMAGE)
-    compiled = compile_for_kubeflow(spec, str(output), pipeline_root=ROOT, image=IMAGE, **kwargs)
+    compiled = compile_for_vertex(spec, str(output), pipeline_root=ROOT, image=IMAGE, **kwargs)
     return compiled, output
 
 
@@ -98,7 +99,7 @@ def test_kfp_sdk_loads_the_compiled_pipeline_spec(iris_spec, tmp_path):
 
 def test_compiling_needs_an_image_and_a_root(iris_spec, tmp_path):
     with pytest.raises(SpecError) as caught:
-        compile_for_kubeflow(iris_spec, str(tmp_path / "p.json"))
+        compile_for_vertex(iris_spec, str(tmp_path / "p.json"))
     assert {p.path for p in caught.value.problems} == {"kubeflow.image", "kubeflow.pipeline_root"}
 
 
@@ -184,7 +185,7 @@ def _stable(compiled: dict) -> dict:
 
 def test_compiled_iris_pipeline_matches_the_reference_json(iris_spec, tmp_path):
     """What a cluster receives for iris_softmax, field by field. After an intended change,
-    regenerate: UPDATE_REFERENCE=1 pytest tests/pipelines/kubeflow/test_compiler.py -k reference."""
+    regenerate: UPDATE_REFERENCE=1 pytest tests/pipelines/kubeflow/test_vertex_compiler.py -k reference."""
     compiled, _ = _compile(iris_spec, tmp_path, data_path="gs://course-pipelines-test/data/iris")
     stable = _stable(compiled)
     if os.environ.get("UPDATE_REFERENCE"):

@@ -1,0 +1,157 @@
+"""One TFX node in one process: what every step of a pipeline compiled for open-source Kubeflow
+Pipelines runs (`python -m pipelines.kubeflow.node_runner ...`).
+
+A step gets its node's compiled TFX intermediate representation (one `pipeline_pb2.Pipeline` holding
+that node and its executor), the KFP run's id, the ML Metadata address and the run's parameters.
+It runs TFX's portable `Launcher` on the node, the same driver, executor and publisher
+`LocalDagRunner` runs per node, against the cluster's ML Metadata. So TFX itself resolves the
+node's inputs (the upstream steps' outputs of this run, the last blessed model, the previous
+span's statistics), computes spans and fingerprints, and takes a node whose inputs and properties
+are unchanged from its cache; KFP only sees container steps and the order between them.
+
+Exit status: 0 when the node's execution completed or came from the cache (or when a resolver
+found nothing to resolve), 1 when TFX recorded it FAILED or the executor raised, 2 for arguments
+this runner cannot use.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Sequence
+
+from components.shipped import resolve_package_uri
+from pipelines.command_line import command_line_hidden
+from pipelines.kubeflow.metadata_address import MetadataAddress
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The TFX IR's name for the id every node of one run shares (`tfx.dsl.compiler.constants`).
+PIPELINE_RUN_ID = "pipeline-run-id"
+
+
+class NodeArgumentError(ValueError):
+    """An argument of the step that cannot be used: says which and why."""
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.kubeflow.node_runner", description=__doc__)
+    parser.add_argument("--node-ir", required=True, metavar="JSON",
+                        help="the node's compiled TFX IR (a pipeline_pb2.Pipeline with one node)")
+    parser.add_argument("--run-id", required=True, help="the pipeline run this step belongs to")
+    parser.add_argument("--metadata", required=True, metavar="URI", help="where ML Metadata is")
+    parser.add_argument("--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a run parameter of this node (train_epochs, eval_lower_bound, ...)")
+    return parser.parse_args(argv)
+
+
+def typed_parameters(declared: dict[str, Any], given: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """The run's parameter values (text, as KFP fills them into arguments) converted to the type of
+    the compiled default: `500` or `500.0` for an int parameter, `0.9` for a float one."""
+    values: dict[str, Any] = {}
+    for name, text in given:
+        if name not in declared:
+            raise NodeArgumentError(f"--parameter {name}: this node has no such parameter; it has: "
+                                    f"{', '.join(sorted(declared)) or 'none'}")
+        default = declared[name]
+        try:
+            if isinstance(default, int):
+                number = float(text)
+                if number != int(number):
+                    raise ValueError
+                values[name] = int(number)
+            elif isinstance(default, float):
+                values[name] = float(text)
+            else:
+                values[name] = text
+        except ValueError:
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            raise NodeArgumentError(f"--parameter {name}: expected {kind}, got {text!r}") from None
+    return values
+
+
+def _resolve_shipped_paths(node: Any) -> None:
+    """`package://…` values of the node's parameters (shipped data, curated schemas) as paths of
+    this machine's installation."""
+    for value in node.parameters.parameters.values():
+        field = value.field_value
+        if field.HasField("string_value"):
+            field.string_value = resolve_package_uri(field.string_value)
+
+
+def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequence[str]]) -> int:
+    """Launches the node; returns the exit status (see the module docstring)."""
+    from google.protobuf import json_format
+    from tfx.orchestration import metadata as tfx_metadata
+    from tfx.orchestration.local import runner_utils
+    from tfx.orchestration.portable import launcher, runtime_parameter_utils
+    from tfx.proto.orchestration import pipeline_pb2
+
+    try:
+        address = MetadataAddress.parse(metadata)
+    except ValueError as error:
+        raise NodeArgumentError(f"--metadata: {error}") from None
+    pipeline = pipeline_pb2.Pipeline()
+    try:
+        json_format.Parse(node_ir, pipeline)
+    except json_format.ParseError as error:
+        raise NodeArgumentError(f"--node-ir: not a compiled TFX pipeline node: {error}") from None
+    if len(pipeline.nodes) != 1:
+        raise NodeArgumentError(f"--node-ir: expected one node, got {len(pipeline.nodes)}")
+    probe = pipeline_pb2.Pipeline()
+    probe.CopyFrom(pipeline)
+    declared = runtime_parameter_utils.substitute_runtime_parameter(probe, {})  # name -> compiled default
+    bindings = {**typed_parameters({k: v for k, v in declared.items() if k != PIPELINE_RUN_ID}, parameters),
+                PIPELINE_RUN_ID: run_id}
+    runtime_parameter_utils.substitute_runtime_parameter(pipeline, bindings)
+
+    node = pipeline.nodes[0].pipeline_node
+    node_id = node.node_info.id
+    _resolve_shipped_paths(node)
+    deployment = runner_utils.extract_local_deployment_config(pipeline)
+    connection = address.connection_config()
+    node_launcher = launcher.Launcher(
+        pipeline_node=node,
+        mlmd_connection=tfx_metadata.Metadata(connection),
+        pipeline_info=pipeline.pipeline_info,
+        pipeline_runtime_spec=pipeline.runtime_spec,
+        executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+        custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+    )
+    logger.info("%s: run %s, ML Metadata at %s", node_id, run_id, metadata)
+    with command_line_hidden():
+        execution_info = node_launcher.launch()
+    return _exit_status(node_id, execution_info, tfx_metadata.Metadata(connection))
+
+
+def _exit_status(node_id: str, execution_info: Any, store: Any) -> int:
+    """0 unless TFX recorded the node's execution as FAILED (`Launcher.launch` returns normally
+    when it cannot resolve the node's inputs: it records a failed execution instead of raising)."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    if execution_info is None or not execution_info.execution_id:
+        logger.info("%s: nothing to execute", node_id)
+        return EXIT_OK
+    with store as handle:
+        (execution,) = handle.store.get_executions_by_id([execution_info.execution_id])
+    state = metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+    logger.info("%s: execution %d %s", node_id, execution.id, state)
+    return EXIT_FAILED if execution.last_known_state == metadata_store_pb2.Execution.FAILED else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.INFO)  # TFX logs through absl; a new process says WARNING only
+    try:
+        return run_node(args.node_ir, args.run_id, args.metadata, args.parameter)
+    except NodeArgumentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
