@@ -10,7 +10,7 @@ import os
 import re
 import shlex
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, NonNegativeInt, PrivateAttr, TypeAdapter, ValidationError, field_validator
@@ -21,11 +21,16 @@ from components.validation.config import ValidationConfig
 from modules.features import FeatureSet
 from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, TransformConfig
 from pipelines.errors import Problem, SpecError, problems_from_validation
-from pipelines.spec_rules import KUBEFLOW_CHECKS, run_checks
+from pipelines.kubeflow.metadata_address import DEFAULT_METADATA, MetadataAddress
+from pipelines.kubeflow.metadata_address import EXPECTED as METADATA_EXPECTED
+from pipelines.spec_rules import KFP_CHECKS, KUBEFLOW_CHECKS, run_checks
 
 SPECS_PACKAGE = "pipelines"
 SPECS_DIR = "specs"
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Where `coursepipe compile --target` sends a pipeline: the open-source KFP 2.x backend, or Vertex AI.
+KFP_TARGET, VERTEX_TARGET = "kubeflow", "vertex"
+TARGETS = (KFP_TARGET, VERTEX_TARGET)
 # Kubernetes resource quantities: "2", "500m", "8Gi", "1.5G".
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
 
@@ -110,11 +115,37 @@ class ComponentResources(StrictModel):
     memory: str | None = Field(None, pattern=QUANTITY_PATTERN)
 
 
+class Toleration(StrictModel):
+    """A Kubernetes toleration, so that the pod may run on tainted (GPU) nodes."""
+
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
 class TrainerResources(ComponentResources):
-    """The Trainer's pod: CPU, memory and GPUs."""
+    """The Trainer's pod: CPU, memory, GPUs and the nodes it may run on."""
 
     gpus: NonNegativeInt = 0
-    gpu_type: str | None = Field(None, description="accelerator type; default nvidia.com/gpu when gpus >= 1")
+    gpu_type: str | None = Field(
+        None,
+        description="open-source KFP: the Kubernetes resource name (default nvidia.com/gpu); "
+        "Vertex AI: the accelerator type (NVIDIA_TESLA_T4, ...)",
+    )
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="node labels the Trainer's pod requires (open-source KFP)"
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, description="taints of GPU nodes the Trainer's pod tolerates (open-source KFP)"
+    )
+
+
+class SecretKey(StrictModel):
+    """One key of a Kubernetes secret, handed to every step as an environment variable."""
+
+    secret: str
+    key: str
 
 
 class KubeflowConfig(StrictModel):
@@ -123,12 +154,31 @@ class KubeflowConfig(StrictModel):
         None, description="the Trainer's image when it requests GPUs: the project on a CUDA/cuDNN base"
     )
     pipeline_root: str | None = None
+    metadata: str = Field(
+        DEFAULT_METADATA,
+        description=f"where the steps find ML Metadata (open-source KFP): {METADATA_EXPECTED}",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment of every step, e.g. AWS_ENDPOINT_URL for a MinIO root (open-source KFP)",
+    )
+    secret_env: dict[str, SecretKey] = Field(
+        default_factory=dict,
+        description="environment variables from Kubernetes secrets (credentials), never written "
+        "into the spec or the compiled pipeline (open-source KFP)",
+    )
     trainer: TrainerResources = TrainerResources()
     resources: dict[str, ComponentResources] = Field(
         default_factory=dict,
         description="cpu/memory per component id (StatisticsGen, Transform, Evaluator, ...); "
         "`default` covers the components not named; the Trainer's are under `trainer`",
     )
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_address(cls, uri: str) -> str:
+        MetadataAddress.parse(uri)
+        return uri
 
 
 class PipelineSpec(StrictModel):
@@ -194,13 +244,19 @@ class PipelineSpec(StrictModel):
         return spec
 
     def for_cluster(self, pipeline_root: str | None = None, image: str | None = None,
-                    gpu_image: str | None = None) -> PipelineSpec:
+                    gpu_image: str | None = None, metadata: str | None = None,
+                    target: str = KFP_TARGET) -> PipelineSpec:
         """This spec with the command line's cluster options over its `kubeflow` section, checked by
-        the rules a spec compiled for Kubeflow must pass (an image, a pipeline root); `SpecError`."""
-        given = {"pipeline_root": pipeline_root, "image": image, "gpu_image": gpu_image}
+        the rules a spec compiled for `target` must pass (an image, a pipeline root, ...); `SpecError`."""
+        given = {"pipeline_root": pipeline_root, "image": image, "gpu_image": gpu_image, "metadata": metadata}
         overrides = {key: value for key, value in given.items() if value}
+        if metadata:
+            try:
+                MetadataAddress.parse(metadata)
+            except ValueError as error:
+                raise SpecError(self.id, [Problem("kubeflow.metadata", f"--metadata: {error}")]) from None
         spec = self.model_copy(update={"kubeflow": self.kubeflow.model_copy(update=overrides)})
-        problems = run_checks(spec, KUBEFLOW_CHECKS)
+        problems = run_checks(spec, KUBEFLOW_CHECKS + (KFP_CHECKS if target == KFP_TARGET else []))
         if problems:
             raise SpecError(spec.id, problems)
         return spec

@@ -13,6 +13,7 @@ checked completely.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -43,6 +44,7 @@ class RegisteredCheck:
 
 CHECKS: list[RegisteredCheck] = []
 KUBEFLOW_CHECKS: list[RegisteredCheck] = []
+KFP_CHECKS: list[RegisteredCheck] = []  # compiled for the open-source KFP backend only
 
 def check(*sections: str, registry: list[RegisteredCheck] = CHECKS, heavy: bool = False) -> Callable[[Check], Check]:
     """Registers a check that every spec must pass; `sections` are the ones it reads."""
@@ -55,8 +57,13 @@ def check(*sections: str, registry: list[RegisteredCheck] = CHECKS, heavy: bool 
 
 
 def kubeflow_check(*sections: str) -> Callable[[Check], Check]:
-    """Registers a check that only a spec compiled for Kubeflow must pass."""
+    """Registers a check that only a spec compiled for Kubeflow (either target) must pass."""
     return check(*sections, registry=KUBEFLOW_CHECKS)
+
+
+def kfp_check(*sections: str) -> Callable[[Check], Check]:
+    """Registers a check that only a spec compiled for the open-source KFP backend must pass."""
+    return check(*sections, registry=KFP_CHECKS)
 
 
 def run_checks(
@@ -411,4 +418,39 @@ def check_kubeflow_pipeline_root(spec: PipelineSpec) -> Iterator[Problem]:
             "kubeflow.pipeline_root",
             "compiling for Kubeflow needs a pipeline root URI such as gs://BUCKET/PATH "
             "(kubeflow.pipeline_root in the spec, or --pipeline-root)",
+        )
+
+
+# A Kubernetes extended resource name: nvidia.com/gpu, amd.com/gpu, gpu.intel.com/i915.
+_RESOURCE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+# Beam runners whose workers run elsewhere, in a container Beam starts from --sdk_container_image.
+REMOTE_BEAM_RUNNERS = ("DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
+
+
+@kfp_check("kubeflow")
+def check_gpu_type_is_a_resource_name(spec: PipelineSpec) -> Iterator[Problem]:
+    """On open-source KFP the accelerator type becomes the pod's resource limit verbatim."""
+    gpu_type = spec.kubeflow.trainer.gpu_type
+    if gpu_type is not None and not _RESOURCE_NAME.match(gpu_type):
+        yield Problem(
+            "kubeflow.trainer.gpu_type",
+            f"expected a Kubernetes resource name such as nvidia.com/gpu, got {gpu_type!r} (choose the GPU "
+            "model with kubeflow.trainer.node_selector, e.g. cloud.google.com/gke-accelerator: nvidia-tesla-t4)",
+        )
+
+
+@kfp_check("beam", "kubeflow")
+def check_remote_beam_workers_run_the_image(spec: PipelineSpec) -> Iterator[Problem]:
+    """A remote Beam runner's workers need TFX, TFT and this project: the project's image."""
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in spec.beam.args if "=" in arg)
+    runner = flags.get("runner", "")
+    if runner not in REMOTE_BEAM_RUNNERS:
+        return
+    image = flags.get("sdk_container_image")
+    if image != spec.kubeflow.image:
+        yield Problem(
+            "beam.args",
+            f"--runner={runner} starts Beam workers from --sdk_container_image; expected "
+            f"--sdk_container_image={spec.kubeflow.image} (the project's image, with TFX, TFT and the "
+            f"modules), got {image!r}",
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import ml_metadata as mlmd
 import tensorflow_model_analysis as tfma
@@ -122,6 +123,16 @@ def latest_run_summary(metadata_path: str) -> RunSummary:
     if not runs:
         raise LookupError(f"{metadata_path}: no pipeline run recorded")
     return _summarize(store, runs[-1], _resolver_type_ids(store), _run_in_progress(metadata_path))
+
+
+def summary_of_run(connection_config: Any, run_name: str) -> RunSummary:
+    """Summary of the run `run_name` in any ML Metadata store (a compiled pipeline's run: its
+    steps share the store and the KFP run id as the pipeline run's name)."""
+    store = mlmd.MetadataStore(connection_config)
+    run = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_name)
+    if run is None:
+        raise LookupError(f"no pipeline run {run_name!r} recorded in ML Metadata")
+    return _summarize(store, run, _resolver_type_ids(store))
 
 
 def run_summaries(metadata_path: str) -> list[RunSummary]:

@@ -18,8 +18,11 @@ from pipelines.cli.common import (
     writable_file,
 )
 from pipelines.errors import SpecError
+from pipelines.kubeflow.metadata_address import DEFAULT_METADATA
 from pipelines.names import DEFAULT_EXPERIMENT
-from pipelines.spec import load_spec, spec_ids
+from pipelines.spec import KFP_TARGET, TARGETS, VERTEX_TARGET, PipelineSpec, load_spec, spec_ids
+
+TARGET_SERVICES = {KFP_TARGET: "open-source Kubeflow Pipelines", VERTEX_TARGET: "Vertex AI Pipelines"}
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -27,35 +30,58 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return _compile_all(args)
     if not args.output:
         raise UsageError("compile: give --output FILE (or --all --output-dir DIR)")
+    _check_target_options(args)
     spec = spec_from_args(args, heavy_rules=False)
-    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image)
+    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image,
+                     metadata=args.metadata, target=args.target)
     writable_file(args.output, "--output")
-    from pipelines.kubeflow.compiled import pipeline_inputs
-    from pipelines.kubeflow.vertex_compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
-
     spec.check_heavy_rules()
-    compiled = compile_for_kubeflow(
-        spec, args.output, pipeline_root=args.pipeline_root, image=args.image, data_path=args.data_path,
-        gpu_image=args.gpu_image,
-    )
-    print(f"{spec.id}: Kubeflow pipeline written to {args.output}")
-    output.print_run_parameters(pipeline_inputs(compiled))
+    compiled = _compile(spec, args, args.output)  # heavy: TFX, TF, Beam
+    print(f"{spec.id}: {TARGET_SERVICES[args.target]} pipeline written to {args.output}")
+    output.print_run_parameters(_pipeline_inputs(compiled))
     return EXIT_OK
 
 
-def _compile_all(args: argparse.Namespace) -> int:
-    """Every shipped spec into DIR/<id>.json; all specs are tried, every failure is reported."""
-    from pipelines.kubeflow.vertex_compiler import compile_for_kubeflow
+def _check_target_options(args: argparse.Namespace) -> None:
+    if args.target == VERTEX_TARGET and args.metadata:
+        raise UsageError("--metadata: Vertex AI Pipelines keeps ML Metadata itself; the option is for "
+                         "--target kubeflow")
 
-    if args.id or getattr(args, "spec", None) or args.data_path or not args.output_dir:
-        raise UsageError("compile --all: give --output-dir DIR, and no ID, --spec or --data-dir "
-                         "(each spec keeps its own data location)")
+
+def _compile(spec: PipelineSpec, args: argparse.Namespace, output_file: str, data_path: str | None = None) -> dict:
+    """The compiled pipeline of `spec` for `args.target`, written to `output_file`."""
+    data_path = data_path or args.data_path
+    if args.target == VERTEX_TARGET:
+        from pipelines.kubeflow.vertex_compiler import compile_for_vertex
+
+        return compile_for_vertex(spec, output_file, pipeline_root=args.pipeline_root, image=args.image,
+                                  data_path=data_path, gpu_image=args.gpu_image)
+    from pipelines.kubeflow.kfp_compiler import compile_for_kfp
+
+    return compile_for_kfp(spec, output_file, pipeline_root=args.pipeline_root, image=args.image,
+                           data_path=data_path, gpu_image=args.gpu_image, metadata=args.metadata)
+
+
+def _pipeline_inputs(compiled: dict) -> dict:
+    from pipelines.kubeflow.compiled import as_pipeline_job, pipeline_inputs
+
+    return pipeline_inputs(as_pipeline_job(compiled))
+
+
+def _compile_all(args: argparse.Namespace) -> int:
+    """Every shipped spec into DIR/<id>.yaml (.json for Vertex); all are tried, every failure reported.
+
+    With --data-dir BASE each spec reads BASE/<id> (each spec's own data on the cluster)."""
+    if args.id or getattr(args, "spec", None) or not args.output_dir:
+        raise UsageError("compile --all: give --output-dir DIR, and no ID or --spec")
+    _check_target_options(args)
+    extension = "json" if args.target == VERTEX_TARGET else "yaml"
     failures = []
     for spec_id in spec_ids():
-        target = os.path.join(args.output_dir, f"{spec_id}.json")
+        target = os.path.join(args.output_dir, f"{spec_id}.{extension}")
+        data_path = f"{args.data_path.rstrip('/')}/{spec_id}" if args.data_path else None
         try:
-            compile_for_kubeflow(load_spec(spec_id), target, pipeline_root=args.pipeline_root,
-                                 image=args.image, gpu_image=args.gpu_image)
+            _compile(load_spec(spec_id), args, target, data_path=data_path)
         except SpecError as error:
             failures.append(str(error))
             continue
@@ -66,24 +92,25 @@ def _compile_all(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """Compiles the spec and submits it to a Kubeflow Pipelines server with kfp.Client."""
+    """Compiles the spec for open-source KFP and starts a run on that server with kfp.Client."""
     spec = spec_from_args(args, heavy_rules=False)
-    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image)
+    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image,
+                     metadata=args.metadata)
     from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters
+    from pipelines.kubeflow.kfp_compiler import compile_for_kfp  # heavy: TFX, TF, Beam
     from pipelines.kubeflow.submit import submit
-    from pipelines.kubeflow.vertex_compiler import compile_for_kubeflow  # heavy: TFX, TF, Beam
 
     spec.check_heavy_rules()
     with tempfile.TemporaryDirectory() as scratch:
-        compiled = compile_for_kubeflow(
-            spec, os.path.join(scratch, f"{spec.id}.json"), pipeline_root=args.pipeline_root, image=args.image,
-            data_path=args.data_path, gpu_image=args.gpu_image,
-        )
-    try:
-        parameters = run_parameters(compiled, key_values(args.param, "--param"))
-    except CompiledPipelineError as error:
-        raise UsageError(f"{spec.id}: {error}") from None
-    run = submit(compiled, args.host, args.experiment, spec.description, parameters)
+        package = os.path.join(scratch, f"{spec.id}.yaml")
+        compiled = compile_for_kfp(spec, package, pipeline_root=args.pipeline_root, image=args.image,
+                                   data_path=args.data_path, gpu_image=args.gpu_image, metadata=args.metadata)
+        try:
+            parameters = run_parameters({"pipelineSpec": compiled}, key_values(args.param, "--param"))
+        except CompiledPipelineError as error:
+            raise UsageError(f"{spec.id}: {error}") from None
+        run = submit(package, compiled["pipelineInfo"]["name"], args.host, args.experiment, spec.description,
+                     parameters)
     print(f"{spec.id}: submitted to {args.host}")
     print(f"  pipeline {run.pipeline_id}, version {run.version_id}")
     print(f"  experiment {args.experiment} ({run.experiment_id}), run {run.run_id}")
@@ -92,28 +119,54 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_run_compiled(args: argparse.Namespace) -> int:
-    """Executes a compiled Kubeflow pipeline's steps here, through TFX's Kubeflow v2 entrypoint."""
-    from components.validation.schemas import shipped_schemas_dir
-    from pipelines.kubeflow.compiled import CompiledPipelineError, load_compiled
-    from pipelines.kubeflow.vertex_compiler import IMAGE_SCHEMAS_DIR
-    from pipelines.kubeflow.vertex_local_runner import CompiledPipelineRunner, CompiledStepError
+    """Executes a compiled pipeline's steps here, as its cluster would."""
+    from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, load_compiled
+    from pipelines.kubeflow.kfp_local_runner import is_kfp_pipeline
 
-    mounts = {IMAGE_SCHEMAS_DIR: shipped_schemas_dir(), **key_values(args.mount, "--mount")}
     try:
-        runner = CompiledPipelineRunner(load_compiled(args.file), mounts=mounts)
-        print(f"{args.file}: running {runner.name} under {runner.root}")
-        run = runner.run(key_values(args.param, "--param"))
+        document = load_compiled(args.file)
+        parameters = key_values(args.param, "--param")
+        if is_kfp_pipeline(document):
+            return _run_kfp_pipeline(args, document, parameters)
+        return _run_vertex_pipeline(args, document, parameters)
     except CompiledPipelineError as error:
         raise UsageError(str(error)) from None
     except CompiledStepError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    output.print_compiled_run(run)
+
+
+def _run_kfp_pipeline(args: argparse.Namespace, document: dict, parameters: dict[str, str]) -> int:
+    from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner
+
+    if args.mount:
+        raise UsageError("--mount: a pipeline compiled for open-source KFP names no path of an image "
+                         "(shipped files are found in this installation); the option is for Vertex pipelines")
+    runner = KfpPipelineRunner(document)
+    print(f"{args.file}: running {runner.name} ({len(runner.tasks)} steps, up to {runner.parallelism} at once)")
+    run = runner.run(parameters, log_dir=args.log_dir)
+    output.print_kfp_run(run, runner.run_summary(run))
+    return EXIT_OK
+
+
+def _run_vertex_pipeline(args: argparse.Namespace, document: dict, parameters: dict[str, str]) -> int:
+    from components.validation.schemas import shipped_schemas_dir
+    from pipelines.kubeflow.compiled import as_pipeline_job
+    from pipelines.kubeflow.vertex_compiler import IMAGE_SCHEMAS_DIR
+    from pipelines.kubeflow.vertex_local_runner import CompiledPipelineRunner
+
+    mounts = {IMAGE_SCHEMAS_DIR: shipped_schemas_dir(), **key_values(args.mount, "--mount")}
+    runner = CompiledPipelineRunner(as_pipeline_job(document), mounts=mounts)
+    print(f"{args.file}: running {runner.name} under {runner.root}")
+    output.print_compiled_run(runner.run(parameters))
     return EXIT_OK
 
 
 def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
     """What `compile` and `submit` need to know of the cluster (each overrides the spec's)."""
+    parser.add_argument("--metadata", metavar="URI",
+                        help="where the steps find ML Metadata (open-source KFP): grpc://HOST:PORT (default "
+                        f"{DEFAULT_METADATA}), mysql://HOST:PORT/DATABASE or sqlite:///PATH")
     parser.add_argument("--pipeline-root", metavar="URI", help="pipeline root on the cluster (gs://, s3://, …)")
     parser.add_argument("--image", metavar="IMAGE", help="container image with this project installed")
     parser.add_argument("--gpu-image", metavar="IMAGE",
@@ -123,13 +176,16 @@ def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(add: AddCommand) -> None:
-    comp = add("compile", cmd_compile, "write the Kubeflow Pipelines v2 JSON of a pipeline")
-    comp.add_argument("--output", metavar="FILE", help="where to write the JSON")
+    comp = add("compile", cmd_compile, "write a pipeline for Kubeflow Pipelines (open-source KFP 2.x or Vertex AI)")
+    comp.add_argument("--target", choices=TARGETS, default=KFP_TARGET,
+                      help="kubeflow: the open-source KFP 2.x backend (KFP pipeline YAML, one TFX node per step; "
+                      "the default); vertex: Vertex AI Pipelines (TFX's Kubeflow v2 JSON)")
+    comp.add_argument("--output", metavar="FILE", help="where to write the pipeline (YAML; JSON for vertex)")
     comp.add_argument("--all", action="store_true", help="compile every shipped spec (with --output-dir)")
-    comp.add_argument("--output-dir", metavar="DIR", help="with --all: where the <id>.json files go")
+    comp.add_argument("--output-dir", metavar="DIR", help="with --all: where the <id>.yaml (.json) files go")
     _add_cluster_options(comp)
 
-    sub = add("submit", cmd_submit, "compile a pipeline and start a run on Kubeflow Pipelines (kfp.Client)")
+    sub = add("submit", cmd_submit, "compile a pipeline and start a run on an open-source KFP server (kfp.Client)")
     sub.add_argument("--host", required=True, metavar="URL", help="the KFP API endpoint, e.g. http://localhost:8080")
     sub.add_argument("--experiment", default=DEFAULT_EXPERIMENT, metavar="NAME", help="experiment of the run")
     _add_cluster_options(sub)
@@ -137,10 +193,14 @@ def register(add: AddCommand) -> None:
                      help="a pipeline parameter for this run, e.g. train_epochs=50 or eval_lower_bound=0.95")
 
     local = add("run-compiled", cmd_run_compiled,
-                "execute a compiled Kubeflow pipeline's steps here, as a cluster would (TFX's v2 entrypoint)",
+                "execute a compiled pipeline's steps here, each in its own process, as its cluster would",
                 takes_spec=False)
-    local.add_argument("file", help="the JSON 'coursepipe compile' wrote, compiled with a local --pipeline-root")
+    local.add_argument("file", help="what 'coursepipe compile' wrote, compiled with a --pipeline-root and "
+                       "--metadata this machine reaches (a directory and sqlite:///PATH, or S3 and MySQL)")
+    local.add_argument("--log-dir", metavar="DIR",
+                       help="where each step's log goes (default runs/compiled/NAME/RUN_ID; kubeflow target)")
     local.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a pipeline parameter for this run, e.g. train_epochs=5")
     local.add_argument("--mount", action="append", default=[], metavar="IMAGE_PATH=LOCAL_PATH",
-                       help="a path inside the image and its copy here (the shipped schemas are mounted already)")
+                       help="vertex target: a path inside the image and its copy here (the shipped schemas are "
+                       "mounted already)")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from components.validation.anomalies import AnomalyRow
     from components.validation.data_forms import LoadedData
     from pipelines.data_checks import CheckResult
+    from pipelines.kubeflow.kfp_local_runner import KfpRun
     from pipelines.kubeflow.vertex_local_runner import CompiledRun
     from pipelines.predictions import CheckedData
     from pipelines.source_import import ImportedData
@@ -208,6 +209,25 @@ def print_run_parameters(inputs: Mapping[str, Mapping[str, Any]]) -> None:
     if inputs:
         listed = ", ".join(f"{name} (default {parameter['defaultValue']})" for name, parameter in sorted(inputs.items()))
         print(f"  run parameters: {listed}")
+
+
+def print_kfp_run(run: KfpRun, summary: RunSummary) -> None:
+    """A compiled pipeline's run here: each step's time, then what ML Metadata recorded."""
+    parameters = ", ".join(f"{name}={value}" for name, value in sorted(run.parameters.items()))
+    print(f"run {run.run_id} ({parameters or 'no parameters'}); step logs in {run.log_dir}")
+    for step in run.steps:
+        print(f"  {step.display_name:35s} {step.seconds:6.1f} s")
+    print(f"  {len(summary.executed)} executed ({', '.join(summary.executed) or 'none'}), "
+          f"{len(summary.cached)} from cache")
+    for name, value in sorted(summary.metrics.items()):
+        print(f"  evaluation: {name} = {value:.4f}")
+    if summary.blessed is not None:
+        print(f"  blessed: {'yes' if summary.blessed else 'no'}")
+    if summary.pushed_destination:
+        note = " (already served there: the same model, not copied again)" if summary.already_pushed else ""
+        print(f"  pushed to: {summary.pushed_destination}{note}")
+    else:
+        print("  pushed: nothing")
 
 
 def print_compiled_run(run: CompiledRun) -> None:

@@ -7,9 +7,10 @@ any one of those users.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Mapping
+
+import yaml
 
 _EXPECTED = {"NUMBER_INTEGER": "a whole number", "NUMBER_DOUBLE": "a number", "BOOLEAN": "true or false"}
 
@@ -18,15 +19,32 @@ class CompiledPipelineError(ValueError):
     """A compiled pipeline (or a run parameter) that cannot be used: says which part and why."""
 
 
+class CompiledStepError(RuntimeError):
+    """A step failed as it would in its pod: the task, its exit status and the tail of its log."""
+
+    def __init__(self, task: str, returncode: int, log_path: str, log_tail: str) -> None:
+        self.task, self.returncode, self.log_path = task, returncode, log_path
+        super().__init__(f"step {task} exited with status {returncode}; log: {log_path}\n{log_tail}")
+
+
 def load_compiled(path: str) -> dict[str, Any]:
-    """The PipelineJob JSON `coursepipe compile` writes (or a bare pipelineSpec)."""
+    """What `coursepipe compile` wrote: the KFP pipeline spec (YAML, `--target kubeflow`; its first
+    document) or TFX's PipelineJob (JSON, `--target vertex`)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
+            document = next(yaml.safe_load_all(handle), None)
+    except (OSError, yaml.YAMLError) as error:
         raise CompiledPipelineError(f"{path}: cannot read a compiled pipeline: {error}") from None
-    if "pipelineSpec" not in document and "root" not in document:
-        raise CompiledPipelineError(f"{path}: expected a PipelineJob with 'pipelineSpec' (coursepipe compile output)")
+    if not isinstance(document, dict) or ("pipelineSpec" not in document and "root" not in document):
+        raise CompiledPipelineError(
+            f"{path}: expected a compiled pipeline (a KFP pipeline spec with 'root', or a PipelineJob with "
+            "'pipelineSpec'; coursepipe compile output)"
+        )
+    return document
+
+
+def as_pipeline_job(document: dict[str, Any]) -> dict[str, Any]:
+    """A PipelineJob around a bare pipeline spec (TFX's runner reads `pipelineSpec` and `runtimeConfig`)."""
     return document if "pipelineSpec" in document else {"pipelineSpec": document, "runtimeConfig": {}}
 
 

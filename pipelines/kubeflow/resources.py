@@ -1,9 +1,11 @@
-"""What a compiled pipeline asks of Kubernetes per step: CPU, memory, GPUs; and its Kubeflow name.
+"""What a compiled pipeline asks of the cluster: CPU, memory and GPUs per step; its Kubeflow name;
+paths under its root.
 
 Shared by both compilers (open-source KFP and Vertex AI).
 """
 from __future__ import annotations
 
+import os
 import re
 
 from pipelines.names import TRAINER_ID
@@ -42,3 +44,11 @@ def component_resources(kubeflow: KubeflowConfig, component_id: str) -> Componen
     return kubeflow.resources.get(component_id) or kubeflow.resources.get("default")
 
 
+
+
+def join_uri(root: str, path: str) -> str:
+    """`path` under the pipeline root `root` (`gs://…`, `s3://…` or a directory); absolute paths
+    and URIs as given."""
+    if "://" in path or os.path.isabs(path):
+        return path
+    return root.rstrip("/") + "/" + path

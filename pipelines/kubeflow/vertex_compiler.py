@@ -28,6 +28,7 @@ from pipelines.kubeflow.resources import (
     DEFAULT_GPU_TYPE,
     component_resources,
     cpu_cores,
+    join_uri,
     kubeflow_pipeline_name,
     memory_gb,
 )
@@ -87,7 +88,7 @@ def compile_for_vertex(
         spec,
         PipelinePlacement(
             pipeline_root=spec.kubeflow.pipeline_root,
-            serving_dir=_join_uri(spec.kubeflow.pipeline_root, spec.push.destination),
+            serving_dir=join_uri(spec.kubeflow.pipeline_root, spec.push.destination),
             data=declared_location(get_source(spec.data.source), data_path or spec.data.path),
             pipeline_name=kubeflow_pipeline_name(spec.id),
             schemas_dir=IMAGE_SCHEMAS_DIR,
@@ -145,8 +146,3 @@ def with_parameter_defaults(compiled: dict[str, Any], parameters: dict[str, Runt
         if parameter.description:
             inputs[name]["description"] = parameter.description
 
-
-def _join_uri(root: str, path: str) -> str:
-    if "://" in path or os.path.isabs(path):
-        return path
-    return root.rstrip("/") + "/" + path

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from pipelines.kubeflow.compiled import (
     CompiledPipelineError,
+    CompiledStepError,
     pipeline_root,
     run_parameters,
     schema_title,
@@ -45,14 +46,6 @@ EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 _PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
 _INPUT_METADATA = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
 _PYTHON_COMMANDS = ("python", "python3", "python3.10")
-
-
-class CompiledStepError(RuntimeError):
-    """A step failed as it would in its pod: the task, the exit status and the tail of its log."""
-
-    def __init__(self, task: str, returncode: int, log_path: str, log_tail: str) -> None:
-        self.task, self.returncode, self.log_path = task, returncode, log_path
-        super().__init__(f"step {task} exited with status {returncode}; log: {log_path}\n{log_tail}")
 
 
 @dataclass(frozen=True)

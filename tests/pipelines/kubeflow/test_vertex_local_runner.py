@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from pipelines import cli
-from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters, task_order
+from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_parameters, task_order
 from pipelines.kubeflow.ledger import ArtifactLedger
-from pipelines.kubeflow.vertex_local_runner import CompiledPipelineRunner, CompiledStepError
+from pipelines.kubeflow.vertex_local_runner import CompiledPipelineRunner
 
 # A step: records the executor input it got, writes its outputs and the executor output file
 # (metadata `rows` from its parameter), or fails when its second argument says so.

@@ -1,0 +1,223 @@
+"""Run a pipeline compiled for open-source Kubeflow Pipelines on this machine, as the backend would.
+
+What the KFP 2.x backend does with the YAML, this runner does here, and refuses what it refuses:
+- its Argo compiler implements container and importer executors only ("non-container and
+  non-importer executor not implemented"), and a task depending on a task that does not exist
+  is an error before anything runs;
+- the driver fills each task's input parameters: a pipeline input from the run's parameters
+  (defaults, then the run's values), a constant as written, except that a constant which is
+  exactly one of KFP's run placeholders (`{{$.pipeline_job_uuid}}`, ...) becomes its value;
+- the launcher puts the input parameters into the container's arguments
+  (`{{$.inputs.parameters['train_epochs']}}`; numbers as Go formats them: 500, 0.9) and runs the
+  container's own command in its own process, with the container's environment;
+- a task starts when every task it depends on succeeded; independent tasks run in parallel;
+  when one fails, nothing new starts, what runs finishes, and the run fails.
+
+Steps share only what pods share: the pipeline root and the ML Metadata store the compiled
+pipeline names (a SQLite file here, MySQL or the metadata gRPC service on a cluster), and the
+environment this command runs in stands for the pods' (credentials that the cluster injects from
+secrets). Not emulated: the image (steps run with this Python and this installation of the
+project), resource limits, node selection.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_parameters
+from pipelines.kubeflow.metadata_address import MetadataAddress
+
+if TYPE_CHECKING:
+    from pipelines.summary import RunSummary
+
+logger = logging.getLogger(__name__)
+
+_INPUT_PARAMETER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
+_PYTHON_COMMANDS = ("python", "python3", "python3.10")
+LOG_TAIL_LINES = 30
+
+
+@dataclass(frozen=True)
+class StepResult:
+    task: str
+    display_name: str
+    seconds: float
+    returncode: int
+
+
+@dataclass
+class KfpRun:
+    """One run of a compiled pipeline: its id (the steps' `{{$.pipeline_job_uuid}}`), parameters,
+    the folder of its step logs, and each finished step in the order it finished."""
+
+    run_id: str
+    parameters: dict[str, Any]
+    log_dir: str
+    steps: list[StepResult] = field(default_factory=list)
+
+
+def is_kfp_pipeline(document: Mapping[str, Any]) -> bool:
+    """A KFP SDK pipeline spec (what `--target kubeflow` writes), not TFX's Vertex PipelineJob."""
+    return "pipelineSpec" not in document and "deploymentSpec" in document and "root" in document
+
+
+class KfpPipelineRunner:
+    """Runs the tasks of one compiled pipeline spec; see the module docstring."""
+
+    def __init__(self, spec: dict[str, Any], python: str = sys.executable,
+                 parallelism: int | None = None) -> None:
+        self.spec = spec
+        self.name = spec["pipelineInfo"]["name"]
+        self.python = python
+        self.parallelism = parallelism or max(2, os.cpu_count() or 2)
+        self.tasks: dict[str, Any] = spec["root"].get("dag", {}).get("tasks", {})
+        self._check_as_the_backend_does()
+
+    def _check_as_the_backend_does(self) -> None:
+        executors = self.spec.get("deploymentSpec", {}).get("executors", {})
+        for name, task in self.tasks.items():
+            component = self.spec["components"].get(task["componentRef"]["name"])
+            if component is None:
+                raise CompiledPipelineError(f"task {name}: component {task['componentRef']['name']} is not defined")
+            if "dag" in component:
+                raise CompiledPipelineError(f"task {name}: nested DAGs are not supported by this runner")
+            executor = executors.get(component.get("executorLabel", ""), {})
+            if "container" not in executor:
+                kind = ", ".join(executor) or "none"
+                raise CompiledPipelineError(
+                    f"task {name}: executor {component.get('executorLabel')} is {kind}; the open-source KFP "
+                    "backend refuses it (non-container and non-importer executor not implemented)"
+                )
+            for upstream in task.get("dependentTasks", []):
+                if upstream not in self.tasks:
+                    raise CompiledPipelineError(f"task {name}: depends on task {upstream}, which does not exist")
+
+    def _container(self, task_name: str) -> dict[str, Any]:
+        component = self.spec["components"][self.tasks[task_name]["componentRef"]["name"]]
+        return self.spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
+
+    def run(self, parameter_overrides: Mapping[str, str] | None = None, log_dir: str | None = None) -> KfpRun:
+        """Runs every task; raises `CompiledStepError` for the first that fails."""
+        parameters = run_parameters({"pipelineSpec": self.spec}, parameter_overrides or {})
+        run_id = str(uuid.uuid4())
+        run = KfpRun(run_id, parameters, log_dir or os.path.join("runs", "compiled", self.name, run_id))
+        os.makedirs(run.log_dir, exist_ok=True)
+        waiting = {name: set(task.get("dependentTasks", [])) for name, task in self.tasks.items()}
+        done: set[str] = set()
+        failure: CompiledStepError | None = None
+        with concurrent.futures.ThreadPoolExecutor(self.parallelism) as pool:
+            running: dict[concurrent.futures.Future[StepResult], str] = {}
+            while waiting or running:
+                if failure is None:
+                    for name in sorted(n for n, needs in waiting.items() if needs <= done):
+                        del waiting[name]
+                        running[pool.submit(self._run_task, run, name)] = name
+                if not running:
+                    break
+                finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        run.steps.append(future.result())
+                        done.add(name)
+                    except CompiledStepError as error:
+                        failure = failure or error
+        if failure is not None:
+            raise failure
+        if waiting:
+            raise CompiledPipelineError(f"root.dag.tasks: a dependency cycle among {', '.join(sorted(waiting))}")
+        return run
+
+    def metadata_address(self) -> MetadataAddress:
+        """The ML Metadata store the steps use (their `--metadata` argument)."""
+        for task_name in self.tasks:
+            args = self._container(task_name).get("args", [])
+            if "--metadata" in args[:-1]:
+                return MetadataAddress.parse(args[args.index("--metadata") + 1])
+        raise CompiledPipelineError("no step names an ML Metadata store (--metadata); not a coursepipe pipeline")
+
+    def run_summary(self, run: KfpRun) -> RunSummary:
+        """What the run did, read back from the steps' ML Metadata (executed, cached, blessed, pushed)."""
+        from pipelines.summary import summary_of_run
+
+        return summary_of_run(self.metadata_address().connection_config(), run.run_id)
+
+    def _task_parameters(self, run: KfpRun, task_name: str) -> dict[str, Any]:
+        """The task's input parameters, as the KFP driver resolves them."""
+        system = {
+            "{{$.pipeline_job_uuid}}": run.run_id,
+            "{{$.pipeline_job_name}}": f"{self.name}-{run.run_id[:8]}",
+            "{{$.pipeline_job_resource_name}}": f"run-{run.run_id}",
+            "{{$.pipeline_task_name}}": task_name,
+            "{{$.pipeline_task_uuid}}": f"{task_name}-{run.run_id[:8]}",
+        }
+        values = {}
+        for key, source in self.tasks[task_name].get("inputs", {}).get("parameters", {}).items():
+            if "componentInputParameter" in source:
+                values[key] = run.parameters[source["componentInputParameter"]]
+            elif "constant" in source.get("runtimeValue", {}):
+                constant = source["runtimeValue"]["constant"]
+                values[key] = system.get(constant, constant) if isinstance(constant, str) else constant
+            else:
+                raise CompiledPipelineError(
+                    f"task {task_name}: parameter {key}: expected a pipeline input or a constant, "
+                    f"got {json.dumps(source)} (not supported by this runner)"
+                )
+        return values
+
+    def _command_line(self, run: KfpRun, task_name: str) -> list[str]:
+        """The container's command and arguments with the input parameters filled in."""
+        container = self._container(task_name)
+        values = self._task_parameters(run, task_name)
+        args = []
+        for arg in container.get("args", []):
+            arg = _INPUT_PARAMETER.sub(lambda match: _as_argument(task_name, values, match.group(1)), arg)
+            if unresolved := _ANY_PLACEHOLDER.search(arg):
+                raise CompiledPipelineError(f"task {task_name}: placeholder {unresolved.group(0)} is not "
+                                            "supported by this runner")
+            args.append(arg)
+        command = list(container.get("command", []))
+        if command and command[0] in _PYTHON_COMMANDS:
+            command[0] = self.python  # the image's Python is the one with the project installed
+        return [*command, *args]
+
+    def _run_task(self, run: KfpRun, task_name: str) -> StepResult:
+        command = self._command_line(run, task_name)
+        environment = {**os.environ, **{e["name"]: e["value"] for e in self._container(task_name).get("env", [])}}
+        display_name = self.tasks[task_name].get("taskInfo", {}).get("name", task_name)
+        log_path = os.path.join(run.log_dir, f"{task_name}.log")
+        started = time.monotonic()
+        logger.info("%s: %s started", run.run_id, task_name)
+        with open(log_path, "w", encoding="utf-8") as log:
+            completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                                       cwd=run.log_dir, check=False)
+        seconds = time.monotonic() - started
+        logger.info("%s: %s exited %d after %.1f s", run.run_id, task_name, completed.returncode, seconds)
+        if completed.returncode != 0:
+            with open(log_path, encoding="utf-8", errors="replace") as log:
+                tail = "".join(log.readlines()[-LOG_TAIL_LINES:])
+            raise CompiledStepError(task_name, completed.returncode, log_path, tail)
+        return StepResult(task_name, display_name, seconds, completed.returncode)
+
+
+def _as_argument(task_name: str, values: Mapping[str, Any], name: str) -> str:
+    """A parameter as KFP's launcher writes it into an argument: numbers as Go's
+    `strconv.FormatFloat(v, 'f', -1, 64)` (500, 0.9), booleans as true/false, text as it is."""
+    if name not in values:
+        raise CompiledPipelineError(f"task {task_name}: argument uses parameter {name!r}, which the task lacks")
+    value = values[name]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return value if isinstance(value, str) else json.dumps(value)
