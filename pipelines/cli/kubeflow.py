@@ -98,7 +98,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
                      metadata=args.metadata)
     from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters
     from pipelines.kubeflow.kfp_compiler import compile_for_kfp  # heavy: TFX, TF, Beam
-    from pipelines.kubeflow.submit import submit
+    from pipelines.kubeflow.submit import SubmitError, submit
 
     spec.check_heavy_rules()
     with tempfile.TemporaryDirectory() as scratch:
@@ -109,8 +109,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
             parameters = run_parameters({"pipelineSpec": compiled}, key_values(args.param, "--param"))
         except CompiledPipelineError as error:
             raise UsageError(f"{spec.id}: {error}") from None
-        run = submit(package, compiled["pipelineInfo"]["name"], args.host, args.experiment, spec.description,
-                     parameters)
+        try:
+            run = submit(package, compiled["pipelineInfo"]["name"], args.host, args.experiment, spec.description,
+                         parameters)
+        except SubmitError as error:
+            print(f"error: {spec.id}: {error}", file=sys.stderr)
+            return EXIT_FAILED
     print(f"{spec.id}: submitted to {args.host}")
     print(f"  pipeline {run.pipeline_id}, version {run.version_id}")
     print(f"  experiment {args.experiment} ({run.experiment_id}), run {run.run_id}")

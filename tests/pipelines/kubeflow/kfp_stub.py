@@ -1,6 +1,12 @@
 """A stand-in Kubeflow Pipelines API server on 127.0.0.1: the v2beta1 endpoints `kfp.Client`
 calls to upload a pipeline (or a version of it), find or create an experiment and start a run.
-It records every request so tests check what the real client sent."""
+It records every request so tests check what the real client sent.
+
+It refuses what the open-source backend refuses (read from its source, `backend/src/v2/compiler`):
+an upload that is not a pipeline spec, and, when a run is created (the backend compiles the
+pipeline to an Argo workflow then), any executor that is neither a container nor an importer
+("non-container and non-importer executor not implemented") and a task depending on a task that
+does not exist."""
 from __future__ import annotations
 
 import cgi
@@ -11,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import yaml
 
 API = "/apis/v2beta1"
 
@@ -30,6 +38,35 @@ class KfpState:
     versions: dict[str, list[dict]] = field(default_factory=dict)  # pipeline id -> versions
     experiments: dict[str, dict] = field(default_factory=dict)
     runs: list[dict] = field(default_factory=list)
+    specs: dict[str, dict] = field(default_factory=dict)  # version id -> its pipeline spec
+
+
+def pipeline_spec(text: str) -> dict | None:
+    """The uploaded pipeline spec (KFP YAML, its first document, or JSON); None when it is none."""
+    try:
+        document = next(yaml.safe_load_all(text), None)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(document, dict) or not {"pipelineInfo", "root", "deploymentSpec"} <= set(document):
+        return None
+    return document
+
+
+def argo_compile_problem(spec: dict | None) -> str | None:
+    """What the backend's Argo compiler refuses in `spec` (None: it compiles)."""
+    if spec is None:
+        return "pipeline version not found"
+    executors = spec["deploymentSpec"].get("executors", {})
+    tasks = spec["root"].get("dag", {}).get("tasks", {})
+    for name, task in tasks.items():
+        component = spec.get("components", {}).get(task["componentRef"]["name"], {})
+        executor = executors.get(component.get("executorLabel", ""), {})
+        if "dag" not in component and not {"container", "importer"} & set(executor):
+            return f"task {name}: non-container and non-importer executor not implemented"
+        missing = [upstream for upstream in task.get("dependentTasks", []) if upstream not in tasks]
+        if missing:
+            return f"task {name}: dependent task {missing[0]} not found"
+    return None
 
 
 def _name_filter(query: dict[str, list[str]]) -> str | None:
@@ -48,6 +85,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, payload: dict) -> None:
         data = json.dumps(payload).encode()
         self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refuse(self, message: str) -> None:
+        data = json.dumps({"error_message": message, "code": 3}).encode()  # gRPC INVALID_ARGUMENT
+        self.send_response(400)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -84,6 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path in (f"{API}/pipelines/upload", f"{API}/pipelines/upload_version"):
             request = Request("POST", url.path, query, self._upload())
             state.requests.append(request)
+            spec = pipeline_spec(request.body)
+            if spec is None:
+                return self._refuse("failed to parse the pipeline spec: expected pipelineInfo, root and deploymentSpec")
             if url.path.endswith("/upload"):
                 pipeline_id = f"pipeline-{len(state.pipelines) + 1}"
                 state.pipelines[pipeline_id] = {"pipeline_id": pipeline_id, "display_name": query["name"][0]}
@@ -93,6 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
             version = {"pipeline_id": pipeline_id, "display_name": query["name"][0],
                        "pipeline_version_id": f"{pipeline_id}-v{len(state.versions[pipeline_id]) + 1}"}
             state.versions[pipeline_id].append(version)
+            state.specs[version["pipeline_version_id"]] = spec
             return self._reply(state.pipelines[pipeline_id] if url.path.endswith("/upload") else version)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
         state.requests.append(Request("POST", url.path, query, body))
@@ -101,6 +150,10 @@ class _Handler(BaseHTTPRequestHandler):
             state.experiments[experiment["experiment_id"]] = experiment
             return self._reply(experiment)
         if url.path == f"{API}/runs":
+            version_id = body.get("pipeline_version_reference", {}).get("pipeline_version_id")
+            problem = argo_compile_problem(state.specs.get(version_id))
+            if problem:
+                return self._refuse(f"failed to create a run: {problem}")
             run = {**body, "run_id": f"run-{len(state.runs) + 1}", "state": "PENDING"}
             state.runs.append(run)
             return self._reply(run)
