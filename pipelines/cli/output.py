@@ -204,10 +204,16 @@ def print_sources(sources: Sequence[DataSource]) -> None:
         print(f"{'':16s}   files: {files}; split: {source.default_split.kind}")
 
 
+def _typed_default(parameter: Mapping[str, Any]) -> Any:
+    """A parameter's default as its type reads (the KFP SDK writes 500 of an int parameter as 500.0)."""
+    default = parameter["defaultValue"]
+    return int(default) if parameter.get("parameterType") == "NUMBER_INTEGER" else default
+
+
 def print_run_parameters(inputs: Mapping[str, Mapping[str, Any]]) -> None:
     """A compiled pipeline's run parameters and their defaults."""
     if inputs:
-        listed = ", ".join(f"{name} (default {parameter['defaultValue']})" for name, parameter in sorted(inputs.items()))
+        listed = ", ".join(f"{name} (default {_typed_default(parameter)})" for name, parameter in sorted(inputs.items()))
         print(f"  run parameters: {listed}")
 
 

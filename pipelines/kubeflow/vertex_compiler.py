@@ -33,7 +33,7 @@ from pipelines.kubeflow.resources import (
     memory_gb,
 )
 from pipelines.names import TRAINER_ID
-from pipelines.spec import ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
+from pipelines.spec import VERTEX_TARGET, ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def compile_for_vertex(
     `pipeline_root`, `image` and `gpu_image` override the spec's `kubeflow` section; one of the two
     must name each (the GPU image only when the Trainer requests GPUs).
     """
-    spec = spec.for_cluster(pipeline_root=pipeline_root, image=image, gpu_image=gpu_image)
+    spec = spec.for_cluster(pipeline_root=pipeline_root, image=image, gpu_image=gpu_image, target=VERTEX_TARGET)
 
     pipeline = create_pipeline(
         spec,

@@ -80,12 +80,20 @@ def test_data_unknown_source_and_bad_option(capsys, tmp_path):
     assert code == 2 and "--option windw: unknown option for source 'letters'" in err
 
 
-def test_compile_writes_json(capsys, tmp_path):
-    output = tmp_path / "iris.json"
-    code, out, _ = _run(capsys, "compile", "iris_softmax", "--output", str(output),
+@pytest.mark.parametrize("target, name, service", [
+    ("kubeflow", "iris.yaml", "open-source Kubeflow Pipelines"), ("vertex", "iris.json", "Vertex AI Pipelines")])
+def test_compile_writes_the_pipeline_for_its_target(capsys, tmp_path, target, name, service):
+    output = tmp_path / name
+    code, out, _ = _run(capsys, "compile", "iris_softmax", "--output", str(output), "--target", target,
                         "--pipeline-root", "gs://bucket/root", "--image", "img:1")
-    assert code == 0 and output.exists() and str(output) in out
+    assert code == 0 and output.exists() and f"{service} pipeline written to {output}" in out
     assert "run parameters: eval_lower_bound (default 0.9), train_epochs (default 500)" in out
+
+
+def test_compile_for_vertex_takes_no_metadata_address(capsys, tmp_path):
+    code, _, err = _run(capsys, "compile", "iris_softmax", "--output", str(tmp_path / "p.json"), "--target", "vertex",
+                        "--pipeline-root", "gs://bucket/root", "--image", "img:1", "--metadata", "grpc://h:1")
+    assert code == 2 and "--metadata: Vertex AI Pipelines keeps ML Metadata itself" in err
 
 
 def test_compile_without_image_is_a_usage_error(capsys, tmp_path):
@@ -95,18 +103,20 @@ def test_compile_without_image_is_a_usage_error(capsys, tmp_path):
 
 
 def test_compile_all_writes_every_spec_and_reports_every_failure(capsys, tmp_path):
-    """Without --gpu-image the GPU specs fail (each named), the others are still written."""
+    """Without --gpu-image the GPU specs fail (each named), the others are still written, each
+    reading its own folder under --data-dir."""
     from pipelines.spec import spec_ids
 
     code = cli.main(["compile", "--all", "--output-dir", str(tmp_path), "--pipeline-root", "gs://b/root",
-                     "--image", "registry.example/cp:1"])
+                     "--image", "registry.example/cp:1", "--data-dir", "gs://b/data"])
     err = capsys.readouterr().err
     gpu_specs = {s for s in spec_ids() if s.startswith("cifar")}
     assert code == 2
     assert {s for s in gpu_specs if f"error: {s}:" in err} == gpu_specs
     assert "kubeflow.gpu_image" in err
-    written = {path.stem for path in tmp_path.glob("*.json")}
+    written = {path.stem for path in tmp_path.glob("*.yaml")}
     assert written == set(spec_ids()) - gpu_specs
+    assert "gs://b/data/mnist_mlp" in (tmp_path / "mnist_mlp.yaml").read_text()
 
 
 def test_compile_all_refuses_a_single_id(capsys, tmp_path):

@@ -154,9 +154,10 @@ def test_every_check_function_is_registered():
         function for name, function in inspect.getmembers(spec_rules, inspect.isfunction)
         if name.startswith("check_") and function.__module__ == spec_rules.__name__
     }
-    registered = {c.function for c in spec_rules.CHECKS} | {c.function for c in spec_rules.KUBEFLOW_CHECKS}
+    registries = [*spec_rules.CHECKS, *spec_rules.KUBEFLOW_CHECKS, *spec_rules.KFP_CHECKS]
+    registered = {c.function for c in registries}
     assert defined and defined == registered
-    for registered_check in [*spec_rules.CHECKS, *spec_rules.KUBEFLOW_CHECKS]:
+    for registered_check in registries:
         assert registered_check.sections <= set(PipelineSpec.model_fields)
 
 
