@@ -36,7 +36,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
                      metadata=args.metadata, target=args.target)
     writable_file(args.output, "--output")
     spec.check_heavy_rules()
-    compiled = _compile(spec, args, args.output)  # heavy: TFX, TF, Beam
+    compiled = _compile(spec, args, args.output, args.data_path)  # heavy: TFX, TF, Beam
     print(f"{spec.id}: {TARGET_SERVICES[args.target]} pipeline written to {args.output}")
     output.print_run_parameters(_pipeline_inputs(compiled))
     return EXIT_OK
@@ -48,9 +48,8 @@ def _check_target_options(args: argparse.Namespace) -> None:
                          "--target kubeflow")
 
 
-def _compile(spec: PipelineSpec, args: argparse.Namespace, output_file: str, data_path: str | None = None) -> dict:
-    """The compiled pipeline of `spec` for `args.target`, written to `output_file`."""
-    data_path = data_path or args.data_path
+def _compile(spec: PipelineSpec, args: argparse.Namespace, output_file: str, data_path: str | None) -> dict:
+    """The compiled pipeline of `spec` for `args.target`, reading `data_path`, written to `output_file`."""
     if args.target == VERTEX_TARGET:
         from pipelines.kubeflow.vertex_compiler import compile_for_vertex
 
@@ -71,7 +70,8 @@ def _pipeline_inputs(compiled: dict) -> dict:
 def _compile_all(args: argparse.Namespace) -> int:
     """Every shipped spec into DIR/<id>.yaml (.json for Vertex); all are tried, every failure reported.
 
-    With --data-dir BASE each spec reads BASE/<id> (each spec's own data on the cluster)."""
+    With --data-dir BASE each spec whose source reads files that no image ships reads BASE/<id>;
+    the others keep the shipped or generated data."""
     if args.id or getattr(args, "spec", None) or not args.output_dir:
         raise UsageError("compile --all: give --output-dir DIR, and no ID or --spec")
     _check_target_options(args)
@@ -79,9 +79,9 @@ def _compile_all(args: argparse.Namespace) -> int:
     failures = []
     for spec_id in spec_ids():
         target = os.path.join(args.output_dir, f"{spec_id}.{extension}")
-        data_path = f"{args.data_path.rstrip('/')}/{spec_id}" if args.data_path else None
         try:
-            _compile(load_spec(spec_id), args, target, data_path=data_path)
+            spec = load_spec(spec_id)
+            _compile(spec, args, target, _data_dir_of(spec, args.data_path))
         except SpecError as error:
             failures.append(str(error))
             continue
@@ -89,6 +89,14 @@ def _compile_all(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     return EXIT_USAGE if failures else EXIT_OK
+
+
+def _data_dir_of(spec: PipelineSpec, base: str | None) -> str | None:
+    """`base/<id>` for a spec whose source needs files on the cluster; None for shipped or generated data."""
+    source = spec.data.known_source()
+    if base is None or source is None or source.generated or source.shipped_in is not None:
+        return None
+    return f"{base.rstrip('/')}/{spec.id}"
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -176,7 +184,9 @@ def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-image", metavar="IMAGE",
                         help="the Trainer's image when the spec requests GPUs (the project on CUDA/cuDNN)")
     parser.add_argument("--data-dir", "--data-path", dest="data_path", metavar="URI",
-                        help="the data directory (or file) as the cluster sees it (default: the spec's)")
+                        help="the data directory (or file) as the pods see it (gs://, s3:// or a mounted path; "
+                        "default: the spec's data.path, or the data an installed package ships); "
+                        "with --all: a base folder, each spec reading URI/<id>")
 
 
 def register(add: AddCommand) -> None:
