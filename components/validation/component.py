@@ -62,8 +62,16 @@ def rejected_dir(artifact_uri: str) -> str:
 
 
 def previous_span_statistics(candidates: list[types.Artifact], current: types.Artifact) -> types.Artifact | None:
-    """The statistics of the newest span before `current`'s (latest produced among equals)."""
-    older = [artifact for artifact in candidates if artifact.id != current.id and artifact.span < current.span]
+    """The statistics of the newest span before `current`'s (latest produced among equals).
+
+    Only StatisticsGen's statistics count, those with a train split: Transform's pre- and
+    post-transform statistics have the same type, but no span and no splits.
+    """
+    older = [
+        artifact for artifact in candidates
+        if artifact.id != current.id and artifact.span < current.span
+        and TRAIN_SPLIT in artifact_utils.decode_split_names(artifact.split_names or "[]")
+    ]
     return max(older, key=lambda artifact: (artifact.span, artifact.id), default=None)
 
 

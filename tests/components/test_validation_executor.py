@@ -103,13 +103,26 @@ def test_serving_data_in_csv_missing_a_feature_fails_the_gate(tmp_path):
     }
 
 
-def test_previous_span_is_the_newest_older_one():
-    def stats(artifact_id: int, span: int):
-        artifact = standard_artifacts.ExampleStatistics()
-        artifact.id, artifact.span = artifact_id, span
-        return artifact
+def _statistics(artifact_id: int, span: int | None, split_names: str = '["train", "eval"]'):
+    artifact = standard_artifacts.ExampleStatistics()
+    artifact.id = artifact_id
+    if span is not None:
+        artifact.span, artifact.split_names = span, split_names
+    return artifact
 
-    current = stats(9, 3)
-    candidates = [stats(1, 1), stats(4, 2), stats(3, 2), stats(8, 3), current, stats(10, 4)]
+
+def test_previous_span_is_the_newest_older_one():
+    current = _statistics(9, 3)
+    candidates = [_statistics(1, 1), _statistics(4, 2), _statistics(3, 2), _statistics(8, 3), current,
+                  _statistics(10, 4)]
     assert previous_span_statistics(candidates, current).id == 4
-    assert previous_span_statistics([stats(8, 3), current], current) is None
+    assert previous_span_statistics([_statistics(8, 3), current], current) is None
+
+
+def test_previous_span_is_never_transforms_statistics():
+    """Transform's pre/post-transform statistics have the same type, no span and no splits: on a
+    re-run of span 1 they were taken as span 0's, and the validator failed loading their train split."""
+    current = _statistics(9, 1)
+    transforms = [_statistics(11, None), _statistics(12, None)]
+    assert previous_span_statistics([*transforms, current], current) is None
+    assert previous_span_statistics([_statistics(2, 0), *transforms], current).id == 2

@@ -1,0 +1,148 @@
+"""`coursepipe run-compiled` on KFP pipeline YAML: the backend's rules on small pipelines.
+
+The pipelines here are compiled by the KFP SDK itself; their steps are tiny Python scripts that
+record what they were given and when they ran, so order, parallelism, parameters, the run id and
+failures are checked in seconds. The compiled iris pipeline runs in test_kfp_run_compiled_e2e.py.
+"""
+# No `from __future__ import annotations`: the KFP SDK reads the pipeline function's annotations as types.
+
+import json
+import os
+
+import pytest
+import yaml
+from kfp import compiler, components, dsl
+
+from pipelines import cli
+from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError
+from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner, is_kfp_pipeline
+
+# A step: records its arguments and its start and end times in OUT/<name>.json after sleeping
+# `seconds`; exits 3 when its name is in FAIL (an environment variable, as a pod's).
+STEP = r"""
+import json, os, sys, time
+name, run_id, value, seconds = sys.argv[1:5]
+started = time.time()
+time.sleep(float(seconds))
+if name in os.environ.get("FAIL", "").split(","):
+    print(f"{name} failed on purpose")
+    sys.exit(3)
+with open(os.path.join(os.environ["OUT"], name + ".json"), "w") as handle:
+    json.dump({"run_id": run_id, "value": value, "started": started, "ended": time.time(),
+               "greeting": os.environ.get("GREETING")}, handle)
+"""
+
+
+def _step(name: str, kind: str = "String"):
+    document = {
+        "name": name,
+        "inputs": [{"name": "run_id", "type": "String"}, {"name": "value", "type": kind},
+                   {"name": "seconds", "type": "Float"}],
+        "implementation": {"container": {"image": "unused", "command": ["python", "-c", STEP], "args": [
+            name, {"inputValue": "run_id"}, {"inputValue": "value"}, {"inputValue": "seconds"}]}},
+    }
+    return components.load_component_from_text(yaml.safe_dump(document))
+
+
+@dsl.pipeline(name="diamond")
+def diamond(rows: int = 3, bound: float = 0.9):
+    """A -> (B, C in parallel) -> D."""
+    a = _step("a", "Integer")(run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, value=rows, seconds=0.0)
+    b = _step("b", "Float")(run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, value=bound, seconds=1.5).after(a)
+    c = _step("c")(run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, value="text", seconds=1.5).after(a)
+    c.set_env_variable("GREETING", "hello")
+    _step("d")(run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, value="last", seconds=0.0).after(b, c)
+
+
+@pytest.fixture
+def diamond_file(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv("OUT", str(out))
+    path = tmp_path / "diamond.yaml"
+    compiler.Compiler().compile(diamond, str(path))
+    return path, out
+
+
+def _records(out) -> dict[str, dict]:
+    return {name[: -len(".json")]: json.loads((out / name).read_text()) for name in os.listdir(out)}
+
+
+def _load(path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return next(yaml.safe_load_all(handle))
+
+
+def test_steps_run_in_dependency_order_independent_ones_in_parallel(diamond_file, tmp_path):
+    path, out = diamond_file
+    run = KfpPipelineRunner(_load(path), parallelism=4).run(log_dir=str(tmp_path / "logs"))
+    records = _records(out)
+    assert set(records) == {"a", "b", "c", "d"}
+    assert records["a"]["ended"] <= min(records["b"]["started"], records["c"]["started"])
+    assert max(records["b"]["ended"], records["c"]["ended"]) <= records["d"]["started"]
+    assert records["b"]["started"] < records["c"]["ended"] and records["c"]["started"] < records["b"]["ended"]
+    assert [step.task for step in run.steps][0] == "a" and run.steps[-1].task == "d"
+    assert sorted(os.listdir(tmp_path / "logs")) == ["a.log", "b.log", "c.log", "d.log"]
+
+
+def test_parameters_reach_the_arguments_as_the_launcher_writes_them(diamond_file, tmp_path):
+    path, out = diamond_file
+    run = KfpPipelineRunner(_load(path)).run({"bound": "0.75"}, log_dir=str(tmp_path / "logs"))
+    records = _records(out)
+    assert records["a"]["value"] == "3" and records["b"]["value"] == "0.75" and records["c"]["value"] == "text"
+    assert {record["run_id"] for record in records.values()} == {run.run_id}  # the driver's {{$.pipeline_job_uuid}}
+    assert records["c"]["greeting"] == "hello" and records["b"]["greeting"] is None  # the container's own env
+
+
+def test_a_failed_step_fails_the_run_and_starts_nothing_after_it(diamond_file, tmp_path, monkeypatch):
+    path, out = diamond_file
+    monkeypatch.setenv("FAIL", "b")
+    with pytest.raises(CompiledStepError) as caught:
+        KfpPipelineRunner(_load(path), parallelism=4).run(log_dir=str(tmp_path / "logs"))
+    assert caught.value.task == "b" and caught.value.returncode == 3
+    assert "b failed on purpose" in str(caught.value)
+    assert set(_records(out)) == {"a", "c"}  # c was running and finished; d never started
+
+
+def test_a_resolver_task_is_refused_as_the_open_source_backend_refuses_it(iris_spec, tmp_path):
+    from pipelines.kubeflow.vertex_compiler import compile_for_vertex
+
+    vertex = compile_for_vertex(iris_spec, str(tmp_path / "v.json"), pipeline_root="gs://b/r", image="i")
+    assert not is_kfp_pipeline(vertex) and not is_kfp_pipeline({"pipelineSpec": {}})
+    with pytest.raises(CompiledPipelineError, match="non-container and non-importer executor not implemented"):
+        KfpPipelineRunner(vertex["pipelineSpec"])
+
+
+def test_an_edge_to_a_missing_task_is_refused(diamond_file):
+    path, _ = diamond_file
+    pipeline = _load(path)
+    pipeline["root"]["dag"]["tasks"]["d"]["dependentTasks"].append("e")
+    with pytest.raises(CompiledPipelineError, match="task d: depends on task e, which does not exist"):
+        KfpPipelineRunner(pipeline)
+
+
+def test_a_placeholder_inside_arguments_is_not_filled_in(diamond_file, tmp_path):
+    """KFP's driver fills `{{$.pipeline_job_uuid}}` as a parameter's constant only; an argument
+    holding it would reach the container verbatim, so the runner refuses it instead."""
+    path, _ = diamond_file
+    pipeline = _load(path)
+    pipeline["deploymentSpec"]["executors"]["exec-a"]["container"]["args"][1] = "{{$.pipeline_job_uuid}}"
+    with pytest.raises(CompiledPipelineError, match=r"task a: placeholder \{\{\$.pipeline_job_uuid\}\} is not"):
+        KfpPipelineRunner(pipeline).run(log_dir=str(tmp_path / "logs"))
+
+
+def test_run_compiled_reports_a_failed_step_and_a_refused_pipeline(diamond_file, tmp_path, capsys, monkeypatch):
+    path, _ = diamond_file
+    monkeypatch.setenv("FAIL", "a")
+    assert cli.main(["run-compiled", str(path), "--log-dir", str(tmp_path / "logs")]) == 1
+    err = capsys.readouterr().err
+    assert "step a exited with status 3" in err and "a failed on purpose" in err and "Traceback" not in err
+    pipeline = _load(path)
+    pipeline["root"]["dag"]["tasks"]["d"]["dependentTasks"].append("e")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(pipeline))
+    assert cli.main(["run-compiled", str(broken)]) == 2
+    assert "task d: depends on task e" in capsys.readouterr().err
+    assert cli.main(["run-compiled", str(path), "--param", "rowz=1"]) == 2
+    assert "unknown pipeline parameter(s) rowz" in capsys.readouterr().err
+

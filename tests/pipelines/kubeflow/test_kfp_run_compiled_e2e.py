@@ -1,0 +1,137 @@
+"""The compiled iris pipeline for open-source KFP, run here step by step as the cluster would.
+
+One module fixture compiles iris (SQLite ML Metadata and a local root, the data in span folders)
+and runs it four times with `coursepipe run-compiled`, each step in its own process:
+1. span 1: everything executes, the model is blessed and pushed;
+2. unchanged: every step comes from TFX's cache, nothing new is pushed;
+3. `train_epochs` changed: exactly Trainer, Evaluator and Pusher execute, against run 1's model;
+4. span 2 with petal_length shifted: the validator stops the run with the drift row.
+"""
+from __future__ import annotations
+
+import os
+import re
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from io import StringIO
+
+import ml_metadata as mlmd
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from pipelines import cli
+from pipelines.summary import RunSummary, summary_of_run
+from tests.components.validation_data import iris_rows, write_iris_source_file
+from tests.conftest import spec_with
+
+PIPELINE = "iris-softmax"
+
+
+@dataclass
+class CompiledRun:
+    code: int
+    stdout: str
+    stderr: str
+    run_id: str | None
+    serving: list[str]  # model versions in the serving directory after the run
+
+
+def _run_compiled(pipeline_file: str, serving_dir: str, *extra: str) -> CompiledRun:
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = cli.main(["run-compiled", pipeline_file, *extra])
+    match = re.search(r"^run ([0-9a-f-]{36}) ", out.getvalue(), re.MULTILINE)
+    serving = sorted(os.listdir(serving_dir)) if os.path.isdir(serving_dir) else []
+    return CompiledRun(code, out.getvalue(), err.getvalue(), match.group(1) if match else None, serving)
+
+
+@dataclass
+class CompiledRuns:
+    store_config: metadata_store_pb2.ConnectionConfig
+    store: mlmd.MetadataStore
+    first: CompiledRun
+    unchanged: CompiledRun
+    longer: CompiledRun
+    drifted: CompiledRun
+
+    def summary(self, run: CompiledRun) -> RunSummary:
+        return summary_of_run(self.store_config, run.run_id)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, iris_spec):
+    base = tmp_path_factory.mktemp("compiled")
+    spec = spec_with(iris_spec, training={"epochs": 50, "validation_freq": 10}, evaluation={"lower_bound": 0.3})
+    spec_file, pipeline_file = base / "iris_spans.yaml", str(base / "iris.yaml")
+    spec_file.write_text(spec.to_yaml())
+    data_dir, root = str(base / "data"), str(base / "root")
+    metadata_path = os.path.join(root, "metadata.sqlite")
+    rows = iris_rows()
+    write_iris_source_file(os.path.join(data_dir, "span-1", "iris.csv"), rows)
+    assert cli.main(["compile", "--spec", str(spec_file), "--output", pipeline_file, "--pipeline-root", root,
+                     "--image", "registry.example/course-pipelines:test", "--metadata", f"sqlite://{metadata_path}",
+                     "--data-dir", data_dir]) == 0
+    serving = os.path.join(root, "serving")
+    first = _run_compiled(pipeline_file, serving)
+    unchanged = _run_compiled(pipeline_file, serving)
+    longer = _run_compiled(pipeline_file, serving, "--param", "train_epochs=60")
+    std = (sum((r["petal_length"] - 3.758) ** 2 for r in rows) / len(rows)) ** 0.5
+    shifted = [dict(row, petal_length=round(row["petal_length"] + 2 * std, 2)) for row in rows]
+    write_iris_source_file(os.path.join(data_dir, "span-2", "iris.csv"), shifted)
+    drifted = _run_compiled(pipeline_file, serving)
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    return CompiledRuns(config, mlmd.MetadataStore(config), first, unchanged, longer, drifted)
+
+
+def _node_io(store: mlmd.MetadataStore, run_id: str, node_id: str, key: str, event_type: int) -> list[str]:
+    """URIs of `node_id`'s artifacts under `key` (inputs or outputs) in the run `run_id`."""
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    node = store.get_context_by_type_and_name("node", f"{PIPELINE}.{node_id}")
+    in_run = {e.id for e in store.get_executions_by_context(run.id)}
+    executions = [e.id for e in store.get_executions_by_context(node.id) if e.id in in_run]
+    artifact_ids = [event.artifact_id for event in store.get_events_by_execution_ids(executions)
+                    if event.type == event_type and event.path.steps[0].key == key]
+    return [artifact.uri for artifact in store.get_artifacts_by_id(artifact_ids)]
+
+
+def test_the_first_run_executes_every_step_and_pushes(runs):
+    first = runs.first
+    assert first.code == 0, first.stdout + first.stderr
+    summary = runs.summary(first)
+    assert sorted(summary.executed) == sorted(["CourseExampleGen", "ImportSchemaGen", "StatisticsGen",
+                                               "ExampleValidator", "Transform", "Trainer", "Evaluator", "Pusher"])
+    assert summary.blessed is True and summary.span == 1 and len(first.serving) == 1
+    assert "8 executed" in first.stdout and "blessed: yes" in first.stdout and "pushed to: " in first.stdout
+
+
+def test_an_unchanged_run_executes_nothing_and_pushes_nothing(runs):
+    unchanged = runs.unchanged
+    assert unchanged.code == 0, unchanged.stdout + unchanged.stderr
+    summary = runs.summary(unchanged)
+    assert summary.executed == [] and len(summary.cached) == 8
+    assert unchanged.serving == runs.first.serving
+    assert "0 executed (none), 8 from cache" in unchanged.stdout
+
+
+def test_a_changed_parameter_reruns_exactly_training_against_the_first_model(runs):
+    longer = runs.longer
+    assert longer.code == 0, longer.stdout + longer.stderr
+    assert "train_epochs=60" in longer.stdout
+    summary = runs.summary(longer)
+    assert sorted(summary.executed) == ["Evaluator", "Pusher", "Trainer"]
+    first_model = _node_io(runs.store, runs.first.run_id, "Trainer", "model", metadata_store_pb2.Event.OUTPUT)
+    baseline = _node_io(runs.store, longer.run_id, "Evaluator", "baseline_model", metadata_store_pb2.Event.INPUT)
+    assert baseline == first_model and len(first_model) == 1
+    candidate = _node_io(runs.store, longer.run_id, "Evaluator", "model", metadata_store_pb2.Event.INPUT)
+    assert candidate != first_model
+
+
+def test_a_drifted_span_stops_at_the_validator_with_the_drift_row(runs):
+    drifted = runs.drifted
+    assert drifted.code == 1
+    assert "step examplevalidator exited with status 1" in drifted.stderr
+    drift_rows = [line for line in drifted.stderr.splitlines() if "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH" in line]
+    assert drift_rows and all("petal_length" in row for row in drift_rows)
+    assert "Traceback" not in drifted.stderr.split("\n", 1)[0]
+    assert drifted.serving == runs.longer.serving  # nothing new pushed; what was served stays
