@@ -30,6 +30,12 @@ class MetadataAddress:
     port: int = 0
     database: str = ""  # MySQL's database; SQLite's file
 
+    @property
+    def uri(self) -> str:
+        if self.scheme == "sqlite":
+            return f"sqlite://{self.database}"
+        return f"{self.scheme}://{self.host}:{self.port}" + (f"/{self.database}" if self.database else "")
+
     @classmethod
     def parse(cls, uri: str) -> MetadataAddress:
         """The address in `uri`; `ValueError` saying what was expected."""

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from components.shipped import resolve_package_uri
 from pipelines.command_line import command_line_hidden
-from pipelines.kubeflow.metadata_address import MetadataAddress
+from pipelines.kubeflow.metadata_address import MYSQL_PASSWORD_ENV, MYSQL_USER_ENV, MetadataAddress
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,24 @@ PIPELINE_RUN_ID = "pipeline-run-id"
 
 class NodeArgumentError(ValueError):
     """An argument of the step that cannot be used: says which and why."""
+
+
+class MetadataUnreachableError(RuntimeError):
+    """ML Metadata refused or did not answer: the address, what it said, what to check."""
+
+
+def check_metadata_store(address: MetadataAddress, connection: Any) -> None:
+    """Opens the store once before the launcher does: ML Metadata's own error for a refused MySQL
+    login is `mysql_real_connect failed: errno: , error: ` and names nothing."""
+    import ml_metadata as mlmd
+
+    try:
+        mlmd.MetadataStore(connection)
+    except RuntimeError as error:
+        hint = (f"; check {MYSQL_USER_ENV} and {MYSQL_PASSWORD_ENV} in the step's environment, and that "
+                f"the server on {address.host}:{address.port} accepts that user from this host"
+                if address.scheme == "mysql" else "")
+        raise MetadataUnreachableError(f"cannot open ML Metadata at {address.uri}: {error}{hint}") from None
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -111,6 +129,7 @@ def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequ
     _resolve_shipped_paths(node)
     deployment = runner_utils.extract_local_deployment_config(pipeline)
     connection = address.connection_config()
+    check_metadata_store(address, connection)
     node_launcher = launcher.Launcher(
         pipeline_node=node,
         mlmd_connection=tfx_metadata.Metadata(connection),
@@ -151,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NodeArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except MetadataUnreachableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ and runs it four times with `coursepipe run-compiled`, each step in its own proc
 2. unchanged: every step comes from TFX's cache, nothing new is pushed;
 3. `train_epochs` changed: exactly Trainer, Evaluator and Pusher execute, against run 1's model;
 4. span 2 with petal_length shifted: the validator stops the run with the drift row.
+The slow tier runs it with ML Metadata on a real MariaDB server.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pipelines import cli
 from pipelines.summary import RunSummary, summary_of_run
 from tests.components.validation_data import iris_rows, write_iris_source_file
 from tests.conftest import spec_with
+from tests.mariadb_server import installed as mariadb_server_installed
+from tests.mariadb_server import mariadb_server
 
 PIPELINE = "iris-softmax"
 
@@ -135,3 +138,29 @@ def test_a_drifted_span_stops_at_the_validator_with_the_drift_row(runs):
     assert drift_rows and all("petal_length" in row for row in drift_rows)
     assert "Traceback" not in drifted.stderr.split("\n", 1)[0]
     assert drifted.serving == runs.longer.serving  # nothing new pushed; what was served stays
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not mariadb_server_installed(), reason="needs Debian's mariadb-server (apt-get install mariadb-server)")
+def test_the_compiled_pipeline_keeps_its_metadata_in_mysql(tmp_path, monkeypatch):
+    """The same compiled iris run with ML Metadata on a real MySQL-compatible server: a login the
+    server refuses fails the first step with a message naming the credentials; with the right
+    one the run executes and pushes, and an unchanged run takes everything from the cache."""
+    pipeline_file, root = str(tmp_path / "iris.yaml"), tmp_path / "root"
+    with mariadb_server(tmp_path) as server:
+        assert cli.main(["compile", "iris_softmax", "--output", pipeline_file, "--pipeline-root", str(root),
+                         "--image", "registry.example/course-pipelines:test",
+                         "--metadata", f"mysql://127.0.0.1:{server.port}/mlmd"]) == 0
+        monkeypatch.setenv("MLMD_MYSQL_USER", server.user)
+        monkeypatch.setenv("MLMD_MYSQL_PASSWORD", "not-the-password")
+        refused = _run_compiled(pipeline_file, str(root / "serving"), "--param", "train_epochs=50")
+        assert refused.code == 1
+        assert f"cannot open ML Metadata at mysql://127.0.0.1:{server.port}/mlmd" in refused.stderr
+        assert "check MLMD_MYSQL_USER and MLMD_MYSQL_PASSWORD" in refused.stderr
+        monkeypatch.setenv("MLMD_MYSQL_PASSWORD", server.password)
+        first = _run_compiled(pipeline_file, str(root / "serving"), "--param", "train_epochs=50")
+        second = _run_compiled(pipeline_file, str(root / "serving"), "--param", "train_epochs=50")
+    assert first.code == 0, first.stdout + first.stderr
+    assert "8 executed" in first.stdout and "blessed: yes" in first.stdout and len(first.serving) == 1
+    assert second.code == 0, second.stdout + second.stderr
+    assert "0 executed (none), 8 from cache" in second.stdout and second.serving == first.serving
