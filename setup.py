@@ -24,7 +24,11 @@ setup(
         # Pillow decodes the images of an `images_dir` source.
         "mlxtend",
         "Pillow",
+        # s3:// pipeline roots and data (KFP's MinIO): TensorFlow's S3 filesystem and Beam's (boto3).
+        "tensorflow-io",
+        "boto3",
     ],
-    extras_require={"test": ["pytest", "ruff"]},
+    # moto[server]: the S3-compatible server the slow tier's compiled run writes to.
+    extras_require={"test": ["pytest", "ruff", "moto[server]"]},
     entry_points={"console_scripts": ["coursepipe=pipelines.cli:main"]},
 )

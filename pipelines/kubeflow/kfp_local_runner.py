@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_parameters
+from pipelines.kubeflow.filesystems import load_filesystems_for
 from pipelines.kubeflow.metadata_address import MetadataAddress
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ class KfpPipelineRunner:
         """What the run did, read back from the steps' ML Metadata (executed, cached, blessed, pushed)."""
         from pipelines.summary import summary_of_run
 
+        load_filesystems_for(json.dumps(self.spec))  # the evaluation is read from the pipeline root
         return summary_of_run(self.metadata_address().connection_config(), run.run_id)
 
     def _task_parameters(self, run: KfpRun, task_name: str) -> dict[str, Any]:

@@ -21,7 +21,8 @@ import sys
 from typing import Any, Sequence
 
 from components.shipped import resolve_package_uri
-from pipelines.command_line import command_line_hidden
+from pipelines.command_line import command_line_hidden, exit_without_teardown
+from pipelines.kubeflow.filesystems import MissingFilesystemError, load_filesystems_for
 from pipelines.kubeflow.metadata_address import MYSQL_PASSWORD_ENV, MYSQL_USER_ENV, MetadataAddress
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequ
                 PIPELINE_RUN_ID: run_id}
     runtime_parameter_utils.substitute_runtime_parameter(pipeline, bindings)
 
+    load_filesystems_for(node_ir)
     node = pipeline.nodes[0].pipeline_node
     node_id = node.node_info.id
     _resolve_shipped_paths(node)
@@ -170,10 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NodeArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except MetadataUnreachableError as error:
+    except (MetadataUnreachableError, MissingFilesystemError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())

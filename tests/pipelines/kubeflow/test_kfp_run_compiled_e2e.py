@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from io import StringIO
@@ -140,27 +142,58 @@ def test_a_drifted_span_stops_at_the_validator_with_the_drift_row(runs):
     assert drifted.serving == runs.longer.serving  # nothing new pushed; what was served stays
 
 
+
+def _run_compiled_process(pipeline_file: str, environment: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
+    """`coursepipe run-compiled` as its own process: with tensorflow-io's S3 filesystem loaded, a
+    Python process aborts in its shutdown, which the command skips and a test process would not."""
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "coursepipe"), "run-compiled",
+                           pipeline_file, *extra], env=environment, capture_output=True, text=True, check=False)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not mariadb_server_installed(), reason="needs Debian's mariadb-server (apt-get install mariadb-server)")
-def test_the_compiled_pipeline_keeps_its_metadata_in_mysql(tmp_path, monkeypatch):
-    """The same compiled iris run with ML Metadata on a real MySQL-compatible server: a login the
-    server refuses fails the first step with a message naming the credentials; with the right
-    one the run executes and pushes, and an unchanged run takes everything from the cache."""
-    pipeline_file, root = str(tmp_path / "iris.yaml"), tmp_path / "root"
-    with mariadb_server(tmp_path) as server:
-        assert cli.main(["compile", "iris_softmax", "--output", pipeline_file, "--pipeline-root", str(root),
-                         "--image", "registry.example/course-pipelines:test",
-                         "--metadata", f"mysql://127.0.0.1:{server.port}/mlmd"]) == 0
-        monkeypatch.setenv("MLMD_MYSQL_USER", server.user)
-        monkeypatch.setenv("MLMD_MYSQL_PASSWORD", "not-the-password")
-        refused = _run_compiled(pipeline_file, str(root / "serving"), "--param", "train_epochs=50")
-        assert refused.code == 1
-        assert f"cannot open ML Metadata at mysql://127.0.0.1:{server.port}/mlmd" in refused.stderr
-        assert "check MLMD_MYSQL_USER and MLMD_MYSQL_PASSWORD" in refused.stderr
-        monkeypatch.setenv("MLMD_MYSQL_PASSWORD", server.password)
-        first = _run_compiled(pipeline_file, str(root / "serving"), "--param", "train_epochs=50")
-        second = _run_compiled(pipeline_file, str(root / "serving"), "--param", "train_epochs=50")
-    assert first.code == 0, first.stdout + first.stderr
-    assert "8 executed" in first.stdout and "blessed: yes" in first.stdout and len(first.serving) == 1
-    assert second.code == 0, second.stdout + second.stderr
-    assert "0 executed (none), 8 from cache" in second.stdout and second.serving == first.serving
+def test_the_compiled_pipeline_on_mysql_metadata_and_an_s3_root(tmp_path):
+    """What a cluster without KFP's metadata service has: ML Metadata on a real MySQL-compatible
+    server (MariaDB, started here) and the pipeline root in an S3-compatible store (moto's server),
+    steps in parallel processes. A login the server refuses fails the first step with a message
+    naming the credentials; with the right one the run executes and pushes into the bucket, and
+    an unchanged run takes everything from the cache."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    pipeline_file = str(tmp_path / "iris.yaml")
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    s3.start()
+    host, port = s3.get_host_and_port()
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "course", "AWS_SECRET_ACCESS_KEY": "course-secret",
+                   "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                   "AWS_ENDPOINT_URL": f"http://{host}:{port}", "S3_ENDPOINT": f"http://{host}:{port}",
+                   "S3_USE_HTTPS": "0", "S3_VERIFY_SSL": "0"}
+    try:
+        client = boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                              aws_access_key_id="course", aws_secret_access_key="course-secret")
+        client.create_bucket(Bucket="course")
+        with mariadb_server(tmp_path) as server:
+            assert cli.main(["compile", "iris_softmax", "--output", pipeline_file, "--pipeline-root", "s3://course/root",
+                             "--image", "registry.example/course-pipelines:test",
+                             "--metadata", f"mysql://127.0.0.1:{server.port}/mlmd"]) == 0
+            environment["MLMD_MYSQL_USER"] = server.user
+            refused = _run_compiled_process(pipeline_file, {**environment, "MLMD_MYSQL_PASSWORD": "not-the-password"},
+                                            "--param", "train_epochs=50", "--log-dir", str(tmp_path / "refused"))
+            environment["MLMD_MYSQL_PASSWORD"] = server.password
+            first = _run_compiled_process(pipeline_file, environment, "--param", "train_epochs=50",
+                                          "--log-dir", str(tmp_path / "first"))
+            second = _run_compiled_process(pipeline_file, environment, "--param", "train_epochs=50",
+                                           "--log-dir", str(tmp_path / "second"))
+        pushed = {obj["Key"] for obj in client.list_objects_v2(Bucket="course", Prefix="root/serving/").get("Contents", [])}
+    finally:
+        s3.stop()
+    assert refused.returncode == 1
+    assert f"cannot open ML Metadata at mysql://127.0.0.1:{server.port}/mlmd" in refused.stderr
+    assert "check MLMD_MYSQL_USER and MLMD_MYSQL_PASSWORD" in refused.stderr
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "8 executed" in first.stdout and "blessed: yes" in first.stdout
+    assert "pushed to: s3://course/root/serving/" in first.stdout
+    assert any(key.endswith("/saved_model.pb") for key in pushed)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "0 executed (none), 8 from cache" in second.stdout
