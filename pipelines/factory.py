@@ -94,7 +94,8 @@ class PipelinePlacement:
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None
     beam_pipeline_args: list[str] = field(default_factory=list)
     # Resolvers with this project's strategies (baseline: not the candidate itself; drift: the
-    # previous span's statistics); Kubeflow's compiler accepts only the stock ones.
+    # previous span's statistics): local runs and open-source KFP pods, which run TFX's launcher;
+    # TFX's Kubeflow v2 compiler (Vertex) accepts only the stock ones.
     custom_resolvers: bool = False
     # Default: the spec's id; Kubeflow needs one matching [a-z0-9][a-z0-9-]*.
     pipeline_name: str | None = None
@@ -102,7 +103,7 @@ class PipelinePlacement:
     # the image's copy.
     schemas_dir: str | None = None
     # The training length and the metric bound as pipeline parameters a run can override
-    # (Kubeflow); locally they are the spec's constants.
+    # (both Kubeflow targets); locally they are the spec's constants.
     runtime_parameters: bool = False
     # False: every component executes, whatever ML Metadata holds (`coursepipe run --no-cache`).
     enable_cache: bool = True

@@ -181,7 +181,7 @@ def test_compiled_iris_pipeline_runs_through_tfx_kubeflow_entrypoint(tmp_path, c
     0.99) evaluates against the first run's model, which the resolvers find, and pushes nothing."""
     compiled = tmp_path / "iris.json"
     root = tmp_path / "root"
-    assert cli.main(["compile", "iris_softmax", "--output", str(compiled), "--pipeline-root", str(root),
+    assert cli.main(["compile", "iris_softmax", "--target", "vertex", "--output", str(compiled), "--pipeline-root", str(root),
                      "--image", "registry.example/course-pipelines:test"]) == 0
     capsys.readouterr()
 
@@ -218,7 +218,7 @@ def test_a_compiled_pipeline_that_would_fail_on_the_cluster_fails_here_at_the_sa
     """Data compiled in at a path the pods would not find: ExampleGen's pod fails, nothing after it runs."""
     compiled = tmp_path / "iris.json"
     root = tmp_path / "root"
-    assert cli.main(["compile", "iris_softmax", "--output", str(compiled), "--pipeline-root", str(root),
+    assert cli.main(["compile", "iris_softmax", "--target", "vertex", "--output", str(compiled), "--pipeline-root", str(root),
                      "--image", "registry.example/course-pipelines:test", "--data-dir", str(tmp_path / "absent")]) == 0
     capsys.readouterr()
     assert cli.main(["run-compiled", str(compiled)]) == 1
