@@ -40,6 +40,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_runs
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.first_epoch
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.command_latency
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.compiled_vs_local
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling modes
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
 
