@@ -105,21 +105,26 @@ def with_metric_bounds(exec_properties: Mapping[str, Any]) -> dict[str, Any]:
         return properties
     eval_config = tfma.EvalConfig()
     proto_utils.json_to_proto(properties[EVAL_CONFIG_KEY], eval_config)
+    # The gated metric's overall bound: its `threshold`, or, when the spec slices, its threshold
+    # on the overall slice (an empty SlicingSpec); the slices' own bounds stay as compiled.
     gated = [
-        metric
+        threshold
         for metrics_spec in eval_config.metrics_specs
         for metric in metrics_spec.metrics
-        if metric.threshold.HasField("value_threshold")
+        for threshold in [metric.threshold] + [
+            per_slice.threshold for per_slice in metric.per_slice_thresholds
+            if any(not spec.ListFields() for spec in per_slice.slicing_specs)
+        ]
+        if threshold.HasField("value_threshold")
     ]
     if not gated:
         raise RuntimeParameterError("eval_config has no metric with a value threshold to set a bound on")
-    for metric in gated:
+    for threshold in gated:
         for field_name, parameter in (("lower_bound", EVAL_LOWER_BOUND), ("upper_bound", EVAL_UPPER_BOUND)):
             if bounds[field_name] is not None:
-                bound = getattr(metric.threshold.value_threshold, field_name)
+                bound = getattr(threshold.value_threshold, field_name)
                 bound.value = _number(parameter, bounds[field_name])
-        logger.info("Blessing bound from the run's parameters: %s %s", metric.class_name,
-                    metric.threshold.value_threshold)
+        logger.info("Blessing bound from the run's parameters: %s", threshold.value_threshold)
     properties[EVAL_CONFIG_KEY] = proto_utils.proto_to_json(eval_config)
     return properties
 

@@ -65,6 +65,7 @@ from pipelines.names import (
     EVALUATOR_ID,
     EXAMPLE_GEN_ID,
     EXAMPLE_VALIDATOR_ID,
+    LABEL_SLICE,
     PREPROCESSING_FN,
     PREVIOUS_STATISTICS_RESOLVER_ID,
     PUSHER_ID,
@@ -154,26 +155,57 @@ def trainer_code(spec: PipelineSpec) -> list[str]:
     return entries
 
 
+def slicing_spec(by: str, label: str) -> tfma.SlicingSpec:
+    """TFMA's slice of `evaluation.slices[].by`: per class (the label's values) or per feature value."""
+    return tfma.SlicingSpec(feature_keys=[label if by == LABEL_SLICE else by])
+
+
+def _value_threshold(lower: float | None, upper: float | None) -> tfma.GenericValueThreshold:
+    threshold = tfma.GenericValueThreshold()
+    if lower is not None:
+        threshold.lower_bound.value = lower
+    if upper is not None:
+        threshold.upper_bound.value = upper
+    return threshold
+
+
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
-    """TFMA config: the spec's metric with its bound, and no regression against the baseline."""
+    """TFMA config: the spec's metric with its bound, no regression against the baseline, and the
+    spec's slices (each slice's own bound on the metric, where given)."""
     label = spec.data.feature_set().label
-    gated = EVAL_METRICS[spec.evaluation.metric]
+    evaluation = spec.evaluation
+    gated = EVAL_METRICS[evaluation.metric]
     class_name, higher_is_better = gated.tfma_class, gated.higher_is_better
     reconstructs = spec.training.target == "input"
     direction = (
         tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER
     )
-    value_threshold = tfma.GenericValueThreshold()
-    if spec.evaluation.lower_bound is not None:
-        value_threshold.lower_bound.value = spec.evaluation.lower_bound
-    if spec.evaluation.upper_bound is not None:
-        value_threshold.upper_bound.value = spec.evaluation.upper_bound
     threshold = tfma.MetricThreshold(
-        value_threshold=value_threshold,
+        value_threshold=_value_threshold(evaluation.lower_bound, evaluation.upper_bound),
         change_threshold=tfma.GenericChangeThreshold(
-            direction=direction, absolute={"value": spec.evaluation.change_threshold}
+            direction=direction, absolute={"value": evaluation.change_threshold}
         ),
     )
+    slices = [slicing_spec(config.by, label) for config in evaluation.slices]
+    gated_metric = tfma.MetricConfig(
+        class_name=class_name,
+        # MeanPrediction reports as the spec's name (reconstruction_loss).
+        config=json.dumps({"name": evaluation.metric}) if reconstructs else "",
+    )
+    if not slices:
+        gated_metric.threshold.CopyFrom(threshold)
+    else:
+        # TFMA applies `threshold` to every slice; the overall bound and the baseline comparison
+        # stay on the overall slice, each slice gets its own bound.
+        gated_metric.per_slice_thresholds.append(
+            tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold))
+        for config, sliced in zip(evaluation.slices, slices, strict=True):
+            if config.lower_bound is not None or config.upper_bound is not None:
+                gated_metric.per_slice_thresholds.append(tfma.PerSliceMetricThreshold(
+                    slicing_specs=[sliced],
+                    threshold=tfma.MetricThreshold(
+                        value_threshold=_value_threshold(config.lower_bound, config.upper_bound)),
+                ))
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -184,7 +216,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
                 preprocessing_function_names=["transform_features"],
             )
         ],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=[tfma.SlicingSpec(), *slices],
         # Only the spec's metrics: the model's compiled loss and metrics score its training target
         # (one-hot, scaled, the input itself), which TFMA would compare with the raw label (and fail
         # on shapes, e.g. 100 logits against one class index).
@@ -193,13 +225,8 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(
-                        class_name=class_name,
-                        # MeanPrediction reports as the spec's name (reconstruction_loss).
-                        config=json.dumps({"name": spec.evaluation.metric}) if reconstructs else "",
-                        threshold=threshold,
-                    ),
-                    *(tfma.MetricConfig(class_name=EVAL_METRICS[name].tfma_class) for name in spec.evaluation.report),
+                    gated_metric,
+                    *(tfma.MetricConfig(class_name=EVAL_METRICS[name].tfma_class) for name in evaluation.report),
                 ]
             )
         ],

@@ -75,3 +75,6 @@ def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
     if spec.validation.schema_file is None:
         return COMPONENT_IDS
     return tuple(IMPORT_SCHEMA_GEN_ID if name == SCHEMA_GEN_ID else name for name in COMPONENT_IDS)
+
+# `evaluation.slices[].by` for one slice per class.
+LABEL_SLICE = "label"

@@ -22,6 +22,7 @@ from components.validation.html_view import html_table
 from components.validation.schemas import feature_name
 from modules.curves import CURVES_FILE
 from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.names import EVAL_METRICS
 from pipelines.spec import PipelineSpec
 from pipelines.summary import RunSummary
 
@@ -119,6 +120,22 @@ def metrics_table(spec: PipelineSpec, summary: RunSummary) -> str:
     return html_table(("metric", "value", "lower bound", "upper bound", "change vs baseline"), rows)
 
 
+def slices_table(spec: PipelineSpec, summary: RunSummary) -> str:
+    """Every slice's metrics (evaluation.slices), the worst on the gated metric first."""
+    metric = spec.evaluation.metric
+    worst_first = summary.slices_worst_first(metric, EVAL_METRICS[metric].higher_is_better)
+    if not worst_first:
+        return ""
+    names = sorted({name for metrics in summary.slice_metrics.values() for name in metrics} - {metric})
+    rows = [(slice_name, f"{value:.4f}", *(_rounded(summary.slice_metrics[slice_name].get(name)) for name in names))
+            for slice_name, value in worst_first]
+    return "<h3>Slices, worst first</h3>" + html_table(("slice", metric, *names), rows)
+
+
+def _rounded(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
 def signature_table(pushed: str) -> str:
     """The pushed model's serving_default inputs and outputs (names, dtypes, shapes)."""
     import tensorflow as tf  # heavy; only for a run that pushed
@@ -171,7 +188,7 @@ def run_report_html(spec: PipelineSpec, summary: RunSummary,
         "<h3>Anomalies</h3>",
         html_table(("anomaly",), [(w,) for w in summary.data_warnings]) if summary.data_warnings
         else "<p>No anomalies.</p>",
-        "<h2>Evaluation</h2>", metrics_table(spec, summary),
+        "<h2>Evaluation</h2>", metrics_table(spec, summary), slices_table(spec, summary),
         f"<p>Blessed: {blessed[summary.blessed]}{' (' + html.escape(failures) + ')' if failures else ''}</p>",
         "<h2>Training curves</h2>", _curves(summary),
         "<h2>Pushed model</h2>",

@@ -23,6 +23,7 @@ from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, Tran
 from pipelines.errors import Problem, SpecError, problems_from_validation
 from pipelines.kubeflow.metadata_address import DEFAULT_METADATA, MetadataAddress
 from pipelines.kubeflow.metadata_address import EXPECTED as METADATA_EXPECTED
+from pipelines.names import LABEL_SLICE
 from pipelines.spec_rules import KFP_CHECKS, KUBEFLOW_CHECKS, run_checks
 
 SPECS_PACKAGE = "pipelines"
@@ -59,6 +60,15 @@ class DataConfig(StrictModel):
         return get_source(self.source).feature_set(self.options)
 
 
+class SliceConfig(StrictModel):
+    """Metrics per slice of the eval split, and optionally a bound every slice must meet."""
+
+    by: str = Field(description=f"'{LABEL_SLICE}' (one slice per class) or a feature of the source (one slice "
+                    "per value: a categorical or integer column)")
+    lower_bound: float | None = Field(None, description="the gated metric's bound in every slice")
+    upper_bound: float | None = None
+
+
 class EvaluationConfig(StrictModel):
     """What blesses a model: a bound on `metric`, and no regression against the last blessed one."""
 
@@ -74,6 +84,10 @@ class EvaluationConfig(StrictModel):
         default_factory=list,
         description="more metrics the Evaluator computes and the run reports, without gating "
         "(the stock models' RMSE and MAE beside the gated MSE)",
+    )
+    slices: list[SliceConfig] = Field(
+        default_factory=list,
+        description="TFMA slices: every metric per class or per feature value; a slice's bounds gate too",
     )
 
 

@@ -25,7 +25,7 @@ from components.validation.schemas import SchemaFileError, read_schema, schema_p
 from modules.model_hparams import MODEL_HPARAMS, hparams_class, model_name_problem
 from modules.spec_sections import OneHot, ScaleLike, output_width
 from pipelines.errors import Problem, error_message, problems_from_validation
-from pipelines.names import EVAL_METRICS, TRAINER_ID, component_ids
+from pipelines.names import EVAL_METRICS, LABEL_SLICE, TRAINER_ID, component_ids
 
 if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
@@ -359,14 +359,35 @@ def check_gate_bounds_within_the_metric_range(spec: PipelineSpec) -> Iterator[Pr
     gated = EVAL_METRICS.get(spec.evaluation.metric)
     if gated is None:
         return
-    for name in ("lower_bound", "upper_bound"):
-        value = getattr(spec.evaluation, name)
-        if value is not None and not gated.lowest <= value <= gated.highest:
-            allowed = (f"in [{gated.lowest:g}, {gated.highest:g}]" if gated.highest != float("inf")
-                       else f">= {gated.lowest:g}")
-            yield Problem(f"evaluation.{name}",
-                          f"{spec.evaluation.metric} takes values {allowed}; a bound of {value:g} could never "
-                          "be met, so no model would be blessed")
+    bounded = [("evaluation", spec.evaluation)] + [
+        (f"evaluation.slices[{index}]", config) for index, config in enumerate(spec.evaluation.slices)
+    ]
+    for where, section in bounded:
+        for name in ("lower_bound", "upper_bound"):
+            value = getattr(section, name)
+            if value is not None and not gated.lowest <= value <= gated.highest:
+                allowed = (f"in [{gated.lowest:g}, {gated.highest:g}]" if gated.highest != float("inf")
+                           else f">= {gated.lowest:g}")
+                yield Problem(f"{where}.{name}",
+                              f"{spec.evaluation.metric} takes values {allowed}; a bound of {value:g} could never "
+                              "be met, so no model would be blessed")
+
+
+@check("evaluation", "data")
+def check_slices_name_the_label_or_a_feature(spec: PipelineSpec) -> Iterator[Problem]:
+    """A slice by the label needs classes; a slice by a feature needs that feature."""
+    if spec.data.known_source() is None:
+        return
+    features = spec.data.feature_set()
+    for index, config in enumerate(spec.evaluation.slices):
+        where = f"evaluation.slices[{index}].by"
+        if config.by == LABEL_SLICE:
+            if not features.num_classes:
+                yield Problem(where, f"slicing by the label needs classes; {features.label!r} of source "
+                              f"{spec.data.source!r} is not a class label (slice by a feature instead)")
+        elif config.by not in features.features:
+            yield Problem(where, f"expected '{LABEL_SLICE}' or a feature of source {spec.data.source!r} "
+                          f"({', '.join(features.features)}), got {config.by!r}")
 
 
 @check("kubeflow")

@@ -47,6 +47,8 @@ class RunSummary:
     running: list[str] = field(default_factory=list)  # started, not finished, and the run goes on
     metrics: dict[str, float] = field(default_factory=dict)
     metric_changes: dict[str, float] = field(default_factory=dict)
+    # Per slice of evaluation.slices ("species=2"): the candidate's metrics.
+    slice_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     validation_ok: bool | None = None
     validation_failures: list[str] = field(default_factory=list)
     blessed: bool | None = None
@@ -60,6 +62,11 @@ class RunSummary:
     validation_report: str | None = None
     statistics_uri: str | None = None  # StatisticsGen's output (Transform's statistics have the same type)
     evaluation_uri: str | None = None
+
+    def slices_worst_first(self, metric: str, higher_is_better: bool) -> list[tuple[str, float]]:
+        """(slice, value of `metric`) for every slice that has it, the worst first."""
+        values = [(name, metrics[metric]) for name, metrics in self.slice_metrics.items() if metric in metrics]
+        return sorted(values, key=lambda item: (item[1] if higher_is_better else -item[1], item[0]))
 
 
 def _store(metadata_path: str) -> mlmd.MetadataStore:
@@ -79,21 +86,44 @@ def _node_ids(store: mlmd.MetadataStore, executions: list[Execution]) -> dict[in
     return names
 
 
+def slice_name(slice_key: Any) -> str:
+    """`species=2` for TFMA's slice key of one value (`a=1, b=2` for several); '' for the overall slice."""
+    return ", ".join(
+        f"{key.column}={getattr(key, key.WhichOneof('kind'))}" for key in slice_key.single_slice_keys
+    )
+
+
 def _read_evaluation(uri: str, summary: RunSummary) -> None:
     for metrics_for_slice in tfma.load_metrics(uri):
-        if metrics_for_slice.slice_key.single_slice_keys:
-            continue  # only the overall slice
+        name = slice_name(metrics_for_slice.slice_key)
         for item in metrics_for_slice.metric_keys_and_values:
             key = item.key
             if key.model_name not in ("", "candidate") or not item.value.HasField("double_value"):
+                continue
+            if name:
+                if not key.is_diff:
+                    summary.slice_metrics.setdefault(name, {})[key.name] = item.value.double_value.value
                 continue
             target = summary.metric_changes if key.is_diff else summary.metrics
             target[key.name] = item.value.double_value.value
     validation = tfma.load_validation_result(uri)
     summary.validation_ok = validation.validation_ok
     for failure in validation.metric_validations_per_slice:
+        where = slice_name(failure.slice_key)
         for item in failure.failures:
-            summary.validation_failures.append(item.message or str(item.metric_key.name))
+            message = item.message or _failed_bound(item)
+            summary.validation_failures.append(f"slice {where}: {message}" if where else message)
+
+
+def _failed_bound(failure: Any) -> str:
+    """`sparse_categorical_accuracy 0.7143, expected >= 0.999` for a value threshold TFMA reported
+    without a message; the metric's name for anything else."""
+    name, bound = failure.metric_key.name, failure.metric_threshold.value_threshold
+    if not failure.metric_value.HasField("double_value") or not failure.metric_threshold.HasField("value_threshold"):
+        return name
+    expected = [f">= {bound.lower_bound.value:g}" if bound.HasField("lower_bound") else "",
+                f"<= {bound.upper_bound.value:g}" if bound.HasField("upper_bound") else ""]
+    return f"{name} {failure.metric_value.double_value.value:.4f}, expected {' and '.join(e for e in expected if e)}"
 
 
 def _read_anomalies(artifact: metadata_store_pb2.Artifact, summary: RunSummary) -> None:

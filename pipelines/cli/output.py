@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from modules.curves import CURVES_FILE
+from pipelines.names import EVAL_METRICS
 
 if TYPE_CHECKING:
     from components.sources import DataSource
@@ -68,6 +69,10 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
             bounds.append(f"change vs baseline {change:+.4f}")
         print(f"  evaluation: {metric} = {summary.metrics[metric]:.4f}"
               + (f" ({'; '.join(bounds)})" if bounds else ""))
+    worst = summary.slices_worst_first(metric, EVAL_METRICS[metric].higher_is_better)
+    if worst:
+        name, value = worst[0]
+        print(f"  worst slice: {name}: {metric} = {value:.4f} (of {len(worst)} slices)")
     for name in spec.evaluation.report:
         if name in summary.metrics:
             print(f"  also: {name} = {summary.metrics[name]:.4f}")

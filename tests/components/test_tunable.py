@@ -86,3 +86,16 @@ def test_a_bound_without_a_gated_metric_or_not_a_number_is_an_error():
         with_metric_bounds({**ungated, EVAL_LOWER_BOUND: 0.5})
     with pytest.raises(RuntimeParameterError, match=f"{EVAL_LOWER_BOUND}: expected a number, got 'high'"):
         with_metric_bounds(_evaluator_properties(**{EVAL_LOWER_BOUND: "high"}))
+
+
+def test_with_slices_a_run_bound_lands_on_the_overall_slice_not_on_the_slices(iris_spec):
+    from pipelines.factory import eval_config
+    from tests.conftest import spec_with
+
+    sliced = eval_config(spec_with(iris_spec, evaluation={"slices": [{"by": "label", "lower_bound": 0.8}]}))
+    properties = {"eval_config": proto_utils.proto_to_json(sliced), EVAL_LOWER_BOUND: 0.97}
+    (gated,) = [m for m in _eval_config(with_metric_bounds(properties)).metrics_specs[0].metrics
+                if m.class_name == "SparseCategoricalAccuracy"]
+    overall, per_class = gated.per_slice_thresholds
+    assert overall.threshold.value_threshold.lower_bound.value == pytest.approx(0.97)
+    assert per_class.threshold.value_threshold.lower_bound.value == pytest.approx(0.8)

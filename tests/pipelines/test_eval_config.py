@@ -1,8 +1,13 @@
 """The Evaluator's TFMA config: the spec's gated metric, the reported ones, nothing else."""
 from __future__ import annotations
 
+import pytest
+import tensorflow_model_analysis as tfma
+
+from pipelines.errors import SpecError
 from pipelines.factory import eval_config
 from pipelines.spec import load_spec
+from tests.conftest import spec_with
 
 
 def _metric_names(spec_id: str) -> list[str]:
@@ -25,3 +30,29 @@ def test_reported_metrics_are_computed_without_thresholds():
     assert set(metrics) == {"ExampleCount", "MeanSquaredError", "RootMeanSquaredError", "MeanAbsoluteError"}
     assert metrics["MeanSquaredError"].HasField("threshold")
     assert not metrics["RootMeanSquaredError"].HasField("threshold")
+
+
+def test_slices_by_label_and_feature_keep_the_overall_gate_on_the_overall_slice(iris_spec):
+    spec = spec_with(iris_spec, evaluation={"lower_bound": 0.5, "slices": [
+        {"by": "label", "lower_bound": 0.8}, {"by": "petal_width"}]})
+    config = eval_config(spec)
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["species"], ["petal_width"]]
+    (gated,) = [m for s in config.metrics_specs for m in s.metrics if m.class_name == "SparseCategoricalAccuracy"]
+    assert not gated.HasField("threshold")  # TFMA would apply it to every slice, the baseline comparison too
+    overall, per_class = gated.per_slice_thresholds
+    assert list(overall.slicing_specs) == [tfma.SlicingSpec()]
+    assert overall.threshold.value_threshold.lower_bound.value == 0.5 and overall.threshold.HasField("change_threshold")
+    assert [list(s.feature_keys) for s in per_class.slicing_specs] == [["species"]]
+    assert per_class.threshold.value_threshold.lower_bound.value == pytest.approx(0.8)
+    assert not per_class.threshold.HasField("change_threshold")
+
+
+def test_a_slice_names_the_label_of_a_classifier_or_a_feature(iris_spec):
+    with pytest.raises(SpecError, match=r"evaluation.slices\[0\].by: expected 'label' or a feature of source 'iris' "
+                                        r"\(sepal_length, sepal_width, petal_length, petal_width\), got 'petal'"):
+        spec_with(iris_spec, evaluation={"slices": [{"by": "petal"}]})
+    with pytest.raises(SpecError, match=r"evaluation.slices\[0\].by: slicing by the label needs classes"):
+        spec_with(load_spec("boston_mlp"), evaluation={"slices": [{"by": "label"}]})
+    with pytest.raises(SpecError, match=r"evaluation.slices\[0\].lower_bound: sparse_categorical_accuracy takes "
+                                        r"values in \[0, 1\]"):
+        spec_with(iris_spec, evaluation={"slices": [{"by": "label", "lower_bound": 1.5}]})
