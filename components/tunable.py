@@ -177,12 +177,14 @@ class TunableTrainer(base_component.BaseComponent):
         train_args: trainer_pb2.TrainArgs,
         eval_args: trainer_pb2.EvalArgs,
         custom_config: dict[str, Any],
+        base_model: types.BaseChannel | None = None,
         train_epochs: Tunable = None,
         train_steps: Tunable = None,
     ) -> None:
         super().__init__(
             spec=TunableTrainerSpec(
                 examples=examples,
+                base_model=base_model,
                 transform_graph=transform_graph,
                 schema=schema,
                 run_fn=run_fn,

@@ -238,6 +238,11 @@ class TrainingConfig(StrictModel):
     validation_freq: PositiveInt = 1
     seed: int | None = None
     accelerator: AcceleratorConfig = AcceleratorConfig()
+    warm_start: bool = Field(
+        False,
+        description="start from the latest blessed model's weights when the architecture matches "
+        "(otherwise train from scratch and say why)",
+    )
     checkpoint: CheckpointConfig | None = Field(
         None, description="keep the best weights as the course's CIFAR models do (style fit only)"
     )

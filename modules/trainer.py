@@ -27,6 +27,7 @@ from modules.fitting import ThroughputMeter, compile_model, fit, per_example_los
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model, model_input_shape
 from modules.spec_sections import ModelConfig, ScaleLike, TrainingConfig, TransformConfig
+from modules.warm_start import record_warm_start, save_for_warm_start, warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +104,13 @@ def train_model(
     eval_dataset: tf.data.Dataset,
     model_run_dir: str,
     steps: int | None = None,
+    base_model: str | None = None,
 ) -> TrainedModel:
     """Builds the registry's model on every visible GPU (or the CPU) and fits it as the spec says.
 
     Writes into `model_run_dir`: TensorBoard logs (`logs/`), the best weights when the spec keeps a
-    checkpoint (`checkpoints/best*`), the course's curves and `training_stats.json`.
+    checkpoint (`checkpoints/best*`), the course's curves and `training_stats.json`; with
+    `training.warm_start`, what the model started from (`warm_start.json`, from `base_model`).
     """
     strategy = distribution_strategy()
     with precision_policy(training.accelerator) as policy, strategy.scope():
@@ -115,6 +118,8 @@ def train_model(
         if training.accelerator.mixed_precision:
             model = with_float32_outputs(model, model_input_shape(model_config))
         compile_model(model, training)
+        if training.warm_start:
+            record_warm_start(warm_start(model, base_model), model_run_dir)
     model.summary(print_fn=logger.info)
 
     meter = ThroughputMeter(training.batch_size)
@@ -189,8 +194,9 @@ def run_fn(fn_args: FnArgs) -> None:
     trained = train_model(
         model_config, training, dataset(fn_args.train_files, train=True),
         dataset(fn_args.eval_files, train=False), fn_args.model_run_dir,
-        steps=None if by_epoch else fn_args.train_steps,
+        steps=None if by_epoch else fn_args.train_steps, base_model=fn_args.base_model,
     )
+    save_for_warm_start(trained.model, fn_args.serving_model_dir)
     export_serving_model(
         trained.model, tf_transform_output, fn_args.serving_model_dir, features, label,
         reconstruction_loss=per_example_loss(training) if training.target == "input" else None,

@@ -72,6 +72,7 @@ from pipelines.names import (
     RUN_FN,
     TRAINER_ID,
     TRANSFORM_ID,
+    WARM_START_RESOLVER_ID,
 )
 from pipelines.spec import EvaluationConfig, PipelineSpec
 
@@ -265,8 +266,10 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
     ).with_id(TRANSFORM_ID)
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
+    warm_start_resolver = _warm_start_resolver(spec)
     trainer_args = dict(
         run_fn=RUN_FN,
+        base_model=warm_start_resolver.outputs[MODEL_KEY] if warm_start_resolver is not None else None,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
@@ -323,6 +326,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         *([previous_statistics] if previous_statistics is not None else []),
         example_validator,
         transform,
+        *([warm_start_resolver] if warm_start_resolver is not None else []),
         trainer,
         baseline_resolver,
         evaluator,
@@ -355,6 +359,21 @@ def _schema_and_statistics(
     )
     schema_gen = ImportSchemaGen(schema_file=schema_file)
     return schema_gen, StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
+
+
+def _warm_start_resolver(spec: PipelineSpec) -> Resolver | None:
+    """The latest blessed model, whose weights the Trainer starts from (`training.warm_start`).
+
+    TFX's stock strategy: this run's model does not exist yet when it resolves, so it cannot hand
+    the Trainer its own output. An unchanged re-run therefore trains on from the last blessed
+    model instead of coming from the cache: that is what warm start asks for.
+    """
+    if not spec.training.warm_start:
+        return None
+    return Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        **{MODEL_KEY: Channel(type=standard_artifacts.Model), BLESSING_KEY: Channel(type=standard_artifacts.ModelBlessing)},
+    ).with_id(WARM_START_RESOLVER_ID)
 
 
 def _previous_statistics_resolver(

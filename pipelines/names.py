@@ -36,6 +36,7 @@ COMPONENT_IDS = (
 SCHEMA_PRODUCER_IDS = (SCHEMA_GEN_ID, IMPORT_SCHEMA_GEN_ID)
 BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
 PREVIOUS_STATISTICS_RESOLVER_ID = "previous_statistics_resolver"
+WARM_START_RESOLVER_ID = "warm_start_model_resolver"
 
 # Modules named by dotted path (docs/design.md, "Dotted paths, not module_file").
 PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"

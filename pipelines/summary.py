@@ -24,6 +24,7 @@ from components.pusher import ALREADY_PUSHED_KEY
 from components.validation.anomalies import anomaly_rows
 from components.validation.component import ANOMALIES_FILE
 from components.validation.html_view import REPORT_FILE
+from modules.warm_start import WARM_START_FILE
 from pipelines.names import EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID
 from pipelines.run_lock import is_locked
 
@@ -62,6 +63,7 @@ class RunSummary:
     validation_report: str | None = None
     statistics_uri: str | None = None  # StatisticsGen's output (Transform's statistics have the same type)
     evaluation_uri: str | None = None
+    warm_start: str | None = None  # what a warm-started Trainer began from, or why it could not
 
     def slices_worst_first(self, metric: str, higher_is_better: bool) -> list[tuple[str, float]]:
         """(slice, value of `metric`) for every slice that has it, the worst first."""
@@ -124,6 +126,13 @@ def _failed_bound(failure: Any) -> str:
     expected = [f">= {bound.lower_bound.value:g}" if bound.HasField("lower_bound") else "",
                 f"<= {bound.upper_bound.value:g}" if bound.HasField("upper_bound") else ""]
     return f"{name} {failure.metric_value.double_value.value:.4f}, expected {' and '.join(e for e in expected if e)}"
+
+
+def _read_warm_start(model_run_dir: str) -> str | None:
+    path = os.path.join(model_run_dir, WARM_START_FILE)
+    if not io_utils.fileio.exists(path):
+        return None
+    return json.loads(io_utils.read_string_file(path))["reason"]
 
 
 def _read_anomalies(artifact: metadata_store_pb2.Artifact, summary: RunSummary) -> None:
@@ -217,6 +226,7 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
             summary.already_pushed = ALREADY_PUSHED_KEY in props and props[ALREADY_PUSHED_KEY].int_value == 1
         elif type_name == "ModelRun":
             summary.model_run_dir = artifact.uri
+            summary.warm_start = _read_warm_start(artifact.uri)
         elif type_name == "ExampleAnomalies" and producers[artifact.id] == EXAMPLE_VALIDATOR_ID:
             _read_anomalies(artifact, summary)  # not Transform's post-transform anomalies (same type)
         elif type_name == "Examples" and "span" in props and summary.span is None:

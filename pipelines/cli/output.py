@@ -59,6 +59,8 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
     """What a finished local run did: cache use, the gated metric, data warnings, blessing, push."""
     print(f"{spec.id}: pipeline finished in {seconds:.1f} s "
           f"({len(summary.executed)} executed, {len(summary.cached)} from cache)")
+    if summary.warm_start:
+        print(f"  warm start: {summary.warm_start}")
     metric = spec.evaluation.metric
     if metric in summary.metrics:
         bounds = [f"{name} {value}" for name, value in
