@@ -178,6 +178,7 @@ class TunableTrainer(base_component.BaseComponent):
         eval_args: trainer_pb2.EvalArgs,
         custom_config: dict[str, Any],
         base_model: types.BaseChannel | None = None,
+        hyperparameters: types.BaseChannel | None = None,
         train_epochs: Tunable = None,
         train_steps: Tunable = None,
     ) -> None:
@@ -185,6 +186,7 @@ class TunableTrainer(base_component.BaseComponent):
             spec=TunableTrainerSpec(
                 examples=examples,
                 base_model=base_model,
+                hyperparameters=hyperparameters,
                 transform_graph=transform_graph,
                 schema=schema,
                 run_fn=run_fn,

@@ -262,3 +262,42 @@ class TrainingConfig(StrictModel):
             if self.accelerator.mixed_precision or self.accelerator.xla:
                 raise ValueError("accelerator mixed_precision/xla need style fit (Keras compile)")
         return self
+
+
+LEARNING_RATE = "learning_rate"  # a tuning dimension beside the model's hyperparameters
+TUNING_KEY = "tuning"  # in the Tuner's custom_config: the Trainer's, plus the spec's tuning section
+
+
+class SearchDimension(StrictModel):
+    """One hyperparameter's search space: `choice` of values, or an `int` / `float` range."""
+
+    kind: Literal["choice", "int", "float"]
+    values: list[int | float | str] = Field(default_factory=list, description="choice: the candidates")
+    min: float | None = None
+    max: float | None = None
+    step: float | None = Field(None, description="int: the step between candidates")
+    log: bool = Field(False, description="sample the range on a log scale (learning rates)")
+
+    @model_validator(mode="after")
+    def _complete(self) -> SearchDimension:
+        if self.kind == "choice" and not self.values:
+            raise ValueError("kind choice: expected values: [candidate, ...]")
+        if self.kind != "choice" and (self.min is None or self.max is None or not self.min < self.max):
+            raise ValueError(f"kind {self.kind}: expected min < max")
+        if self.log and self.kind != "choice" and self.min is not None and self.min <= 0:
+            raise ValueError("log sampling needs min > 0")
+        return self
+
+
+class TuningConfig(StrictModel):
+    """A KerasTuner search before training: TFX's Tuner step; the Trainer trains with the winner."""
+
+    algorithm: Literal["random", "bayesian", "hyperband"] = "random"
+    objective: str = Field("val_loss", description="a metric the Trainer logs: loss, val_loss, val_<metric>")
+    direction: Literal["min", "max"] = "min"
+    trials: PositiveInt = Field(5, description="random and bayesian: how many hyperparameter sets to train")
+    epochs_per_trial: PositiveInt = Field(5, description="epochs of each trial (hyperband: the most)")
+    seed: int | None = None
+    space: dict[str, SearchDimension] = Field(
+        description=f"the model's hyperparameters (model.hparams keys) and '{LEARNING_RATE}' to search over"
+    )

@@ -5,6 +5,7 @@ It stays thin: the model comes from the registry, the training options from the 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from modules.features import transformed_name
 from modules.fitting import ThroughputMeter, compile_model, fit, per_example_loss
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model, model_input_shape
-from modules.spec_sections import ModelConfig, ScaleLike, TrainingConfig, TransformConfig
+from modules.spec_sections import LEARNING_RATE, ModelConfig, ScaleLike, TrainingConfig, TransformConfig
 from modules.warm_start import record_warm_start, save_for_warm_start, warm_start
 
 logger = logging.getLogger(__name__)
@@ -163,18 +164,29 @@ def train_model(
     return TrainedModel(model, history, stats)
 
 
-def run_fn(fn_args: FnArgs) -> None:
-    """TFX Trainer entry point (`run_fn='modules.trainer.run_fn'`)."""
+@dataclass(frozen=True)
+class TrainerInputs:
+    """What `run_fn` and the Tuner's `tuner_fn` read from the Trainer's custom_config and fn_args."""
+
+    training: TrainingConfig
+    model: ModelConfig
+    features: list[str]
+    label: str
+    train: tf.data.Dataset
+    eval: tf.data.Dataset
+    tf_transform_output: tft.TFTransformOutput
+
+
+def trainer_inputs(fn_args: FnArgs) -> TrainerInputs:
+    """The spec's sections and the transformed train/eval datasets, as the spec batches them."""
     config: Mapping[str, Any] = fn_args.custom_config
     training = TrainingConfig.model_validate(config["training"])
-    model_config = ModelConfig.model_validate(config["model"])
-    features: list[str] = config["features"]
     label: str = config["label"]
     target: str = config.get("target") or label
+    features: list[str] = config["features"]
     if training.seed is not None:
         keras.utils.set_random_seed(training.seed)
-
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path or fn_args.transform_output)
     by_epoch = training.epochs is not None
 
     def dataset(files: Sequence[str], train: bool) -> tf.data.Dataset:
@@ -191,14 +203,41 @@ def run_fn(fn_args: FnArgs) -> None:
             reconstruct=training.target == "input",
         )
 
+    return TrainerInputs(training, ModelConfig.model_validate(config["model"]), features, label,
+                         dataset(fn_args.train_files, train=True), dataset(fn_args.eval_files, train=False),
+                         tf_transform_output)
+
+
+def with_tuned_hyperparameters(inputs: TrainerInputs, hyperparameters: Mapping[str, Any] | None) -> TrainerInputs:
+    """The Tuner's winner (a KerasTuner HyperParameters config) over the spec's hparams and
+    learning rate; unchanged without one."""
+    if not hyperparameters:
+        return inputs
+    values = {name: value for name, value in hyperparameters.get("values", {}).items()
+              if not name.startswith("tuner/")}
+    learning_rate = values.pop(LEARNING_RATE, None)
+    model = inputs.model.model_copy(update={"hparams": {**inputs.model.hparams, **values}})
+    training = inputs.training
+    if learning_rate is not None:
+        training = training.model_copy(
+            update={"optimizer": training.optimizer.model_copy(update={"learning_rate": float(learning_rate)})})
+    logger.info("training with the tuned hyperparameters %s%s", values,
+                f", learning rate {learning_rate}" if learning_rate is not None else "")
+    return dataclasses.replace(inputs, model=model, training=training)
+
+
+def run_fn(fn_args: FnArgs) -> None:
+    """TFX Trainer entry point (`run_fn='modules.trainer.run_fn'`)."""
+    config: Mapping[str, Any] = fn_args.custom_config
+    inputs = with_tuned_hyperparameters(trainer_inputs(fn_args), fn_args.hyperparameters)
+    training = inputs.training
     trained = train_model(
-        model_config, training, dataset(fn_args.train_files, train=True),
-        dataset(fn_args.eval_files, train=False), fn_args.model_run_dir,
-        steps=None if by_epoch else fn_args.train_steps, base_model=fn_args.base_model,
+        inputs.model, training, inputs.train, inputs.eval, fn_args.model_run_dir,
+        steps=None if training.epochs is not None else fn_args.train_steps, base_model=fn_args.base_model,
     )
     save_for_warm_start(trained.model, fn_args.serving_model_dir)
     export_serving_model(
-        trained.model, tf_transform_output, fn_args.serving_model_dir, features, label,
+        trained.model, inputs.tf_transform_output, fn_args.serving_model_dir, inputs.features, inputs.label,
         reconstruction_loss=per_example_loss(training) if training.target == "input" else None,
         scaled_label=bool(config.get("scaled_label")),
     )

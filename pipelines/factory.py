@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components import Evaluator, SchemaGen, StatisticsGen, Trainer, Transform
+from tfx.components import Evaluator, SchemaGen, StatisticsGen, Trainer, Transform, Tuner
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
@@ -56,7 +56,7 @@ from components.validation.component import CourseExampleValidator, gate_config
 from components.validation.schemas import schema_path
 from modules.export import RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
-from modules.spec_sections import TrainingConfig
+from modules.spec_sections import TUNING_KEY, TrainingConfig
 from modules.trainer import make_trainer_custom_config
 from pipelines.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint, entry_module
 from pipelines.names import (
@@ -72,6 +72,8 @@ from pipelines.names import (
     RUN_FN,
     TRAINER_ID,
     TRANSFORM_ID,
+    TUNER_FN,
+    TUNER_ID,
     WARM_START_RESOLVER_ID,
 )
 from pipelines.spec import EvaluationConfig, PipelineSpec
@@ -267,6 +269,9 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
     warm_start_resolver = _warm_start_resolver(spec)
+    trainer_custom_config = {**make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
+                             CODE_FINGERPRINT_KEY: code_fingerprint(trainer_code(spec))}
+    tuner = _tuner(spec, transform, schema_gen, trainer_custom_config)
     trainer_args = dict(
         run_fn=RUN_FN,
         base_model=warm_start_resolver.outputs[MODEL_KEY] if warm_start_resolver is not None else None,
@@ -277,8 +282,8 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         if spec.training.steps
         else trainer_pb2.TrainArgs(),
         eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
-        custom_config={**make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
-                       CODE_FINGERPRINT_KEY: code_fingerprint(trainer_code(spec))},
+        custom_config=trainer_custom_config,
+        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner is not None else None,
     )
     trainer = (
         TunableTrainer(**trainer_args, **training_length_parameters(spec.training))
@@ -327,6 +332,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         example_validator,
         transform,
         *([warm_start_resolver] if warm_start_resolver is not None else []),
+        *([tuner] if tuner is not None else []),
         trainer,
         baseline_resolver,
         evaluator,
@@ -359,6 +365,23 @@ def _schema_and_statistics(
     )
     schema_gen = ImportSchemaGen(schema_file=schema_file)
     return schema_gen, StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
+
+
+def _tuner(spec: PipelineSpec, transform: Transform, schema_gen: BaseNode,
+           trainer_custom_config: dict) -> Tuner | None:
+    """TFX's Tuner with the spec's search (`modules.tuning.tuner_fn`), on what the Trainer trains on."""
+    if spec.tuning is None:
+        return None
+    return Tuner(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        tuner_fn=TUNER_FN,
+        train_args=trainer_pb2.TrainArgs(),
+        eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
+        custom_config={**trainer_custom_config, TUNING_KEY: spec.tuning.model_dump(mode="json"),
+                       CODE_FINGERPRINT_KEY: code_fingerprint([entry_module(TUNER_FN)])},
+    ).with_id(TUNER_ID)
 
 
 def _warm_start_resolver(spec: PipelineSpec) -> Resolver | None:

@@ -22,6 +22,7 @@ TRANSFORM_ID = "Transform"
 TRAINER_ID = "Trainer"
 EVALUATOR_ID = "Evaluator"
 PUSHER_ID = "Pusher"
+TUNER_ID = "Tuner"  # only in specs with a `tuning` section, between Transform and Trainer
 COMPONENT_IDS = (
     EXAMPLE_GEN_ID,
     STATISTICS_GEN_ID,
@@ -41,6 +42,7 @@ WARM_START_RESOLVER_ID = "warm_start_model_resolver"
 # Modules named by dotted path (docs/design.md, "Dotted paths, not module_file").
 PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
 RUN_FN = "modules.trainer.run_fn"
+TUNER_FN = "modules.tuning.tuner_fn"
 
 # The Kubeflow Pipelines experiment `coursepipe submit` starts runs in unless told otherwise.
 DEFAULT_EXPERIMENT = "course-pipelines"
@@ -73,9 +75,12 @@ EVAL_METRICS: dict[str, GatedMetric] = {
 
 def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
     """The ids of the components `spec`'s pipeline runs (resolvers aside)."""
-    if spec.validation.schema_file is None:
-        return COMPONENT_IDS
-    return tuple(IMPORT_SCHEMA_GEN_ID if name == SCHEMA_GEN_ID else name for name in COMPONENT_IDS)
+    ids = COMPONENT_IDS
+    if spec.validation.schema_file is not None:
+        ids = tuple(IMPORT_SCHEMA_GEN_ID if name == SCHEMA_GEN_ID else name for name in ids)
+    if spec.tuning is not None:
+        ids = tuple(item for name in ids for item in ((TUNER_ID, name) if name == TRAINER_ID else (name,)))
+    return ids
 
 # `evaluation.slices[].by` for one slice per class.
 LABEL_SLICE = "label"

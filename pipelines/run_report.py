@@ -136,6 +136,19 @@ def _rounded(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+def tuning_table(spec: PipelineSpec, summary: RunSummary) -> str:
+    """The Tuner's trials, best first, and the hyperparameters the Trainer trained with."""
+    if summary.tuned_hyperparameters is None:
+        return ""
+    names = sorted({key for trial in summary.tuning_trials for key in trial} - {"trial_id", "score"})
+    objective = spec.tuning.objective if spec.tuning is not None else "score"
+    rows = [(trial["trial_id"], f"{trial['score']:.4f}", *(trial.get(name, "") for name in names))
+            for trial in summary.tuning_trials]
+    winner = ", ".join(f"{name}={value}" for name, value in sorted(summary.tuned_hyperparameters.items()))
+    return (f"<h2>Tuning</h2><p>Trained with {html.escape(winner)}</p>"
+            + html_table(("trial", objective, *names), rows))
+
+
 def signature_table(pushed: str) -> str:
     """The pushed model's serving_default inputs and outputs (names, dtypes, shapes)."""
     import tensorflow as tf  # heavy; only for a run that pushed
@@ -190,6 +203,7 @@ def run_report_html(spec: PipelineSpec, summary: RunSummary,
         else "<p>No anomalies.</p>",
         "<h2>Evaluation</h2>", metrics_table(spec, summary), slices_table(spec, summary),
         f"<p>Blessed: {blessed[summary.blessed]}{' (' + html.escape(failures) + ')' if failures else ''}</p>",
+        tuning_table(spec, summary),
         "<h2>Training curves</h2>", _curves(summary),
         "<h2>Pushed model</h2>",
     ]

@@ -19,7 +19,7 @@ from components.sources import DataSource, get_source
 from components.splits import SplitConfig
 from components.validation.config import ValidationConfig
 from modules.features import FeatureSet
-from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, TransformConfig
+from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, TransformConfig, TuningConfig
 from pipelines.errors import Problem, SpecError, problems_from_validation
 from pipelines.kubeflow.metadata_address import DEFAULT_METADATA, MetadataAddress
 from pipelines.kubeflow.metadata_address import EXPECTED as METADATA_EXPECTED
@@ -204,6 +204,7 @@ class PipelineSpec(StrictModel):
     transform: TransformConfig
     model: ModelConfig
     training: TrainingConfig
+    tuning: TuningConfig | None = None
     validation: ValidationConfig = ValidationConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     push: PushConfig = PushConfig()

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from components.sources import get_source
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
-from modules.model_hparams import MODEL_HPARAMS, hparams_class, model_name_problem
-from modules.spec_sections import OneHot, ScaleLike, output_width
+from modules.model_hparams import MODEL_HPARAMS, UserHParams, hparams_class, model_name_problem
+from modules.spec_sections import LEARNING_RATE, OneHot, ScaleLike, output_width
 from pipelines.errors import Problem, error_message, problems_from_validation
 from pipelines.names import EVAL_METRICS, LABEL_SLICE, TRAINER_ID, component_ids
 
@@ -475,3 +475,24 @@ def check_remote_beam_workers_run_the_image(spec: PipelineSpec) -> Iterator[Prob
             f"--sdk_container_image={spec.kubeflow.image} (the project's image, with TFX, TFT and the "
             f"modules), got {image!r}",
         )
+
+
+@check("tuning", "model", "training")
+def check_tuning_searches_known_hyperparameters(spec: PipelineSpec) -> Iterator[Problem]:
+    """The search space names the model's hyperparameters (or the learning rate); the objective a
+    metric the Trainer logs."""
+    tuning = spec.tuning
+    if tuning is None:
+        return
+    schema = hparams_class(spec.model.name)
+    if schema is not None and schema is not UserHParams:
+        known = [LEARNING_RATE, *schema.model_fields]
+        for name in tuning.space:
+            if name not in known:
+                yield Problem(f"tuning.space.{name}", f"expected a hyperparameter of model {spec.model.name!r} "
+                              f"or {LEARNING_RATE}: {', '.join(known)}")
+    logged = ["loss", *spec.training.metrics]
+    logged += [f"val_{name}" for name in logged]
+    if tuning.objective not in logged:
+        yield Problem("tuning.objective", f"expected a metric the Trainer logs: {', '.join(logged)}; "
+                      f"got {tuning.objective!r}")

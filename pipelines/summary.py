@@ -64,6 +64,9 @@ class RunSummary:
     statistics_uri: str | None = None  # StatisticsGen's output (Transform's statistics have the same type)
     evaluation_uri: str | None = None
     warm_start: str | None = None  # what a warm-started Trainer began from, or why it could not
+    # The Tuner's trials (`trial_id`, `score`, the hyperparameters), best first, and the winner.
+    tuning_trials: list[dict] = field(default_factory=list)
+    tuned_hyperparameters: dict | None = None
 
     def slices_worst_first(self, metric: str, higher_is_better: bool) -> list[tuple[str, float]]:
         """(slice, value of `metric`) for every slice that has it, the worst first."""
@@ -126,6 +129,11 @@ def _failed_bound(failure: Any) -> str:
     expected = [f">= {bound.lower_bound.value:g}" if bound.HasField("lower_bound") else "",
                 f"<= {bound.upper_bound.value:g}" if bound.HasField("upper_bound") else ""]
     return f"{name} {failure.metric_value.double_value.value:.4f}, expected {' and '.join(e for e in expected if e)}"
+
+
+# What TFX's Tuner writes into its two output artifacts.
+BEST_HYPERPARAMETERS_FILE = "best_hyperparameters.txt"
+TUNER_RESULTS_FILE = "tuner_results.json"
 
 
 def _read_warm_start(model_run_dir: str) -> str | None:
@@ -224,6 +232,12 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
         elif type_name == "PushedModel" and props.get("pushed") and props["pushed"].int_value == 1:
             summary.pushed_destination = props["pushed_destination"].string_value
             summary.already_pushed = ALREADY_PUSHED_KEY in props and props[ALREADY_PUSHED_KEY].int_value == 1
+        elif type_name == "HyperParameters":
+            config = json.loads(io_utils.read_string_file(os.path.join(artifact.uri, BEST_HYPERPARAMETERS_FILE)))
+            summary.tuned_hyperparameters = {k: v for k, v in config.get("values", {}).items()
+                                             if not k.startswith("tuner/")}
+        elif type_name == "TunerResults":
+            summary.tuning_trials = json.loads(io_utils.read_string_file(os.path.join(artifact.uri, TUNER_RESULTS_FILE)))
         elif type_name == "ModelRun":
             summary.model_run_dir = artifact.uri
             summary.warm_start = _read_warm_start(artifact.uri)

@@ -55,12 +55,23 @@ def print_run_json(spec: PipelineSpec, summary: RunSummary, seconds: float, run_
                       **summary_json(summary)}, indent=2))
 
 
+def _values(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+                     for name, value in sorted(values.items()))
+
+
 def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, run_directory: str) -> None:
     """What a finished local run did: cache use, the gated metric, data warnings, blessing, push."""
     print(f"{spec.id}: pipeline finished in {seconds:.1f} s "
           f"({len(summary.executed)} executed, {len(summary.cached)} from cache)")
     if summary.warm_start:
         print(f"  warm start: {summary.warm_start}")
+    if summary.tuned_hyperparameters is not None:
+        print(f"  tuning: {len(summary.tuning_trials)} trials; trained with {_values(summary.tuned_hyperparameters)}")
+        for trial in summary.tuning_trials:
+            values = {k: v for k, v in trial.items() if k not in ("trial_id", "score")}
+            objective = spec.tuning.objective if spec.tuning is not None else "score"
+            print(f"    trial {trial['trial_id']}: {objective} {trial['score']:.4f}  {_values(values)}")
     metric = spec.evaluation.metric
     if metric in summary.metrics:
         bounds = [f"{name} {value}" for name, value in
@@ -137,6 +148,8 @@ def print_run_history(spec: PipelineSpec, summaries: Sequence[RunSummary]) -> No
         print(f"{iso_time(summary.started_ms):19s}  {'-' if summary.span is None else summary.span:>4}  "
               f"{len(summary.executed):>8d}  {len(summary.cached):>6d}  "
               f"{'-' if value is None else f'{value:.4f}':>28s}  {blessed:7s}  {summary.pushed_destination or '-'}")
+        if summary.tuned_hyperparameters is not None:
+            print(f"{'':21s}tuned over {len(summary.tuning_trials)} trials: {_values(summary.tuned_hyperparameters)}")
 
 
 def print_anomaly_rows(rows: Sequence[AnomalyRow], warn_on: Sequence[str] = ()) -> None:
