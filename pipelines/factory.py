@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
@@ -76,7 +77,7 @@ from pipelines.names import (
     TUNER_ID,
     WARM_START_RESOLVER_ID,
 )
-from pipelines.spec import EvaluationConfig, PipelineSpec
+from pipelines.spec import EvaluationConfig, PipelineSpec, SliceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +159,33 @@ def trainer_code(spec: PipelineSpec) -> list[str]:
     return entries
 
 
-def slicing_spec(by: str, label: str) -> tfma.SlicingSpec:
-    """TFMA's slice of `evaluation.slices[].by`: per class (the label's values) or per feature value."""
-    return tfma.SlicingSpec(feature_keys=[label if by == LABEL_SLICE else by])
+def slicing_spec(config: SliceConfig, label: str) -> tfma.SlicingSpec:
+    """TFMA's slices of one `evaluation.slices` entry: per class (the label's values), per feature
+    value, or per interval of a numeric feature (`buckets`, as TFMA's SQL slice keys)."""
+    if config.buckets:
+        return tfma.SlicingSpec(slice_keys_sql=bucket_sql(config.by, config.buckets))
+    return tfma.SlicingSpec(feature_keys=[label if config.by == LABEL_SLICE else config.by])
+
+
+def threshold_slicing_spec(config: SliceConfig, label: str) -> tfma.SlicingSpec:
+    """The slices a per-slice bound applies to. TFMA matches a threshold's slicing spec against the
+    slice keys by column, and cannot match a SQL spec (it would apply to the overall slice only);
+    the bucket slices' key column is the feature's name, so a feature-keys spec matches them."""
+    return tfma.SlicingSpec(feature_keys=[label if config.by == LABEL_SLICE else config.by])
+
+
+def bucket_names(boundaries: Sequence[float]) -> list[str]:
+    """`< 0.5`, `[0.5, 1.5)`, `>= 1.5`: the slices of `boundaries`, in order."""
+    inner = [f"[{low:g}, {high:g})" for low, high in zip(boundaries, boundaries[1:], strict=False)]
+    return [f"< {boundaries[0]:g}", *inner, f">= {boundaries[-1]:g}"]
+
+
+def bucket_sql(feature: str, boundaries: Sequence[float]) -> str:
+    """TFMA's SQL slice key (tfx_bsl's ZetaSQL over each example) naming the interval of `feature`."""
+    names = bucket_names(boundaries)
+    cases = " ".join(f'WHEN value < {bound!r} THEN "{name}"' for bound, name in zip(boundaries, names, strict=False))
+    # TFMA wraps it: SELECT ARRAY(<this>) AS slice_key FROM Examples AS example.
+    return f'SELECT STRUCT(CASE {cases} ELSE "{names[-1]}" END AS {feature}) FROM example.{feature} AS value'
 
 
 def _value_threshold(lower: float | None, upper: float | None) -> tfma.GenericValueThreshold:
@@ -189,7 +214,7 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
             direction=direction, absolute={"value": evaluation.change_threshold}
         ),
     )
-    slices = [slicing_spec(config.by, label) for config in evaluation.slices]
+    slices = [slicing_spec(config, label) for config in evaluation.slices]
     gated_metric = tfma.MetricConfig(
         class_name=class_name,
         # MeanPrediction reports as the spec's name (reconstruction_loss).
@@ -202,10 +227,10 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
         # stay on the overall slice, each slice gets its own bound.
         gated_metric.per_slice_thresholds.append(
             tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold))
-        for config, sliced in zip(evaluation.slices, slices, strict=True):
+        for config in evaluation.slices:
             if config.lower_bound is not None or config.upper_bound is not None:
                 gated_metric.per_slice_thresholds.append(tfma.PerSliceMetricThreshold(
-                    slicing_specs=[sliced],
+                    slicing_specs=[threshold_slicing_spec(config, label)],
                     threshold=tfma.MetricThreshold(
                         value_threshold=_value_threshold(config.lower_bound, config.upper_bound)),
                 ))

@@ -65,6 +65,10 @@ class SliceConfig(StrictModel):
 
     by: str = Field(description=f"'{LABEL_SLICE}' (one slice per class) or a feature of the source (one slice "
                     "per value: a categorical or integer column)")
+    buckets: list[float] = Field(
+        default_factory=list,
+        description="for a numeric feature: ascending boundaries; one slice per interval between them",
+    )
     lower_bound: float | None = Field(None, description="the gated metric's bound in every slice")
     upper_bound: float | None = None
 

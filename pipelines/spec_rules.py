@@ -388,6 +388,16 @@ def check_slices_name_the_label_or_a_feature(spec: PipelineSpec) -> Iterator[Pro
         elif config.by not in features.features:
             yield Problem(where, f"expected '{LABEL_SLICE}' or a feature of source {spec.data.source!r} "
                           f"({', '.join(features.features)}), got {config.by!r}")
+            continue
+        if not config.buckets:
+            continue
+        stored = features.feature(config.by) if config.by != LABEL_SLICE else None
+        if stored is None or stored.kind not in ("float", "int") or stored.shape not in ((), (1,)):
+            yield Problem(f"evaluation.slices[{index}].buckets", f"buckets need a numeric feature with one value "
+                          f"per example; {config.by!r} is not one")
+        elif any(low >= high for low, high in zip(config.buckets, config.buckets[1:], strict=False)):
+            yield Problem(f"evaluation.slices[{index}].buckets",
+                          f"expected ascending boundaries, got {config.buckets}")
 
 
 @check("kubeflow")

@@ -93,9 +93,8 @@ def _node_ids(store: mlmd.MetadataStore, executions: list[Execution]) -> dict[in
 
 def slice_name(slice_key: Any) -> str:
     """`species=2` for TFMA's slice key of one value (`a=1, b=2` for several); '' for the overall slice."""
-    return ", ".join(
-        f"{key.column}={getattr(key, key.WhichOneof('kind'))}" for key in slice_key.single_slice_keys
-    )
+    values = [(key.column, getattr(key, key.WhichOneof("kind"))) for key in slice_key.single_slice_keys]
+    return ", ".join(f"{column}={value.decode() if isinstance(value, bytes) else value}" for column, value in values)
 
 
 def _read_evaluation(uri: str, summary: RunSummary) -> None:

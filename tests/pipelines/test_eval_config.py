@@ -56,3 +56,17 @@ def test_a_slice_names_the_label_of_a_classifier_or_a_feature(iris_spec):
     with pytest.raises(SpecError, match=r"evaluation.slices\[0\].lower_bound: sparse_categorical_accuracy takes "
                                         r"values in \[0, 1\]"):
         spec_with(iris_spec, evaluation={"slices": [{"by": "label", "lower_bound": 1.5}]})
+
+
+def test_buckets_slice_a_numeric_feature_by_sql_and_bound_by_its_column(iris_spec):
+    spec = spec_with(iris_spec, evaluation={"slices": [{"by": "petal_width", "buckets": [0.8, 1.7], "lower_bound": 0.5}]})
+    config = eval_config(spec)
+    sql = config.slicing_specs[1].slice_keys_sql
+    assert 'WHEN value < 0.8 THEN "< 0.8" WHEN value < 1.7 THEN "[0.8, 1.7)" ELSE ">= 1.7"' in sql
+    (gated,) = [m for s in config.metrics_specs for m in s.metrics if m.class_name == "SparseCategoricalAccuracy"]
+    assert [list(s.feature_keys) for s in gated.per_slice_thresholds[1].slicing_specs] == [["petal_width"]]
+    with pytest.raises(SpecError, match=r"evaluation.slices\[0\].buckets: expected ascending boundaries"):
+        spec_with(iris_spec, evaluation={"slices": [{"by": "petal_width", "buckets": [1.7, 0.8]}]})
+    with pytest.raises(SpecError, match=r"evaluation.slices\[0\].buckets: buckets need a numeric feature with one "
+                                        r"value per example; 'pixels' is not one"):
+        spec_with(load_spec("digits_mlp"), evaluation={"slices": [{"by": "pixels", "buckets": [1.0]}]})

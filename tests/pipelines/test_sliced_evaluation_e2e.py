@@ -1,11 +1,13 @@
-"""Sliced evaluation end to end: per-class metrics of a real iris run, checked by hand against the
-trained model on the eval split, and a per-class bound that fails the gate while the overall
-metric passes. The run prints the worst slice; the report lists every slice, worst first."""
+"""Sliced evaluation end to end: per-class and per-bucket metrics of a real iris run, checked by
+hand against the trained model on the eval split, and per-slice bounds that fail the gate while
+the overall metric passes. The run prints the worst slice; the report lists every slice, worst
+first."""
 from __future__ import annotations
 
 import glob
 import os
 from contextlib import redirect_stdout
+from html import escape
 from io import StringIO
 
 import numpy as np
@@ -19,15 +21,22 @@ from pipelines.summary import latest_output, latest_run_summary
 from tests.conftest import spec_with
 
 ACCURACY = "sparse_categorical_accuracy"
+BUCKETS = [0.8, 1.7]
+
+
+def _bucket(width: float) -> str:
+    return "< 0.8" if width < 0.8 else "[0.8, 1.7)" if width < 1.7 else ">= 1.7"
 
 
 @pytest.fixture(scope="module")
 def sliced_run(tmp_path_factory, iris_spec):
-    """Iris trained briefly (20 epochs: not perfect on every class), gated overall at 0.3 and
-    per class at 0.999."""
+    """Iris trained briefly (20 epochs: not perfect on every class), gated overall at 0.3, per class
+    and per petal_width bucket at 0.999."""
     base = tmp_path_factory.mktemp("sliced")
     spec = spec_with(iris_spec, training={"epochs": 20, "validation_freq": 10},
-                     evaluation={"lower_bound": 0.3, "slices": [{"by": "label", "lower_bound": 0.999}]})
+                     evaluation={"lower_bound": 0.3, "slices": [
+                         {"by": "label", "lower_bound": 0.999},
+                         {"by": "petal_width", "buckets": BUCKETS, "lower_bound": 0.999}]})
     spec_file, output = base / "iris_sliced.yaml", str(base / "run")
     spec_file.write_text(spec.to_yaml())
     stdout = StringIO()
@@ -41,26 +50,30 @@ def sliced_run(tmp_path_factory, iris_spec):
     return code, stdout.getvalue(), latest_run_summary(os.path.join(output, "metadata.sqlite")), output, html
 
 
-def _eval_split(metadata_path: str) -> tuple[tuple[bytes, ...], np.ndarray]:
+def _eval_split(metadata_path: str) -> tuple[tuple[bytes, ...], np.ndarray, np.ndarray]:
     examples = latest_output(metadata_path, (EXAMPLE_GEN_ID,), "Examples")
     files = sorted(glob.glob(os.path.join(examples.uri, "Split-eval", "*")))
     records = tuple(record.numpy() for record in tf.data.TFRecordDataset(files, compression_type="GZIP"))
-    labels = np.array([tf.train.Example.FromString(r).features.feature["species"].int64_list.value[0] for r in records])
-    return records, labels
+    parsed = [tf.train.Example.FromString(r).features.feature for r in records]
+    labels = np.array([feature["species"].int64_list.value[0] for feature in parsed])
+    buckets = np.array([_bucket(feature["petal_width"].float_list.value[0]) for feature in parsed])
+    return records, labels, buckets
 
 
 def test_per_class_accuracy_matches_the_model_on_the_eval_split(sliced_run):
     code, stdout, summary, output, _ = sliced_run
     assert code == 0, stdout
     metadata_path = os.path.join(output, "metadata.sqlite")
-    records, labels = _eval_split(metadata_path)
+    records, labels, buckets = _eval_split(metadata_path)
     model = latest_output(metadata_path, (TRAINER_ID,), "Model")
     predicted = predict(os.path.join(model.uri, "Format-Serving"), records).argmax(axis=1)
-    assert set(summary.slice_metrics) == {f"species={c}" for c in np.unique(labels)}
-    for species in np.unique(labels):
-        by_hand = float(np.mean(predicted[labels == species] == species))
-        assert summary.slice_metrics[f"species={species}"][ACCURACY] == pytest.approx(by_hand, abs=1e-6)
-        assert summary.slice_metrics[f"species={species}"]["example_count"] == np.sum(labels == species)
+    slices = {f"species={c}": labels == c for c in np.unique(labels)}
+    slices.update({f"petal_width={b}": buckets == b for b in np.unique(buckets)})
+    assert set(summary.slice_metrics) == set(slices)
+    for name, members in slices.items():
+        by_hand = float(np.mean(predicted[members] == labels[members]))
+        assert summary.slice_metrics[name][ACCURACY] == pytest.approx(by_hand, abs=1e-6), name
+        assert summary.slice_metrics[name]["example_count"] == np.sum(members), name
     assert summary.metrics[ACCURACY] == pytest.approx(float(np.mean(predicted == labels)), abs=1e-6)
 
 
@@ -70,14 +83,16 @@ def test_a_class_below_its_bound_fails_the_gate_while_the_overall_metric_passes(
     assert worst < 0.999
     assert summary.metrics[ACCURACY] >= 0.3
     assert summary.blessed is False and summary.pushed_destination is None
-    assert any(failure.startswith(f"slice {worst_name}:") for failure in summary.validation_failures)
-    assert f"worst slice: {worst_name}: {ACCURACY} = {worst:.4f} (of 3 slices)" in stdout
-    assert "blessed: no (slice species=" in stdout
+    failing = {name for name, metrics in summary.slice_metrics.items() if metrics[ACCURACY] < 0.999}
+    assert {failure.split(":")[0].removeprefix("slice ") for failure in summary.validation_failures} == failing
+    assert any(name.startswith("petal_width=") for name in failing)  # the bucket bounds gate too
+    assert f"worst slice: {worst_name}: {ACCURACY} = {worst:.4f} (of {len(summary.slice_metrics)} slices)" in stdout
+    assert "blessed: no (slice " in stdout and f"slice {worst_name}: {ACCURACY} {worst:.4f}, expected >= 0.999" in stdout
 
 
 def test_the_report_lists_the_slices_worst_first(sliced_run):
-    *_, summary, _, html = sliced_run
-    assert "Slices, worst first" in html
+    *_, summary, _, page = sliced_run
+    assert "Slices, worst first" in page
     order = [name for name, _ in summary.slices_worst_first(ACCURACY, higher_is_better=True)]
-    positions = [html.index(f"<td>{name}</td>") for name in order]
+    positions = [page.index(f"<td>{escape(name)}</td>") for name in order]
     assert positions == sorted(positions)
