@@ -223,3 +223,22 @@ def test_the_local_runner_reads_the_metadata_address_back(tmp_path, iris_spec):
                     metadata=f"sqlite://{tmp_path}/root/metadata.sqlite")
     runner = KfpPipelineRunner(_documents(output)[0])
     assert runner.metadata_address().database == f"{tmp_path}/root/metadata.sqlite"
+
+
+def test_warm_start_and_tuning_compile_for_both_targets(iris_spec, tmp_path):
+    """The warm-start resolver feeds the Trainer; the Tuner sits between Transform and Trainer."""
+    from pipelines.kubeflow.vertex_compiler import compile_for_vertex
+    from pipelines.spec import PipelineSpec
+
+    data = spec_with(iris_spec, training={"warm_start": True}).model_dump(mode="json")
+    data["tuning"] = {"objective": "val_loss", "trials": 2, "epochs_per_trial": 2,
+                      "space": {"learning_rate": {"kind": "float", "min": 0.01, "max": 0.5, "log": True}}}
+    spec = PipelineSpec.from_dict(data)
+    compile_for_kfp(spec, str(tmp_path / "p.yaml"), pipeline_root=ROOT, image=IMAGE)
+    tasks = _documents(tmp_path / "p.yaml")[0]["root"]["dag"]["tasks"]
+    assert {"warm-start-model-resolver", "tuner"} <= set(tasks["trainer"]["dependentTasks"])
+    assert "transform" in tasks["tuner"]["dependentTasks"]
+    vertex = compile_for_vertex(spec, str(tmp_path / "p.json"), pipeline_root=ROOT, image=IMAGE)
+    vertex_tasks = vertex["pipelineSpec"]["root"]["dag"]["tasks"]
+    trainer_inputs = vertex_tasks["Trainer"]["inputs"]["artifacts"]
+    assert {"base_model", "hyperparameters"} <= set(trainer_inputs) and "Tuner" in vertex_tasks
