@@ -7,8 +7,10 @@ any one of those users.
 """
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, Mapping
+import subprocess
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -25,6 +27,30 @@ class CompiledStepError(RuntimeError):
     def __init__(self, task: str, returncode: int, log_path: str, log_tail: str) -> None:
         self.task, self.returncode, self.log_path = task, returncode, log_path
         super().__init__(f"step {task} exited with status {returncode}; log: {log_path}\n{log_tail}")
+
+
+# A compiled step's `python`: the image's, which here is the Python with this project installed.
+_PYTHON_COMMANDS = ("python", "python3", "python3.10")
+LOG_TAIL_LINES = 30
+
+
+def run_logged(task_name: str, command: Sequence[str], log_path: str, python: str, cwd: str,
+               env: Mapping[str, str] | None = None) -> None:
+    """Runs one step's container command as its own process, its output appended to `log_path`;
+    `CompiledStepError` with the log's tail when it exits non-zero."""
+    command = list(command)
+    if command and command[0] in _PYTHON_COMMANDS:
+        command[0] = python
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(command[:3])} ...\n")
+        log.flush()
+        completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                                   env=None if env is None else dict(env), check=False)
+    if completed.returncode != 0:
+        with open(log_path, encoding="utf-8", errors="replace") as log:
+            tail = "".join(log.readlines()[-LOG_TAIL_LINES:])
+        raise CompiledStepError(task_name, completed.returncode, log_path, tail)
 
 
 def load_compiled(path: str) -> dict[str, Any]:

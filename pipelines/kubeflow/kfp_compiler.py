@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import yaml
@@ -34,6 +35,7 @@ from components.sources import ClusterDataError, cluster_location, get_source
 from components.validation.schemas import SCHEMAS_DIR, SCHEMAS_PACKAGE
 from pipelines.errors import Problem, SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.kubeflow.node_runner import run_parameter_defaults
 from pipelines.kubeflow.resources import (
     DEFAULT_GPU_TYPE,
     component_resources,
@@ -49,8 +51,6 @@ logger = logging.getLogger(__name__)
 
 NODE_RUNNER = ["python", "-m", "pipelines.kubeflow.node_runner"]
 RUN_ID_INPUT = "pipeline_run_id"
-# TFX's own runtime parameters, which the node runner sets itself.
-TFX_PARAMETERS = ("pipeline-run-id", "pipeline-root")
 _KFP_TYPES = {int: "Integer", float: "Float", str: "String"}
 # Beam flags that decide where a Beam step runs; a pod with a CPU limit runs its own workers.
 _LOCAL_BEAM_RUNNERS = ("", "DirectRunner", "FnApiRunner", "BundleBasedDirectRunner")
@@ -102,20 +102,19 @@ def compile_for_kfp(
         return next(yaml.safe_load_all(handle))
 
 
+@dataclass(frozen=True)
 class _NodeStep:
     """One TFX node as one KFP task: its id, upstream nodes, IR and run parameters."""
 
-    def __init__(self, node_id: str, upstream: list[str], node_ir: str, parameters: dict[str, Any]) -> None:
-        self.node_id = node_id
-        self.upstream = upstream
-        self.node_ir = node_ir
-        self.parameters = parameters  # name -> compiled default
+    node_id: str
+    upstream: list[str]
+    node_ir: str
+    parameters: dict[str, Any]  # name -> compiled default
 
 
 def _node_step(ir: Any, node_id: str, kubeflow: KubeflowConfig) -> _NodeStep:
     """The IR of `node_id` alone: the pipeline's info and runtime spec, the node, and only its
     executor and driver specs (what the node runner's launcher needs)."""
-    from tfx.orchestration.portable import runtime_parameter_utils
     from tfx.proto.orchestration import pipeline_pb2
 
     (node,) = [n for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
@@ -132,12 +131,8 @@ def _node_step(ir: Any, node_id: str, kubeflow: KubeflowConfig) -> _NodeStep:
         nodes=[node],
     )
     single.deployment_config.Pack(own)
-    probe = pipeline_pb2.Pipeline()
-    probe.CopyFrom(single)
-    declared = runtime_parameter_utils.substitute_runtime_parameter(probe, {})
-    parameters = {name: value for name, value in declared.items() if name not in TFX_PARAMETERS}
     node_ir = json.dumps(json_format.MessageToDict(single), separators=(",", ":"), sort_keys=True)
-    return _NodeStep(node_id, sorted(node.pipeline_node.upstream_nodes), node_ir, parameters)
+    return _NodeStep(node_id, sorted(node.pipeline_node.upstream_nodes), node_ir, run_parameter_defaults(single))
 
 
 def beam_args_for_pod(args: list[str], cpu_limit: float | None) -> list[str]:

@@ -26,14 +26,13 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_parameters
+from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_logged, run_parameters
 from pipelines.kubeflow.filesystems import load_filesystems_for
 from pipelines.kubeflow.metadata_address import MetadataAddress
 
@@ -44,8 +43,6 @@ logger = logging.getLogger(__name__)
 
 _INPUT_PARAMETER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 _ANY_PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
-_PYTHON_COMMANDS = ("python", "python3", "python3.10")
-LOG_TAIL_LINES = 30
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,6 @@ class StepResult:
     task: str
     display_name: str
     seconds: float
-    returncode: int
 
 
 @dataclass
@@ -188,10 +184,7 @@ class KfpPipelineRunner:
                 raise CompiledPipelineError(f"task {task_name}: placeholder {unresolved.group(0)} is not "
                                             "supported by this runner")
             args.append(arg)
-        command = list(container.get("command", []))
-        if command and command[0] in _PYTHON_COMMANDS:
-            command[0] = self.python  # the image's Python is the one with the project installed
-        return [*command, *args]
+        return [*container.get("command", []), *args]
 
     def _run_task(self, run: KfpRun, task_name: str) -> StepResult:
         command = self._command_line(run, task_name)
@@ -200,16 +193,11 @@ class KfpPipelineRunner:
         log_path = os.path.join(run.log_dir, f"{task_name}.log")
         started = time.monotonic()
         logger.info("%s: %s started", run.run_id, task_name)
-        with open(log_path, "w", encoding="utf-8") as log:
-            completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                                       cwd=run.log_dir, check=False)
-        seconds = time.monotonic() - started
-        logger.info("%s: %s exited %d after %.1f s", run.run_id, task_name, completed.returncode, seconds)
-        if completed.returncode != 0:
-            with open(log_path, encoding="utf-8", errors="replace") as log:
-                tail = "".join(log.readlines()[-LOG_TAIL_LINES:])
-            raise CompiledStepError(task_name, completed.returncode, log_path, tail)
-        return StepResult(task_name, display_name, seconds, completed.returncode)
+        try:
+            run_logged(task_name, command, log_path, self.python, cwd=run.log_dir, env=environment)
+        finally:
+            logger.info("%s: %s ended after %.1f s", run.run_id, task_name, time.monotonic() - started)
+        return StepResult(task_name, display_name, time.monotonic() - started)
 
 
 def _as_argument(task_name: str, values: Mapping[str, Any], name: str) -> str:

@@ -28,8 +28,10 @@ from pipelines.kubeflow.metadata_address import MYSQL_PASSWORD_ENV, MYSQL_USER_E
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# The TFX IR's name for the id every node of one run shares (`tfx.dsl.compiler.constants`).
+# The TFX IR's names for the id every node of one run shares and for the root
+# (`tfx.dsl.compiler.constants`): set by the runner, not by the run's parameters.
 PIPELINE_RUN_ID = "pipeline-run-id"
+TFX_PARAMETERS = (PIPELINE_RUN_ID, "pipeline-root")
 
 
 class NodeArgumentError(ValueError):
@@ -90,6 +92,17 @@ def typed_parameters(declared: dict[str, Any], given: Sequence[Sequence[str]]) -
     return values
 
 
+def run_parameter_defaults(pipeline: Any) -> dict[str, Any]:
+    """The run parameters a compiled IR (`pipeline_pb2.Pipeline`) declares, with their compiled
+    defaults (None when it has none); TFX's own run id and root left out."""
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    probe = type(pipeline)()
+    probe.CopyFrom(pipeline)  # substituting nothing still rewrites the message it walks
+    declared = runtime_parameter_utils.substitute_runtime_parameter(probe, {})
+    return {name: value for name, value in declared.items() if name not in TFX_PARAMETERS}
+
+
 def _resolve_shipped_paths(node: Any) -> None:
     """`package://…` values of the node's parameters (shipped data, curated schemas) as paths of
     this machine's installation."""
@@ -118,11 +131,7 @@ def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequ
         raise NodeArgumentError(f"--node-ir: not a compiled TFX pipeline node: {error}") from None
     if len(pipeline.nodes) != 1:
         raise NodeArgumentError(f"--node-ir: expected one node, got {len(pipeline.nodes)}")
-    probe = pipeline_pb2.Pipeline()
-    probe.CopyFrom(pipeline)
-    declared = runtime_parameter_utils.substitute_runtime_parameter(probe, {})  # name -> compiled default
-    bindings = {**typed_parameters({k: v for k, v in declared.items() if k != PIPELINE_RUN_ID}, parameters),
-                PIPELINE_RUN_ID: run_id}
+    bindings = {**typed_parameters(run_parameter_defaults(pipeline), parameters), PIPELINE_RUN_ID: run_id}
     runtime_parameter_utils.substitute_runtime_parameter(pipeline, bindings)
 
     load_filesystems_for(node_ir)

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -32,8 +31,8 @@ from typing import Any, Mapping
 
 from pipelines.kubeflow.compiled import (
     CompiledPipelineError,
-    CompiledStepError,
     pipeline_root,
+    run_logged,
     run_parameters,
     schema_title,
     task_order,
@@ -45,7 +44,6 @@ logger = logging.getLogger(__name__)
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 _PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
 _INPUT_METADATA = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
-_PYTHON_COMMANDS = ("python", "python3", "python3.10")
 
 
 @dataclass(frozen=True)
@@ -190,19 +188,8 @@ class CompiledPipelineRunner:
             if unresolved := _PLACEHOLDER.search(arg):
                 raise CompiledPipelineError(f"task {task_name}: placeholder {unresolved.group(0)} is not supported")
             args.append(arg)
-        command = list(container.get("command", []))
-        if command and command[0] in _PYTHON_COMMANDS:
-            command[0] = self.python  # the image's Python is the one with the project installed
-        os.makedirs(os.path.dirname(log_path), exist_ok=True)
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(f"$ {' '.join(command)} ...\n")
-            log.flush()
-            completed = subprocess.run([*command, *args], stdout=log, stderr=subprocess.STDOUT,
-                                       cwd=os.path.dirname(log_path), check=False)
-        if completed.returncode != 0:
-            with open(log_path, encoding="utf-8", errors="replace") as log:
-                tail = "".join(log.readlines()[-25:])
-            raise CompiledStepError(task_name, completed.returncode, log_path, tail)
+        run_logged(task_name, [*container.get("command", []), *args], log_path, self.python,
+                   cwd=os.path.dirname(log_path))
 
     def _published_outputs(self, run: CompiledRun, task_name: str,
                            executor_input: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
