@@ -6,7 +6,7 @@ composes them into the whole `PipelineSpec`.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
@@ -266,6 +266,11 @@ class TrainingConfig(StrictModel):
 
 LEARNING_RATE = "learning_rate"  # a tuning dimension beside the model's hyperparameters
 TUNING_KEY = "tuning"  # in the Tuner's custom_config: the Trainer's, plus the spec's tuning section
+
+
+def searched_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A KerasTuner trial's values without the tuner's own bookkeeping (`tuner/epochs`, ...)."""
+    return {name: value for name, value in values.items() if not name.startswith("tuner/")}
 
 
 class SearchDimension(StrictModel):

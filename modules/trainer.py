@@ -27,7 +27,14 @@ from modules.features import transformed_name
 from modules.fitting import ThroughputMeter, compile_model, fit, per_example_loss
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model, model_input_shape
-from modules.spec_sections import LEARNING_RATE, ModelConfig, ScaleLike, TrainingConfig, TransformConfig
+from modules.spec_sections import (
+    LEARNING_RATE,
+    ModelConfig,
+    ScaleLike,
+    TrainingConfig,
+    TransformConfig,
+    searched_values,
+)
 from modules.warm_start import record_warm_start, save_for_warm_start, warm_start
 
 logger = logging.getLogger(__name__)
@@ -213,8 +220,7 @@ def with_tuned_hyperparameters(inputs: TrainerInputs, hyperparameters: Mapping[s
     learning rate; unchanged without one."""
     if not hyperparameters:
         return inputs
-    values = {name: value for name, value in hyperparameters.get("values", {}).items()
-              if not name.startswith("tuner/")}
+    values = searched_values(hyperparameters.get("values", {}))
     learning_rate = values.pop(LEARNING_RATE, None)
     model = inputs.model.model_copy(update={"hparams": {**inputs.model.hparams, **values}})
     training = inputs.training

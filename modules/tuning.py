@@ -24,7 +24,6 @@ from modules.trainer import TrainerInputs, train_model, trainer_inputs, with_tun
 logger = logging.getLogger(__name__)
 
 
-
 def search_space(tuning: TuningConfig) -> kt.HyperParameters:
     space = kt.HyperParameters()
     for name, dimension in tuning.space.items():

@@ -24,6 +24,7 @@ from components.pusher import ALREADY_PUSHED_KEY
 from components.validation.anomalies import anomaly_rows
 from components.validation.component import ANOMALIES_FILE
 from components.validation.html_view import REPORT_FILE
+from modules.spec_sections import searched_values
 from modules.warm_start import WARM_START_FILE
 from pipelines.names import EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID
 from pipelines.run_lock import is_locked
@@ -233,8 +234,7 @@ def _summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context, resol
             summary.already_pushed = ALREADY_PUSHED_KEY in props and props[ALREADY_PUSHED_KEY].int_value == 1
         elif type_name == "HyperParameters":
             config = json.loads(io_utils.read_string_file(os.path.join(artifact.uri, BEST_HYPERPARAMETERS_FILE)))
-            summary.tuned_hyperparameters = {k: v for k, v in config.get("values", {}).items()
-                                             if not k.startswith("tuner/")}
+            summary.tuned_hyperparameters = searched_values(config.get("values", {}))
         elif type_name == "TunerResults":
             summary.tuning_trials = json.loads(io_utils.read_string_file(os.path.join(artifact.uri, TUNER_RESULTS_FILE)))
         elif type_name == "ModelRun":
