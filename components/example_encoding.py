@@ -80,5 +80,6 @@ def encode_example(record: dict[str, Any], features: FeatureSet) -> bytes:
     entries = b"".join(
         _field(1, _field(1, name.encode("utf-8")) + _field(2, encode_feature(name, value, features.feature(name))))
         for name, value in record.items()
+        if value is not None  # a missing value is left out, as TFX's CsvExampleGen leaves it
     )
     return _field(1, entries)

@@ -54,6 +54,8 @@ class FeatureSet:
     label: str
     num_classes: int | None = None
     kinds: Mapping[str, Feature] = field(default_factory=dict)
+    # A label read as class names: the names in id order, which serving answers with.
+    class_names: tuple[str, ...] = ()
 
     @property
     def all_keys(self) -> tuple[str, ...]:

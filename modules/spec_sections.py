@@ -22,16 +22,50 @@ class StrictModel(BaseModel):
         return super().model_dump(**kwargs)
 
 
-class ZScore(StrictModel):
+class Fillable(StrictModel):
+    """A transform of a feature that may be missing from an example (a CSV column with `missing: keep`)."""
+
+    fill: float | int | str | None = Field(
+        None,
+        description="the value a missing feature takes before the transform (TFX's taxi example's "
+        "_fill_in_missing); without it the feature must be in every example",
+    )
+
+
+class ZScore(Fillable):
     """(x - mean) / std over the training split (`tft.scale_to_z_score`)."""
 
     kind: Literal["zscore"] = "zscore"
 
 
-class ScaleTo01(StrictModel):
+class ScaleTo01(Fillable):
     """Min-max scaling to [0, 1] fitted on the training split (`tft.scale_to_0_1`)."""
 
     kind: Literal["scale_to_0_1"] = "scale_to_0_1"
+
+
+class Categorical(Fillable):
+    """A category (string or integer) to its id in a vocabulary computed on the training split
+    (`tft.compute_and_apply_vocabulary`): the `top_k` most frequent values get ids 0..k-1, any other
+    value (unseen in training) one of `oov_buckets` ids after them; then one-hot or the id for an Embedding."""
+
+    kind: Literal["categorical"] = "categorical"
+    top_k: PositiveInt = 100
+    oov_buckets: PositiveInt = 1
+    output: Literal["one_hot", "ids"] = "one_hot"
+
+    @property
+    def depth(self) -> int:
+        return self.top_k + self.oov_buckets
+
+
+class Bucketize(Fillable):
+    """A number to one of `num_buckets` quantile buckets computed on the training split (`tft.bucketize`),
+    then one-hot or the bucket id."""
+
+    kind: Literal["bucketize"] = "bucketize"
+    num_buckets: Annotated[int, Field(ge=2)]
+    output: Literal["one_hot", "ids"] = "one_hot"
 
 
 class Divide(StrictModel):
@@ -94,14 +128,15 @@ class Ids(StrictModel):
     kind: Literal["ids"] = "ids"
 
 
-class Identity(StrictModel):
+class Identity(Fillable):
     """Pass the feature through unchanged (cast to float32)."""
 
     kind: Literal["identity"] = "identity"
 
 
 FeatureTransform = Annotated[
-    ZScore | ScaleTo01 | Divide | Rescale | OneHot | Pad | Vocabulary | Ids | Identity, Field(discriminator="kind")
+    ZScore | ScaleTo01 | Divide | Rescale | OneHot | Pad | Vocabulary | Ids | Identity | Categorical | Bucketize,
+    Field(discriminator="kind"),
 ]
 
 
@@ -111,6 +146,10 @@ def output_width(transform: FeatureTransform, input_width: int) -> int:
         return transform.depth
     if isinstance(transform, (Pad, Vocabulary)):
         return transform.length
+    if isinstance(transform, Categorical):
+        return transform.depth if transform.output == "one_hot" else 1
+    if isinstance(transform, Bucketize):
+        return transform.num_buckets if transform.output == "one_hot" else 1
     return input_width
 
 

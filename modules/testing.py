@@ -39,11 +39,14 @@ def run_preprocessing_fn(
     rows: Sequence[Mapping[str, Any]],
     feature_spec: Mapping[str, Any],
     custom_config: Mapping[str, Any] | None = None,
+    apply_to: Sequence[Mapping[str, Any]] | None = None,
 ) -> TransformResult:
     """Analyzes and transforms `rows` (dicts of raw values) with real tf.Transform.
 
     `feature_spec` maps each raw feature to `tf.io.FixedLenFeature` / `VarLenFeature`, as a
     pipeline's schema would. `custom_config` is passed when the function takes it (TFX does too).
+    With `apply_to`, the analyzers see `rows` only (a pipeline's training split) and the result is
+    `apply_to` transformed (its eval split): values unseen in training meet the vocabularies' OOV ids.
     """
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(dict(feature_spec)))
 
@@ -54,10 +57,13 @@ def run_preprocessing_fn(
 
     with tempfile.TemporaryDirectory() as temp_dir:
         with tft_beam.Context(temp_dir=temp_dir, force_tf_compat_v1=False):
-            (transformed_rows, transformed_metadata), _ = (
-                [dict(row) for row in rows],
-                metadata,
-            ) | tft_beam.AnalyzeAndTransformDataset(fn)
+            analyzed = ([dict(row) for row in rows], metadata)
+            if apply_to is None:
+                (transformed_rows, transformed_metadata), _ = analyzed | tft_beam.AnalyzeAndTransformDataset(fn)
+            else:
+                transform_fn = analyzed | tft_beam.AnalyzeDataset(fn)
+                transformed_rows, transformed_metadata = (
+                    ([dict(row) for row in apply_to], metadata), transform_fn) | tft_beam.TransformDataset()
     return TransformResult(
         rows=list(transformed_rows),
         feature_spec=schema_utils.schema_as_feature_spec(transformed_metadata.schema).feature_spec,

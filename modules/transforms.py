@@ -13,6 +13,8 @@ import tensorflow_transform as tft
 
 from modules.features import Feature
 from modules.spec_sections import (
+    Bucketize,
+    Categorical,
     Divide,
     FeatureTransform,
     Identity,
@@ -35,6 +37,18 @@ def _dense(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.Tensor:
     return x
 
 
+def _filled(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, fill: float | int | str | None) -> tf.Tensor:
+    """A scalar feature that some examples lack (a sparse `[batch, 0 or 1]`) as `[batch, 1]`, the
+    missing ones set to `fill`: TFX's taxi example's `_fill_in_missing`. Dense features pass as they are."""
+    if fill is None or not isinstance(x, tf.SparseTensor):
+        return _dense(x)
+    if x.dtype == tf.string:
+        default = tf.constant(str(fill).encode("utf-8"))
+    else:
+        default = tf.constant(int(fill) if x.dtype.is_integer else float(fill), dtype=x.dtype)
+    return tf.sparse.to_dense(tf.SparseTensor(x.indices, x.values, [x.dense_shape[0], 1]), default_value=default)
+
+
 def decode_stored(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, feature: Feature) -> tf.Tensor:
     """Raw uint8 bytes (images) back to a `[batch, *shape]` uint8 tensor; other kinds unchanged.
 
@@ -47,12 +61,12 @@ def decode_stored(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, feature: Fea
     return tf.reshape(pixels, [-1, *feature.shape])
 
 
-def _zscore(x: tf.Tensor, _: ZScore) -> tf.Tensor:
-    return tft.scale_to_z_score(tf.cast(_dense(x), tf.float32))
+def _zscore(x: tf.Tensor, t: ZScore) -> tf.Tensor:
+    return tft.scale_to_z_score(tf.cast(_filled(x, t.fill), tf.float32))
 
 
-def _scale_to_0_1(x: tf.Tensor, _: ScaleTo01) -> tf.Tensor:
-    return tft.scale_to_0_1(tf.cast(_dense(x), tf.float32))
+def _scale_to_0_1(x: tf.Tensor, t: ScaleTo01) -> tf.Tensor:
+    return tft.scale_to_0_1(tf.cast(_filled(x, t.fill), tf.float32))
 
 
 def _divide(x: tf.Tensor, t: Divide) -> tf.Tensor:
@@ -73,8 +87,26 @@ def _ids(x: tf.Tensor, _: Ids) -> tf.Tensor:
     return tf.cast(_dense(x), tf.int64)
 
 
-def _identity(x: tf.Tensor, _: Identity) -> tf.Tensor:
-    return tf.cast(_dense(x), tf.float32)
+def _identity(x: tf.Tensor, t: Identity) -> tf.Tensor:
+    return tf.cast(_filled(x, t.fill), tf.float32)
+
+
+def _one_hot_or_ids(ids: tf.Tensor, output: str, depth: int) -> tf.Tensor:
+    """[batch] ids as [batch, depth] one-hot floats, or as [batch, 1] int64 ids for an Embedding."""
+    return tf.one_hot(ids, depth=depth, dtype=tf.float32) if output == "one_hot" else ids[:, tf.newaxis]
+
+
+def _categorical(x: tf.Tensor, t: Categorical) -> tf.Tensor:
+    """Vocabulary over the training split (Transform analyzes train only); unseen values -> OOV ids."""
+    values = tf.reshape(_filled(x, t.fill), [-1])
+    ids = tft.compute_and_apply_vocabulary(values, top_k=t.top_k, num_oov_buckets=t.oov_buckets)
+    return _one_hot_or_ids(ids, t.output, t.depth)
+
+
+def _bucketize(x: tf.Tensor, t: Bucketize) -> tf.Tensor:
+    """Quantile boundaries over the training split; a value's bucket id in [0, num_buckets)."""
+    values = tf.reshape(tf.cast(_filled(x, t.fill), tf.float32), [-1])
+    return _one_hot_or_ids(tft.bucketize(values, t.num_buckets), t.output, t.num_buckets)
 
 
 def _ragged(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.RaggedTensor:
@@ -134,6 +166,8 @@ _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
     Vocabulary: _vocabulary,
     Ids: _ids,
     Identity: _identity,
+    Categorical: _categorical,
+    Bucketize: _bucketize,
 }
 
 

@@ -167,7 +167,7 @@ def check_split_fits_source(spec: PipelineSpec) -> Iterator[Problem]:
             f"source {source.id!r} splits by itself ({source.default_split.kind!r}); "
             f"expected no data.split or kind {source.default_split.kind!r}, got {split.kind!r}",
         )
-    elif split.kind == "given" and source.default_split.kind != "given":
+    elif split.kind == "given" and source.default_split.kind != "given" and not source.can_give_split:
         yield Problem(
             "data.split.kind",
             f"source {source.id!r} has no train/test files of its own; expected kind shuffle, "

@@ -26,6 +26,7 @@ from components.sources.base import (
     locate,
 )
 from components.sources.cifar import CIFAR10_SOURCE, CIFAR100_SOURCE
+from components.sources.csv_files import CSV_SOURCE
 from components.sources.images import (
     FASHION_MNIST_SOURCE,
     IMAGES_DIR_SOURCE,
@@ -35,6 +36,7 @@ from components.sources.images import (
 from components.sources.sequences import DOT_SOURCE, LETTERS_SOURCE, PRICES_CSV_SOURCE, YOGURT_SOURCE
 from components.sources.tabular import BOSTON_HOUSING_SOURCE, DIGITS_SOURCE, IRIS_SOURCE
 from components.sources.text import IMDB_SOURCE, IMDB_TEXT_SOURCE
+from components.sources.tfrecords import TFRECORD_SOURCE
 
 SOURCES: dict[str, DataSource] = {
     source.id: source
@@ -44,6 +46,7 @@ SOURCES: dict[str, DataSource] = {
         CIFAR10_SOURCE, CIFAR100_SOURCE,
         IMDB_SOURCE, IMDB_TEXT_SOURCE,
         PRICES_CSV_SOURCE, DOT_SOURCE, YOGURT_SOURCE, LETTERS_SOURCE,
+        CSV_SOURCE, TFRECORD_SOURCE,
     )
 }
 

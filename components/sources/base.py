@@ -92,6 +92,8 @@ class DataSource:
     accepts_file: bool = True
     # The source splits by itself (prices: by date, windows on each side); data.split cannot change it.
     fixed_split: bool = False
+    # The source can return its own train/eval splits (file names, a split column): data.split may be `given`.
+    can_give_split: bool = False
 
     @property
     def generated(self) -> bool:

@@ -7,7 +7,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.sources.tabular import IRIS
-from modules.features import image_set, transformed_name
+from modules.features import Feature, FeatureSet, image_set, transformed_name
 from modules.preprocessing import make_transform_custom_config, preprocessing_fn
 from modules.spec_sections import Pad, TransformConfig
 from modules.testing import run_preprocessing_fn
@@ -173,3 +173,61 @@ def test_scale_like_label_uses_the_inputs_min_and_max():
     np.testing.assert_allclose(result.rows[0]["prices_xf"], [0.0, 1 / 3, 2 / 3], rtol=1e-6)
     np.testing.assert_allclose([float(r["next_price_xf"]) for r in result.rows], [1.0, 4 / 3], rtol=1e-6)
     assert float(result.rows[0]["next_price_xf_offset"]) == 10.0 and float(result.rows[0]["next_price_xf_range"]) == 30.0
+
+
+TAXI_LIKE_SPEC = {
+    "company": tf.io.VarLenFeature(tf.string),
+    "hour": tf.io.FixedLenFeature([1], tf.int64),
+    "fare": tf.io.VarLenFeature(tf.float32),
+    "tipped": tf.io.FixedLenFeature([1], tf.int64),
+}
+TAXI_LIKE = FeatureSet(
+    features=("company", "hour", "fare"), label="tipped", num_classes=2,
+    kinds={"company": Feature("text"), "hour": Feature("int")},
+)
+TAXI_TRAIN = [
+    {"company": [b"Flash"], "hour": [7], "fare": [10.0], "tipped": [1]},
+    {"company": [b"Flash"], "hour": [7], "fare": [], "tipped": [0]},
+    {"company": [b"Yellow"], "hour": [19], "fare": [30.0], "tipped": [1]},
+    {"company": [], "hour": [19], "fare": [20.0], "tipped": [0]},
+]
+TAXI_EVAL = [
+    {"company": [b"Flash"], "hour": [7], "fare": [10.0], "tipped": [1]},
+    {"company": [b"Unseen Cab"], "hour": [3], "fare": [], "tipped": [0]},
+]
+
+
+def _taxi_run(transform: dict, apply_to=None):
+    config = make_transform_custom_config(TransformConfig.model_validate({"features": transform}), TAXI_LIKE)
+    return run_preprocessing_fn(preprocessing_fn, TAXI_TRAIN, TAXI_LIKE_SPEC, config, apply_to=apply_to)
+
+
+def test_categorical_vocabulary_is_computed_on_train_and_unseen_values_get_the_oov_id():
+    result = _taxi_run({"company": {"kind": "categorical", "top_k": 5, "output": "ids", "fill": ""},
+                        "hour": {"kind": "categorical", "top_k": 5, "output": "ids"}}, apply_to=TAXI_EVAL)
+    company = [int(np.ravel(row[transformed_name("company")])[0]) for row in result.rows]
+    hour = [int(np.ravel(row[transformed_name("hour")])[0]) for row in result.rows]
+    # Train vocabulary by frequency: Flash (2), Yellow (1); tf.Transform keeps no empty string, so
+    # the filled missing company is out of vocabulary, as is the company the training split never saw.
+    assert company[0] == 0
+    assert company[1] == 2
+    assert hour[0] in (0, 1) and hour[1] == 2  # hours 7 and 19 in train; 3 is unseen
+
+
+def test_categorical_one_hot_width_is_top_k_plus_oov_buckets():
+    result = _taxi_run({"company": {"kind": "categorical", "top_k": 4, "oov_buckets": 2, "fill": "none"}})
+    vectors = np.array([np.ravel(row[transformed_name("company")]) for row in result.rows])
+    assert vectors.shape == (4, 6)
+    assert (vectors.sum(axis=1) == 1).all()
+    assert vectors[0].argmax() == vectors[1].argmax() == 0  # Flash, the most frequent
+
+
+def test_fill_completes_missing_numbers_before_zscore_and_bucketize():
+    result = _taxi_run({"fare": {"kind": "zscore", "fill": 20.0},
+                        "hour": {"kind": "bucketize", "num_buckets": 2, "output": "ids"}})
+    fares = np.array([np.ravel(row[transformed_name("fare")])[0] for row in result.rows])
+    # Filled: 10, 20, 30, 20 -> mean 20: the filled example sits at 0.
+    assert fares[1] == pytest.approx(0.0, abs=1e-6)
+    assert fares.mean() == pytest.approx(0.0, abs=1e-6)
+    buckets = [int(np.ravel(row[transformed_name("hour")])[0]) for row in result.rows]
+    assert buckets[0] == buckets[1] < buckets[2] == buckets[3]

@@ -1,0 +1,117 @@
+"""The `csv` source: a user's own CSV files with a header row, columns declared in the spec.
+
+`data.path` is a file, a directory of `*.csv` (or `*.csv.gz`) files, or `span-<N>` folders of them.
+Files named `train*` and `eval*`/`test*` are those splits (with `data.split: {kind: given}`), as is
+a split column; otherwise the spec's shuffle split cuts all rows. Quoted cells may hold the
+delimiter and line breaks (Python's `csv` module, RFC 4180); UTF-8 with or without a byte-order mark.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from typing import Iterator, Sequence
+
+from pydantic import Field, field_validator
+
+from components.sources.base import DataFileError, DataSource, Record, SourceRecords
+from components.sources.columns import TableOptions, TableRows, parse_cell, split_records
+from components.sources.tabular import read_text
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
+
+CSV_LAYOUTS = ("*.csv", "*.csv.gz")
+_OTHER_DELIMITERS = (";", "\t", "|", ",")
+
+
+class CsvOptions(TableOptions):
+    """`data.options` of the csv source: the table's declarations and how its cells are written."""
+
+    delimiter: str = Field(",", description="the character between cells (\\t for tab-separated files)")
+    quotechar: str = Field('"', description="the character that quotes a cell holding delimiters or line breaks")
+    list_separator: str = Field(" ", description="between the values of a list column's cell")
+
+    @field_validator("delimiter", "quotechar")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"expected one character, got {value!r}")
+        return value
+
+
+def csv_rows(path: str, options: CsvOptions) -> Iterator[tuple[int, dict[str, str]]]:
+    """(first line, {column: cell}) of each data row of `path`; the header checked against the columns."""
+    text = read_text(path)
+    if not text.strip():
+        raise DataFileError(f"{path}: the file is empty; expected a header row, then data rows")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar)
+    header = [name.strip() for name in next(reader)]
+    _check_header(path, header, options)
+    line = reader.line_num + 1
+    rows = 0
+    for row in reader:
+        where = f"{path}:{line}"
+        line = reader.line_num + 1
+        if not row or row == [""]:
+            continue
+        if len(row) != len(header):
+            raise DataFileError(f"{where}: expected {len(header)} cells (the header's columns), got {len(row)}")
+        rows += 1
+        yield int(where.rsplit(":", 1)[1]), dict(zip(header, row, strict=True))
+    if rows == 0:
+        raise DataFileError(f"{path}: only a header row; expected data rows after it")
+
+
+def _check_header(path: str, header: list[str], options: CsvOptions) -> None:
+    missing = [column.name for column in options.columns if column.name not in header]
+    if not missing:
+        return
+    hint = ""
+    if len(header) == 1:
+        others = [d for d in _OTHER_DELIMITERS if d != options.delimiter and d in header[0]]
+        if others:
+            hint = (f"; the header is one cell holding {others[0]!r}: expected data.options.delimiter: "
+                    f"{others[0]!r}? (now {options.delimiter!r})")
+    raise DataFileError(f"{path}:1: column {missing[0]!r} (data.options.columns) is not in the header "
+                        f"{header}{hint}")
+
+
+def file_split(path: str) -> str | None:
+    """The split a file's name gives (`train.csv`, `eval-2024.csv`, `test.csv`), or None."""
+    name = os.path.basename(path).lower()
+    if name.startswith("train"):
+        return TRAIN_SPLIT
+    if name.startswith(("eval", "test", "valid")):
+        return EVAL_SPLIT
+    return None
+
+
+def read_csv(files: Sequence[str], options: CsvOptions) -> SourceRecords:
+    """Every row of every file as a record, checked; split by file name or split column if given."""
+    table = TableRows(options)
+    by_name = [file_split(path) for path in files]
+    named = all(split is not None for split in by_name) and len(set(by_name)) == 2
+    rows: list[tuple[str | None, Record]] = []
+    for path, split in zip(files, by_name, strict=True):
+        for line, cells in csv_rows(path, options):
+            where = f"{path}:{line}"
+            typed = {column.name: parse_cell(column, cells[column.name], options.list_separator, where)
+                     for column in options.columns}
+            record = table.record(typed, where)
+            if record is not None:
+                rows.append((table.split_of(cells, where) or (split if named else None), record))
+    if not rows:
+        raise DataFileError(f"{', '.join(files)}: every row was dropped (missing: drop_row); expected at least one")
+    return split_records(rows)
+
+
+CSV_SOURCE = DataSource(
+    id="csv",
+    description="your own CSV file(s): a header row, the columns and the label declared in data.options",
+    features=lambda options: options.feature_set(),
+    read=read_csv,
+    default_split=ShuffleSplit(eval_fraction=0.2, seed=42),
+    can_give_split=True,
+    layouts=CSV_LAYOUTS,
+    how_to_get="Name your CSV file or its directory with data.path or --data-dir.",
+    options_class=CsvOptions,
+)
