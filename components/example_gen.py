@@ -84,7 +84,7 @@ def read_source_splits(
     for name, rows in splits.items():
         if not rows:
             raise DataFileError(f"{source.id}: the {name} split is empty; expected at least one example")
-        missing = [key for key in features.all_keys if key not in rows[0]]
+        missing = [key for key in features.all_keys if key not in rows[0] and key not in features.optional]
         if missing:
             raise DataFileError(f"{source.id}: {name} records lack {', '.join(missing)}")
         try:

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
 OUTPUT_KEY = "outputs"
+CLASSES_KEY = "classes"
 RECONSTRUCTION_LOSS_KEY = "reconstruction_loss"
 
 
@@ -32,6 +33,7 @@ def export_serving_model(
     label: str | None,
     reconstruction_loss: keras.losses.Loss | None = None,
     scaled_label: bool = False,
+    class_names: Sequence[str] = (),
 ) -> None:
     """Saves `model` as a SavedModel with `serving_default` and `transform_features` signatures.
 
@@ -39,6 +41,8 @@ def export_serving_model(
     loss between its input and its reconstruction: what the Evaluator gates such a model on.
     With `scaled_label` (the model learned a min-max scaled label), predictions are scaled back
     with the training split's offset and range, which Transform computes for every example.
+    With `class_names` (a label read as names), `serving_default` also returns each example's
+    predicted class by name under `classes`.
     """
     # Tracked as an attribute so the Transform graph's assets are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
@@ -54,6 +58,8 @@ def export_serving_model(
         if scaled_label:
             outputs = (outputs * transformed[label_range_name(label)][:, tf.newaxis]
                        + transformed[label_offset_name(label)][:, tf.newaxis])
+        if class_names:
+            return {OUTPUT_KEY: outputs, CLASSES_KEY: predicted_class_names(outputs, class_names)}
         if reconstruction_loss is None:
             return {OUTPUT_KEY: outputs}
         return {OUTPUT_KEY: outputs, RECONSTRUCTION_LOSS_KEY: reconstruction_loss(flatten_batch(inputs), outputs)}
@@ -69,3 +75,14 @@ def export_serving_model(
     }
     model.save(serving_model_dir, save_format="tf", signatures=signatures)
     logger.info("Exported model with signatures %s to %s", sorted(signatures), serving_model_dir)
+
+
+def predicted_class_names(outputs: tf.Tensor, class_names: Sequence[str]) -> tf.Tensor:
+    """[batch] names of the most probable class: argmax of several outputs, or of one sigmoid unit
+    the second name when it exceeds 0.5."""
+    names = tf.constant(list(class_names))
+    if outputs.shape[-1] == 1:
+        ids = tf.cast(outputs[:, 0] > 0.5, tf.int64)
+    else:
+        ids = tf.argmax(outputs, axis=-1)
+    return tf.gather(names, ids)

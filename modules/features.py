@@ -56,6 +56,8 @@ class FeatureSet:
     kinds: Mapping[str, Feature] = field(default_factory=dict)
     # A label read as class names: the names in id order, which serving answers with.
     class_names: tuple[str, ...] = ()
+    # Features some examples lack (a CSV column with `missing: keep`): their transform must fill them.
+    optional: frozenset[str] = frozenset()
 
     @property
     def all_keys(self) -> tuple[str, ...]:

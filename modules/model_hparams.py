@@ -65,6 +65,17 @@ class RegressionMlpHParams(HParams):
     hidden: tuple[PositiveInt, ...] = (64, 64)
 
 
+class TabularMlpHParams(HParams):
+    """A small MLP for a user's table (`coursepipe init` sizes it): softmax over `num_classes`, one
+    sigmoid unit when `binary` (TFMA's binary_accuracy gates it), else one linear unit (regression)."""
+
+    hidden: tuple[PositiveInt, ...] = (64, 32)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    num_classes: int | None = Field(None, ge=2)
+    binary: bool = False
+    seed: int | None = None
+
+
 # mnist (modules/models/mnist.py)
 
 class Augmentation(BaseModel):
@@ -201,6 +212,7 @@ MODEL_HPARAMS: dict[str, type[HParams]] = {
     "yogurt_linear": LinearHParams,
     "digits_mlp": DigitsMlpHParams,
     "boston_mlp": RegressionMlpHParams,
+    "tabular_mlp": TabularMlpHParams,
     "mnist_mlp": MnistMlpHParams,
     "mnist_mlp_tape": TapeMlpHParams,
     "mnist_mlp5": Mlp5HParams,

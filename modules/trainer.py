@@ -40,17 +40,20 @@ from modules.warm_start import record_warm_start, save_for_warm_start, warm_star
 logger = logging.getLogger(__name__)
 
 TRAINING_STATS_FILE = "training_stats.json"
+CLASS_NAMES_KEY = "class_names"
 CHECKPOINT_DIR = "checkpoints"
 
 
 def make_trainer_custom_config(
-    transform: TransformConfig, model: ModelConfig, training: TrainingConfig, label: str | None
+    transform: TransformConfig, model: ModelConfig, training: TrainingConfig, label: str | None,
+    class_names: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Trainer's `custom_config`: the spec sections `run_fn` needs, as plain JSON values.
 
     `target` is what the model trains against: the raw label, or Transform's one-hot of it.
+    `class_names` (a label read as names) make serving answer with the names too.
     """
-    return {
+    config = {
         "features": list(transform.features),
         "label": label,
         "target": transformed_name(label) if (label and transform.label is not None) else label,
@@ -58,6 +61,9 @@ def make_trainer_custom_config(
         "model": model.model_dump(mode="json"),
         "training": training.model_dump(mode="json"),
     }
+    if class_names:
+        config[CLASS_NAMES_KEY] = list(class_names)
+    return config
 
 
 def make_dataset(
@@ -246,4 +252,5 @@ def run_fn(fn_args: FnArgs) -> None:
         trained.model, inputs.tf_transform_output, fn_args.serving_model_dir, inputs.features, inputs.label,
         reconstruction_loss=per_example_loss(training) if training.target == "input" else None,
         scaled_label=bool(config.get("scaled_label")),
+        class_names=config.get(CLASS_NAMES_KEY, ()),
     )

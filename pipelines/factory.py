@@ -55,7 +55,7 @@ from components.tunable import (
 )
 from components.validation.component import CourseExampleValidator, gate_config
 from components.validation.schemas import schema_path
-from modules.export import RECONSTRUCTION_LOSS_KEY
+from modules.export import OUTPUT_KEY, RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
 from modules.spec_sections import TUNING_KEY, TrainingConfig
 from modules.trainer import make_trainer_custom_config
@@ -200,7 +200,8 @@ def _value_threshold(lower: float | None, upper: float | None) -> tfma.GenericVa
 def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
     """TFMA config: the spec's metric with its bound, no regression against the baseline, and the
     spec's slices (each slice's own bound on the metric, where given)."""
-    label = spec.data.feature_set().label
+    features = spec.data.feature_set()
+    label = features.label
     evaluation = spec.evaluation
     gated = EVAL_METRICS[evaluation.metric]
     class_name, higher_is_better = gated.tfma_class, gated.higher_is_better
@@ -239,8 +240,9 @@ def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
             tfma.ModelSpec(
                 signature_name="serving_default",
                 label_key=label,
-                # An autoencoder's label is not scored: the Evaluator averages its loss output.
-                prediction_key=RECONSTRUCTION_LOSS_KEY if reconstructs else "",
+                # An autoencoder's label is not scored: the Evaluator averages its loss output. A
+                # model serving class names scores its numeric outputs.
+                prediction_key=RECONSTRUCTION_LOSS_KEY if reconstructs else OUTPUT_KEY if features.class_names else "",
                 preprocessing_function_names=["transform_features"],
             )
         ],
@@ -294,7 +296,8 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
     # The gate: nothing is transformed, trained or pushed until the data passed validation.
     transform.add_upstream_node(example_validator)
     warm_start_resolver = _warm_start_resolver(spec)
-    trainer_custom_config = {**make_trainer_custom_config(spec.transform, spec.model, spec.training, label),
+    trainer_custom_config = {**make_trainer_custom_config(spec.transform, spec.model, spec.training, label,
+                                                          features.class_names),
                              CODE_FINGERPRINT_KEY: code_fingerprint(trainer_code(spec))}
     tuner = _tuner(spec, transform, schema_gen, trainer_custom_config)
     trainer_args = dict(

@@ -74,11 +74,13 @@ def predict(model_dir: str, examples: tuple[bytes, ...]) -> np.ndarray:
 def prediction_rows(spec: PipelineSpec, outputs: np.ndarray) -> tuple[list[str], list[list[object]]]:
     """Header and rows: the predicted class and its probabilities for a classifier (softmax of the
     outputs when the model emits logits), else the predicted values."""
-    num_classes = spec.data.feature_set().num_classes
+    features = spec.data.feature_set()
+    num_classes = features.num_classes
     if num_classes is not None and spec.training.target == "label" and outputs.shape[1] == num_classes:
         probabilities = tf.nn.softmax(outputs).numpy() if spec.training.from_logits else outputs
-        header = ["example", "predicted_class", *(f"probability_{k}" for k in range(num_classes))]
-        rows = [[i, int(np.argmax(p)), *(float(v) for v in p)] for i, p in enumerate(probabilities)]
+        names = features.class_names or tuple(range(num_classes))
+        header = ["example", "predicted_class", *(f"probability_{name}" for name in names)]
+        rows = [[i, names[int(np.argmax(p))], *(float(v) for v in p)] for i, p in enumerate(probabilities)]
         return header, rows
     header = ["example", *(("prediction",) if outputs.shape[1] == 1 else
                            (f"prediction_{k}" for k in range(outputs.shape[1])))]

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from pydantic import ValidationError
 
 from components.sources import get_source
+from components.sources.columns import TableOptions
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.model_hparams import MODEL_HPARAMS, UserHParams, hparams_class, model_name_problem
-from modules.spec_sections import LEARNING_RATE, OneHot, ScaleLike, output_width
+from modules.spec_sections import LEARNING_RATE, Categorical, Fillable, OneHot, ScaleLike, Vocabulary, output_width
 from pipelines.errors import Problem, error_message, problems_from_validation
 from pipelines.names import EVAL_METRICS, LABEL_SLICE, TRAINER_ID, component_ids
 
@@ -195,6 +196,46 @@ def check_transform_features_exist(spec: PipelineSpec) -> Iterator[Problem]:
             )
     if not spec.transform.features:
         yield Problem("transform.features", "expected at least one feature for the model")
+
+
+@check("data")
+def check_table_columns_declared(spec: PipelineSpec) -> Iterator[Problem]:
+    """A table source (csv, tfrecord) runs on the columns the spec declares, never on a guess."""
+    source = spec.data.known_source()
+    if source is None or not issubclass(source.options_class, TableOptions):
+        return
+    if not spec.data.options.get("columns") and not spec.data.options.get("schema"):
+        yield Problem("data.options.columns",
+                      f"the {source.id} source reads the columns the spec declares; expected columns: "
+                      f"[{{name, kind}}, ...]{' or schema: FILE.pbtxt' if source.id == 'tfrecord' else ''} "
+                      f"(`coursepipe data {source.id} --data-dir FILE` prints them to paste)")
+
+
+@check("data", "transform")
+def check_transform_fits_the_feature(spec: PipelineSpec) -> Iterator[Problem]:
+    """Strings take a categorical (or vocabulary) transform, numbers the others; a feature some
+    examples lack needs a transform that fills it."""
+    if spec.data.known_source() is None:
+        return
+    features = spec.data.feature_set()
+    for name, transform in spec.transform.features.items():
+        if name not in features.features:
+            continue
+        kind = features.feature(name).kind
+        if kind == "text" and not isinstance(transform, (Categorical, Vocabulary)):
+            yield Problem(f"transform.features.{name}",
+                          f"{name!r} holds strings; expected kind categorical (or vocabulary for free text), "
+                          f"got {transform.kind}")
+        elif kind == "float" and isinstance(transform, Categorical):
+            yield Problem(f"transform.features.{name}",
+                          f"{name!r} holds floats; expected bucketize for ranges of a number, got categorical")
+        if name in features.optional and getattr(transform, "fill", None) is None:
+            fillable = isinstance(transform, Fillable)
+            yield Problem(f"transform.features.{name}",
+                          f"{name!r} may be missing (missing: keep); expected "
+                          + ("a fill value: {kind: " + transform.kind + ", fill: VALUE}" if fillable
+                             else f"a transform that fills it (zscore, scale_to_0_1, bucketize, categorical, identity), "
+                                  f"got {transform.kind}"))
 
 
 @check("model")

@@ -67,6 +67,13 @@ class DataLocation:
             raise ValueError(f"{self.input_base}/{self.pattern}: resolve the span first")
         return sorted(glob.glob(os.path.join(self.input_base, self.pattern))) if self.pattern else []
 
+    def newest_files(self) -> list[str]:
+        """The files of the newest span (or of the span-less location) on this machine."""
+        if not self.has_spans:
+            return self.local_files()
+        newest = self.pattern.replace("{SPAN}", str(span_numbers(self.input_base)[-1]))
+        return DataLocation(self.input_base, newest).local_files()
+
 
 @dataclass(frozen=True)
 class DataSource:

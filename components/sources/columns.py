@@ -197,6 +197,7 @@ class TableOptions(StrictModel):
         return FeatureSet(
             features=tuple(column.name for column in emitted), label=label, num_classes=num_classes,
             kinds=kinds, class_names=tuple(self.classes),
+            optional=frozenset(column.name for column in emitted if column.missing == "keep"),
         )
 
 

@@ -30,7 +30,6 @@ from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 from components.example_encoding import EncodingError, encode_example
 from components.example_gen import inferred_feature_set
 from components.sources import DataFileError, DataSource, MissingDataError, locate
-from components.sources.base import span_numbers
 
 TFRECORD_PATTERNS = ("*.tfrecord", "*.tfrecords", "*.tfrecord.gz", "*.tfrecords.gz", "data_tfrecord-*")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -114,11 +113,7 @@ def _unknown_form(path: str, source: DataSource, field: str) -> str:
 def _load_source(path: str, source: DataSource, options: Any, field: str) -> LoadedData:
     if source.generated:
         raise MissingDataError(f"{field}: {path}: the {source.id} source is generated and reads no files")
-    location = locate(source, path, field)
-    pattern = location.pattern
-    if location.has_spans:
-        pattern = pattern.replace("{SPAN}", str(span_numbers(location.input_base)[-1]))
-    files = sorted(glob.glob(os.path.join(location.input_base, pattern)))
+    files = locate(source, path, field).newest_files()
     records = source.read(files, options)
     features = source.features(options)
     try:

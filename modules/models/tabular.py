@@ -10,6 +10,7 @@ from modules.model_hparams import (
     LinearHParams,
     RegressionMlpHParams,
     SoftmaxClassifierHParams,
+    TabularMlpHParams,
     TapeLayerHParams,
 )
 from modules.registry import offset_seed, register_model
@@ -97,3 +98,24 @@ def build_boston_mlp(hp: RegressionMlpHParams) -> keras.Model:
     layers += [keras.layers.Dense(units, activation="relu") for units in hp.hidden]
     layers.append(keras.layers.Dense(1))
     return keras.Sequential(layers, name="boston_mlp")
+
+
+@register_model(
+    "tabular_mlp",
+    "input -> hidden relu layers (dropout) -> softmax over the classes, one sigmoid unit (binary) or "
+    "one linear unit (regression): the model `coursepipe init` gives a table of your own",
+)
+def build_tabular_mlp(hp: TabularMlpHParams) -> keras.Model:
+    layers: list[keras.layers.Layer] = [keras.Input(shape=hp.input_shape)]
+    for index, units in enumerate(hp.hidden):
+        init = keras.initializers.GlorotUniform(seed=offset_seed(hp.seed, index))
+        layers.append(keras.layers.Dense(units, activation="relu", kernel_initializer=init))
+        if hp.dropout:
+            layers.append(keras.layers.Dropout(hp.dropout, seed=offset_seed(hp.seed, 100 + index)))
+    if hp.binary:
+        layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    elif hp.num_classes is not None:
+        layers.append(keras.layers.Dense(hp.num_classes, activation="softmax"))
+    else:
+        layers.append(keras.layers.Dense(1))
+    return keras.Sequential(layers, name="tabular_mlp")

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 
 import yaml
 from pydantic import ValidationError
 
+from components.sources import DataSource
+from components.sources.columns import TableOptions
 from pipelines.cli import output
 from pipelines.cli.common import (
     DATA_FORMS,
@@ -48,11 +51,25 @@ def cmd_data(args: argparse.Namespace) -> int:
         problems = problems_from_validation(source.options_class, error, prefix="--option ",
                                             unknown_key=f"unknown option for source {source.id!r}")
         raise UsageError("; ".join(str(p) for p in problems)) from None
+    if isinstance(options, TableOptions) and not options.columns:
+        _print_declarations(source, args.data_dir)
+        return EXIT_OK
     started = time.monotonic()
     imported = import_source(source.id, output_dir, path=args.data_dir,
                              options=options.model_dump(mode="json"))
     output.print_imported_data(source.id, imported, time.monotonic() - started)
     return EXIT_OK
+
+
+def _print_declarations(source: DataSource, path: str | None) -> None:
+    """A table source without declared columns: what its files hold, as spec lines to paste."""
+    from components.sources import locate
+    from components.sources.profiles import declared_columns_yaml, profile_files
+
+    if path is None:
+        raise UsageError(f"--data-dir: the {source.id} source reads your own files; expected a file or directory")
+    files = locate(source, path, "--data-dir").newest_files()
+    print(declared_columns_yaml(source.id, os.path.abspath(path), profile_files(source.id, files)), end="")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -102,6 +119,31 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Writes ID.yaml for a table of the user's own: `coursepipe run --spec ID.yaml` runs it."""
+    from pipelines.spec import ID_PATTERN, PipelineSpec
+    from pipelines.spec_init import initial_spec
+
+    if not re.match(ID_PATTERN, args.id):
+        raise UsageError(f"ID: {args.id!r} expected lower-case letters, digits and _ (a spec id, {ID_PATTERN})")
+    existing_path(args.data, "--data", "a CSV file, TFRecords of tf.Example, or a directory of them")
+    target = args.to or f"{args.id}.yaml"
+    if os.path.exists(target) and not args.force:
+        raise UsageError(f"--to: {target} exists; expected a new file (or --force to replace it)")
+    writable_file(target, "--to")
+    initial = initial_spec(args.id, args.data, args.label, args.task)
+    text = initial.to_yaml(args.data)
+    PipelineSpec.from_dict(yaml.safe_load(text), source=target)  # what init writes must be a valid spec
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"{args.id}: wrote {target}")
+    for name, why in initial.left_out.items():
+        print(f"  left out of the model's inputs: {name} ({why})")
+    print(f"  gate: {initial.gate}")
+    print(f"  run it:  coursepipe run --spec {target}")
+    return EXIT_OK
+
+
 def _check_report_path(args: argparse.Namespace) -> None:
     """`--report` must be writable before any data is read: exit 1 means anomalies, not a bad path."""
     if args.report:
@@ -117,6 +159,16 @@ def register(add: AddCommand) -> None:
     data.add_argument("--output", metavar="DIR", help="where the Examples go (default runs/data/<source>)")
     data.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                       help="a source option, e.g. --option window=4")
+
+    init = add("init", cmd_init, "write a pipeline spec for your own CSV or TFRecords (then: run --spec ID.yaml)",
+               takes_spec=False)
+    init.add_argument("id", help="the new pipeline's id (lower-case, digits, _)")
+    init.add_argument("--data", required=True, metavar="FILE_OR_DIR", help="a CSV file, TFRecords, or a directory of them")
+    init.add_argument("--label", required=True, metavar="COLUMN", help="the column to predict")
+    init.add_argument("--task", choices=["classification", "regression"],
+                      help="default: classification for strings and integers with few values, else regression")
+    init.add_argument("--to", metavar="FILE", help="where the spec goes (default ID.yaml here)")
+    init.add_argument("--force", action="store_true", help="replace --to if it exists")
 
     validate = add("validate", cmd_validate,
                    "check data against the pipeline's schema (exit 0 none, 1 anomalies, 2 bad input)")

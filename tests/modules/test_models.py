@@ -41,6 +41,7 @@ TEST_HPARAMS = {
     "yogurt_linear": {"input_shape": [2]},
     "digits_mlp": {"input_shape": [64]},
     "boston_mlp": {"input_shape": [13]},
+    "tabular_mlp": {"input_shape": [12], "num_classes": 3, "hidden": [16, 8], "dropout": 0.1, "seed": 3},
     "mnist_mlp": {"input_shape": [28, 28]},
     "mnist_mlp_tape": {"input_shape": [28, 28]},
     "mnist_mlp5": {"input_shape": [28, 28], "dropout": 0.5},
@@ -70,7 +71,8 @@ ID_INPUTS = {"imdb_simplernn": 10_000, "imdb_lstm": 10_000, "imdb_gru": 10_000, 
 # Autoencoders reconstruct their input: 784 logits out, trained against the flattened pixels.
 RECONSTRUCTS = {"mnist_autoencoder", "mnist_vae"}
 # What each model's output is: softmax probabilities, logits, or one regression value.
-OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "mnist_mlp": "softmax", "dot_mlp": "value",
+OUTPUTS = {"iris_softmax": "softmax", "iris_tape": "softmax", "tabular_mlp": "softmax", "mnist_mlp": "softmax",
+           "dot_mlp": "value",
            "yogurt_linear": "value", "boston_mlp": "value",
            "letters_onehot": "softmax", "letters_embedding": "softmax",
            **{name: "value" for name in ("stock_rnn", "stock_lstm", "stock_gru",
@@ -232,3 +234,12 @@ def test_the_hyperparameter_table_lists_exactly_the_registered_models():
     assert sorted(MODEL_HPARAMS) == registered_names()
     for name, schema in MODEL_HPARAMS.items():
         assert resolve_model(name).hparams_class is schema
+
+
+@pytest.mark.parametrize(("hparams", "width", "activation"), [
+    ({"binary": True}, 1, "sigmoid"), ({}, 1, "linear"), ({"num_classes": 4}, 4, "softmax")])
+def test_tabular_mlp_output_fits_the_task(hparams, width, activation):
+    model = build_model("tabular_mlp", {"input_shape": [7], "hidden": [5], **hparams})
+    assert model.output_shape == (None, width)
+    assert model.layers[-1].activation.__name__ == activation
+    assert model.count_params() == 7 * 5 + 5 + 5 * width + width

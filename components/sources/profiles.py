@@ -1,0 +1,190 @@
+"""What a user's table holds, read once to write its declarations: kinds, gaps, distinct values.
+
+`coursepipe data csv|tfrecord --data-dir FILE` prints the columns it finds as spec lines to paste;
+`coursepipe init` builds a whole spec from the same profiles. The pipeline itself never infers:
+it reads the columns the spec declares (`components.sources.columns` says why).
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import yaml
+
+from components.sources.base import DataFileError
+from components.sources.columns import Column, ColumnKind
+from components.sources.csv_files import CsvOptions, csv_rows
+from components.sources.tfrecords import tfrecord_examples
+
+# Distinct values kept per column: enough to name a label's classes and size a vocabulary.
+MAX_KEPT_VALUES = 1000
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column as found: its inferred declaration and what the data holds."""
+
+    column: Column
+    rows: int
+    empty: int
+    distinct: int  # MAX_KEPT_VALUES + 1 means "more than MAX_KEPT_VALUES"
+    values: tuple[Any, ...]  # the distinct values when at most MAX_KEPT_VALUES, sorted
+    most_common_share: float  # of the non-empty cells: what always answering that value scores
+    median: float | None
+    mean_absolute_deviation: float | None  # from the median: what predicting the median scores
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+    @property
+    def empty_fraction(self) -> float:
+        return self.empty / self.rows if self.rows else 1.0
+
+
+class _Collector:
+    """Cells of one column, collected for the profile."""
+
+    def __init__(self) -> None:
+        self.cells: list[Any] = []
+        self.empty = 0
+        self.kinds: set[str] = set()
+        self.sizes: set[int] = set()
+
+    def add(self, value: Any, kind: str | None, size: int = 1) -> None:
+        if kind is None:
+            self.empty += 1
+            return
+        self.cells.append(value)
+        self.kinds.add(kind)
+        self.sizes.add(size)
+
+
+def _text_kind(cell: str) -> ColumnKind:
+    for kind, parse in (("int", int), ("float", float)):
+        try:
+            parse(cell)
+            return kind  # type: ignore[return-value]
+        except ValueError:
+            continue
+    return "string"
+
+
+def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | None:
+    kinds = collected.kinds
+    if len(collected.sizes) > 1:
+        return None  # lists of varying length: not a fixed-shape column
+    kind: ColumnKind = "string" if "string" in kinds else "float" if "float" in kinds else "int" if kinds else "string"
+    size = next(iter(collected.sizes), 1)
+    values = [_typed(kind, cell) for cell in collected.cells] if size == 1 else []
+    counted = Counter(values)
+    numbers = [float(v) for v in values] if kind != "string" and values else []
+    median = statistics.median(numbers) if numbers else None
+    deviation = statistics.fmean(abs(v - median) for v in numbers) if median is not None else None
+    column = Column(name=name, kind=kind, shape=[size] if size > 1 else [],
+                    missing="keep" if collected.empty else "error")
+    return ColumnProfile(
+        column=column, rows=rows, empty=collected.empty,
+        distinct=len(counted) if len(counted) <= MAX_KEPT_VALUES else MAX_KEPT_VALUES + 1,
+        values=tuple(sorted(counted)) if len(counted) <= MAX_KEPT_VALUES else (),
+        most_common_share=counted.most_common(1)[0][1] / len(values) if values else 0.0,
+        median=median, mean_absolute_deviation=deviation,
+    )
+
+
+def _typed(kind: str, cell: Any) -> Any:
+    if kind == "int":
+        return int(cell)
+    if kind == "float":
+        return float(cell)
+    return str(cell)
+
+
+def _profiles(names: Iterable[str], collected: dict[str, _Collector], rows: int) -> list[ColumnProfile]:
+    found = [_profile(name, collected[name], rows) for name in names]
+    return [profile for profile in found if profile is not None]
+
+
+def profile_csv(files: Sequence[str], delimiter: str = ",", quotechar: str = '"') -> list[ColumnProfile]:
+    """Every column of the CSV files (their header's order), kinds inferred: int, float, else string."""
+    options = CsvOptions(delimiter=delimiter, quotechar=quotechar)
+    collected: dict[str, _Collector] = {}
+    names: list[str] = []
+    rows = 0
+    for path in files:
+        for _, cells in csv_rows(path, options):
+            rows += 1
+            for name, cell in cells.items():
+                if name not in collected:
+                    collected[name] = _Collector()
+                    names.append(name)
+                text = cell.strip()
+                collected[name].add(text, _text_kind(text) if text else None)
+    return _profiles(names, collected, rows)
+
+
+_LIST_KINDS = {"float_list": "float", "int64_list": "int", "bytes_list": "string"}
+
+
+def profile_tfrecords(files: Sequence[str]) -> list[ColumnProfile]:
+    """Every feature of the tf.Examples, kinds from their lists, shapes from their value counts."""
+    collected: dict[str, _Collector] = {}
+    names: list[str] = []
+    rows = 0
+    for path in files:
+        for _, example in tfrecord_examples(path):
+            rows += 1
+            present = set()
+            for name, feature in example.features.feature.items():
+                if name not in collected:
+                    collected[name] = _Collector()
+                    collected[name].empty = rows - 1
+                    names.append(name)
+                stored = feature.WhichOneof("kind")
+                values = list(getattr(feature, stored).value) if stored else []
+                if not values:
+                    continue
+                present.add(name)
+                if stored == "bytes_list":
+                    values = [value.decode("utf-8", errors="replace") for value in values]
+                collected[name].add(values[0] if len(values) == 1 else tuple(values), _LIST_KINDS[stored], len(values))
+            for name in collected.keys() - present:
+                collected[name].empty += 1
+    return _profiles(sorted(names), collected, rows)
+
+
+def declared_columns_yaml(source_id: str, path: str, profiles: Sequence[ColumnProfile]) -> str:
+    """The `data:` section declaring these columns, each with a comment on its gaps and values."""
+    lines = ["data:", f"  source: {source_id}", f"  path: {path}", "  options:", "    columns:"]
+    for profile in profiles:
+        flow = yaml.safe_dump(column_declaration(profile.column), default_flow_style=True, sort_keys=False).strip()
+        lines.append(f"      - {flow:<60} # {describe(profile)}")
+    lines.append("    label: LABEL   # the column to predict (a string label also needs classes: [name, ...])")
+    return "\n".join(lines) + "\n"
+
+
+def column_declaration(column: Column) -> dict[str, Any]:
+    """A column as a spec writes it: name and kind, then only what differs from the defaults."""
+    return {"name": column.name, "kind": column.kind,
+            **column.model_dump(mode="json", exclude_defaults=True, exclude={"name", "kind"})}
+
+
+def describe(profile: ColumnProfile) -> str:
+    """`12 of 15002 empty; 7 distinct: Cash, Credit Card, ...` (a comment beside a declaration)."""
+    parts = [f"{profile.empty} of {profile.rows} empty" if profile.empty else "no empty cells"]
+    if profile.distinct > MAX_KEPT_VALUES:
+        parts.append(f"more than {MAX_KEPT_VALUES} distinct")
+    elif profile.distinct <= 8:
+        parts.append(f"{profile.distinct} distinct: {', '.join(map(str, profile.values))}")
+    else:
+        parts.append(f"{profile.distinct} distinct")
+    return "; ".join(parts)
+
+
+def profile_files(source_id: str, files: Sequence[str]) -> list[ColumnProfile]:
+    """The profiles of a csv or tfrecord source's files."""
+    if not files:
+        raise DataFileError(f"{source_id}: no files to read")
+    return profile_csv(files) if source_id == "csv" else profile_tfrecords(files)

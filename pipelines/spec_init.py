@@ -1,0 +1,182 @@
+"""`coursepipe init`: a whole pipeline spec for a user's own table, from its data file alone.
+
+The columns are profiled once (`components.sources.profiles`) and written down as declarations;
+each column gets the transform a TFX user would give it (z-score for numbers, a vocabulary for
+strings and for integers with few values, a fill where the data has gaps); the model is the
+registry's `tabular_mlp` sized to the transformed width; the gate is what a model must beat to be
+worth serving: the majority class's share (classification) or the error of always predicting the
+median (regression). The result is a starting point the user edits, and `coursepipe run --spec
+ID.yaml` runs it as it is.
+"""
+from __future__ import annotations
+
+import datetime
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+import yaml
+
+from components.sources import get_source, locate
+from components.sources.base import DataFileError, MissingDataError
+from components.sources.profiles import ColumnProfile, column_declaration, describe, profile_files
+from modules.spec_sections import TransformConfig, output_width
+
+Task = Literal["classification", "regression"]
+# Integer columns with at most this many values are categories (hours, weekdays, months, codes).
+MAX_INTEGER_CATEGORIES = 32
+# String columns with more distinct values than this are identifiers or free text: left out.
+MAX_STRING_CATEGORIES = 1000
+# Columns with more of their cells empty than this are left out of the model's inputs.
+MAX_EMPTY_FRACTION = 0.5
+# An integer label with at most this many values is a class label by default.
+MAX_INTEGER_CLASSES = 20
+TARGET_STEPS = 3000  # training steps `init` aims at, in whole epochs
+
+
+@dataclass(frozen=True)
+class InitialSpec:
+    """The spec `init` writes, and what it left out of the model's inputs and why."""
+
+    spec: dict[str, Any]
+    left_out: dict[str, str]
+    profiles: tuple[ColumnProfile, ...]
+    gate: str
+
+    def to_yaml(self, data_path: str) -> str:
+        header = [
+            f"# Written by `coursepipe init` from {data_path} on {datetime.date.today().isoformat()}:",
+            "# the columns as found, a transform per column, a small MLP and a gate; edit freely.",
+            *(f"# {profile.name}: {describe(profile)}" for profile in self.profiles),
+            *(f"# left out of the model's inputs: {name} ({why})" for name, why in self.left_out.items()),
+            f"# the gate: {self.gate}",
+        ]
+        body = yaml.safe_dump(self.spec, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
+        return "\n".join(header) + "\n" + body
+
+
+def source_for(data_path: str) -> str:
+    """`csv` when the path holds CSV files, else `tfrecord`; MissingDataError when it holds neither."""
+    for source_id in ("csv", "tfrecord"):
+        try:
+            locate(get_source(source_id), data_path, "--data")
+            return source_id
+        except MissingDataError:
+            continue
+    raise MissingDataError(f"--data: {data_path}: expected a CSV file (*.csv, *.csv.gz), TFRecords of tf.Example, "
+                           "or a directory of them")
+
+
+def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None = None) -> InitialSpec:
+    """The spec for `data_path` predicting `label`; DataFileError when the label is not a column."""
+    data_path = os.path.abspath(data_path)
+    source_id = source_for(data_path)
+    files = locate(get_source(source_id), data_path, "--data").newest_files()
+    profiles = profile_files(source_id, files)
+    by_name = {profile.name: profile for profile in profiles}
+    if label not in by_name:
+        raise DataFileError(f"--label: {label!r} is not a column of {data_path}; expected one of: "
+                            f"{', '.join(by_name)}")
+    target = by_name[label]
+    task = task or _task_of(target)
+    columns, label_options = _label_declaration(target, task, profiles)
+    transforms, left_out = _transforms(profiles, label)
+    if not transforms:
+        raise DataFileError(f"{data_path}: no column but {label!r} is usable as a model input "
+                            f"({'; '.join(f'{n}: {why}' for n, why in left_out.items())})")
+    parsed = TransformConfig.model_validate({"features": transforms}).features
+    width = sum(output_width(transform, 1) for transform in parsed.values())
+    rows = target.rows - target.empty
+    batch_size = 64 if rows >= 2000 else 32
+    steps_per_epoch = max(1, math.ceil(rows * 0.8 / batch_size))
+    epochs = min(100, max(5, math.ceil(TARGET_STEPS / steps_per_epoch)))
+    first = min(128, max(16, 2 ** math.ceil(math.log2(max(width, 1)))))
+    hparams: dict[str, Any] = {"input_shape": [width], "hidden": [first, first // 2], "dropout": 0.1, "seed": 42}
+    training: dict[str, Any] = {"batch_size": batch_size, "epochs": epochs,
+                                "optimizer": {"name": "adam", "learning_rate": 0.001}}
+    classes = label_options.get("classes") or range(label_options.get("num_classes", 0))
+    if task == "regression":
+        training |= {"loss": "mean_squared_error", "metrics": ["mean_absolute_error"]}
+        evaluation = {"metric": "mean_absolute_error",
+                      "upper_bound": _rounded(target.mean_absolute_deviation or 0.0, up=False)}
+        gate = "the mean absolute error of always predicting the median"
+    else:
+        binary = len(classes) == 2
+        hparams |= {"binary": True} if binary else {"num_classes": len(classes)}
+        metric = "binary_accuracy" if binary else "sparse_categorical_accuracy"
+        training |= {"loss": "binary_crossentropy" if binary else "sparse_categorical_crossentropy", "metrics": [metric]}
+        evaluation = {"metric": metric, "lower_bound": _rounded(target.most_common_share, up=True)}
+        gate = "the share of the most common class"
+    training |= {"validation_freq": 1, "seed": 42}
+    spec = {
+        "id": pipeline_id,
+        "description": f"{label} from {os.path.basename(data_path)} ({task}; written by coursepipe init)",
+        "data": {"source": source_id, "path": data_path,
+                 "options": {"columns": columns, "label": label, **label_options}},
+        "transform": {"features": transforms},
+        "model": {"name": "tabular_mlp", "hparams": hparams},
+        "training": training,
+        "evaluation": evaluation,
+    }
+    return InitialSpec(spec, left_out, tuple(profiles), f"{evaluation['metric']} must beat {gate} in the data")
+
+
+def _task_of(target: ColumnProfile) -> Task:
+    if target.column.kind == "string":
+        return "classification"
+    if target.column.kind == "int" and target.distinct <= MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _label_declaration(target: ColumnProfile, task: Task, profiles: Sequence[ColumnProfile]) -> tuple[list, dict]:
+    """Every column's declaration (the label's adjusted) and the label's options (classes / num_classes)."""
+    label_column = target.column.model_copy(update={"missing": "drop_row" if target.empty else "error"})
+    options: dict[str, Any] = {}
+    if task == "classification":
+        if target.distinct > MAX_STRING_CATEGORIES or target.column.shape:
+            raise DataFileError(f"--label: {target.name!r} has {describe(target)}; expected a class per row "
+                                "(or --task regression)")
+        if target.column.kind == "int" and list(target.values) == list(range(len(target.values))):
+            options["num_classes"] = max(len(target.values), 2)
+        else:  # class names, or integer codes that are not 0..n-1: read as names
+            label_column = label_column.model_copy(update={"kind": "string"})
+            options["classes"] = [str(value) for value in target.values]
+    elif target.column.kind == "string":
+        raise DataFileError(f"--label: {target.name!r} holds strings; regression needs numbers (or --task classification)")
+    else:
+        label_column = label_column.model_copy(update={"kind": "float"})
+    columns = [column_declaration(label_column if p.name == target.name else p.column) for p in profiles]
+    return columns, options
+
+
+def _transforms(profiles: Sequence[ColumnProfile], label: str) -> tuple[dict[str, dict], dict[str, str]]:
+    transforms: dict[str, dict] = {}
+    left_out: dict[str, str] = {}
+    for profile in profiles:
+        column = profile.column
+        if profile.name == label:
+            continue
+        if profile.empty_fraction > MAX_EMPTY_FRACTION:
+            left_out[profile.name] = f"{profile.empty} of {profile.rows} cells empty"
+        elif profile.distinct <= 1:
+            left_out[profile.name] = "one value only"
+        elif column.shape:
+            left_out[profile.name] = f"a list column (shape {column.shape}); give it a transform of your own"
+        elif column.kind == "string" and profile.distinct > MAX_STRING_CATEGORIES:
+            left_out[profile.name] = f"more than {MAX_STRING_CATEGORIES} distinct strings (an identifier or free text)"
+        elif column.kind == "string" or (column.kind == "int" and profile.distinct <= MAX_INTEGER_CATEGORIES):
+            transform: dict[str, Any] = {"kind": "categorical", "top_k": min(profile.distinct, 100)}
+            if profile.empty:
+                transform["fill"] = "" if column.kind == "string" else int(profile.median or 0)
+            transforms[profile.name] = transform
+        else:
+            transforms[profile.name] = {"kind": "zscore", **({"fill": profile.median} if profile.empty else {})}
+    return transforms, left_out
+
+
+def _rounded(value: float, up: bool) -> float:
+    """Three decimals, rounded away from what is easy: the bar is never below what the data gives for free."""
+    scaled = value * 1000
+    return (math.ceil(scaled) if up else math.floor(scaled)) / 1000
