@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from pydantic import ValidationError
 
-from components.shipped import package_data_dir, package_uri
+from components.shipped import package_data_dir, package_uri, resolve_package_uri
 from components.splits import SplitConfig
 from modules.features import FeatureSet
 from modules.spec_sections import StrictModel
@@ -168,7 +168,7 @@ def locate(source: DataSource, path: str | None, field_name: str = "data.path") 
             f"{source.id}: no data found; expected {_expected(source)} in {where}. "
             f"{source.how_to_get} Or name a directory with --data-dir, or data.path in the spec."
         )
-    path = os.path.abspath(os.path.expanduser(path))
+    path = os.path.abspath(os.path.expanduser(resolve_package_uri(path)))
     if os.path.isfile(path):
         if not source.accepts_file:
             raise MissingDataError(
