@@ -19,8 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 logger = logging.getLogger("benchmarks.taxi_vs_tfx")
+COURSEPIPE = str(Path(sys.executable).parent / "coursepipe")
 
 TFX_SIDE = r"""
 import glob, json, os, sys
@@ -52,7 +54,7 @@ def _tfx_side(root: str) -> tuple[float, float]:
 
 def _our_side(root: str) -> tuple[float, float]:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "taxi_tips", "--output", root, "--json"],
+    done = subprocess.run([COURSEPIPE, "run", "taxi_tips", "--output", root, "--json"],
                           capture_output=True, text=True, check=True)
     wall = time.monotonic() - started
     summary = json.loads(done.stdout[done.stdout.index("{"):])

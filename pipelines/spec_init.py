@@ -49,7 +49,7 @@ class InitialSpec:
             f"# Written by `coursepipe init` from {data_path} on {datetime.date.today().isoformat()}:",
             "# the columns as found, a transform per column, a small MLP and a gate; edit freely.",
             *(f"# {profile.name}: {describe(profile)}" for profile in self.profiles),
-            *(f"# left out of the model's inputs: {name} ({why})" for name, why in self.left_out.items()),
+            *(f"# left out of the model's inputs (feature: false): {name} ({why})" for name, why in self.left_out.items()),
             f"# the gate: {self.gate}",
         ]
         body = yaml.safe_dump(self.spec, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
@@ -80,8 +80,8 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
                             f"{', '.join(by_name)}")
     target = by_name[label]
     task = task or _task_of(target)
-    columns, label_options = _label_declaration(target, task, profiles)
     transforms, left_out = _transforms(profiles, label)
+    columns, label_options = _label_declaration(target, task, profiles, set(left_out))
     if not transforms:
         raise DataFileError(f"{data_path}: no column but {label!r} is usable as a model input "
                             f"({'; '.join(f'{n}: {why}' for n, why in left_out.items())})")
@@ -130,8 +130,11 @@ def _task_of(target: ColumnProfile) -> Task:
     return "regression"
 
 
-def _label_declaration(target: ColumnProfile, task: Task, profiles: Sequence[ColumnProfile]) -> tuple[list, dict]:
-    """Every column's declaration (the label's adjusted) and the label's options (classes / num_classes)."""
+def _label_declaration(target: ColumnProfile, task: Task, profiles: Sequence[ColumnProfile],
+                       left_out: set[str]) -> tuple[list, dict]:
+    """Every column's declaration and the label's options (classes / num_classes). Columns left out
+    of the model's inputs are read but not written to the examples: a column (nearly) always empty
+    would otherwise be a schema anomaly in any split that happens to hold none of it."""
     label_column = target.column.model_copy(update={"missing": "drop_row" if target.empty else "error"})
     options: dict[str, Any] = {}
     if task == "classification":
@@ -147,7 +150,9 @@ def _label_declaration(target: ColumnProfile, task: Task, profiles: Sequence[Col
         raise DataFileError(f"--label: {target.name!r} holds strings; regression needs numbers (or --task classification)")
     else:
         label_column = label_column.model_copy(update={"kind": "float"})
-    columns = [column_declaration(label_column if p.name == target.name else p.column) for p in profiles]
+    columns = [column_declaration(label_column if p.name == target.name
+                                  else p.column.model_copy(update={"feature": p.name not in left_out}))
+               for p in profiles]
     return columns, options
 
 

@@ -57,7 +57,8 @@ class Column(StrictModel):
         "tf.Example, as TFX's CsvExampleGen does; the transform's fill completes it) or {fill: VALUE}",
     )
     feature: bool = Field(
-        True, description="false: read for a derived label only, not written to the examples (it would leak the label)"
+        True, description="false: read but not written to the examples: a column only a derived label needs "
+        "(as a feature it would leak the label), or one the model leaves out"
     )
 
     @property
