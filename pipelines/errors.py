@@ -108,15 +108,16 @@ def problems_from_validation(
     problems = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
-        path = prefix + yaml_path(model, loc)
+        path = (prefix + yaml_path(model, loc)).rstrip(".")
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, loc)
             message = unknown_key + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
         elif item["type"] == "missing":
             message = "required key is missing"
         else:
-            message = item["msg"]
-            if "input" in item and item["type"] not in ("union_tag_invalid",):
+            # A validator's own message already says what it got; a whole section as "input" says nothing.
+            message = item["msg"].removeprefix("Value error, ")
+            if "input" in item and item["type"] not in ("union_tag_invalid", "value_error"):
                 message += f" (got {item['input']!r})"
         problems.append(Problem(path, message))
     return problems

@@ -48,11 +48,20 @@ class DataConfig(StrictModel):
     split: SplitConfig | None = Field(None, description="default: the course's split for the source")
     options: dict[str, Any] = Field(default_factory=dict, description="the source's own options")
 
-    def known_source(self) -> DataSource | None:
+    def named_source(self) -> DataSource | None:
         """The source `source` names, or None when there is none of that name (a spec rule says so)."""
         try:
             return get_source(self.source)
         except (KeyError, ImportError):
+            return None
+
+    def known_source(self) -> DataSource | None:
+        """The named source when its options parse too; None otherwise (a spec rule reports either
+        problem, and the rules about the features it emits wait for both)."""
+        source = self.named_source()
+        try:
+            return source if source is not None and source.parse_options(self.options) is not None else None
+        except ValidationError:
             return None
 
     def feature_set(self) -> FeatureSet:

@@ -98,7 +98,7 @@ def check_data_source_known(spec: PipelineSpec) -> Iterator[Problem]:
 
 @check("data")
 def check_data_options(spec: PipelineSpec) -> Iterator[Problem]:
-    source = spec.data.known_source()
+    source = spec.data.named_source()
     if source is None:
         return
     try:
@@ -158,7 +158,7 @@ def check_threshold_features_exist(spec: PipelineSpec) -> Iterator[Problem]:
 @check("data")
 def check_split_fits_source(spec: PipelineSpec) -> Iterator[Problem]:
     """`given` needs a source with its own train/test files; a fixed split cannot be replaced."""
-    source = spec.data.known_source()
+    source = spec.data.named_source()
     split = spec.data.split
     if source is None or split is None or split.kind == source.default_split.kind:
         return

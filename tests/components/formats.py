@@ -195,3 +195,43 @@ def parsing_spec(features: FeatureSet) -> dict:
             dtype = tf.int64 if feature.kind == "int" else tf.float32
             spec[name] = tf.io.FixedLenFeature([feature.fixed_size] if feature.shape else [], dtype)
     return spec
+
+
+# A user's table for the csv and tfrecord sources: every column kind, a list column, a string label.
+TABLE_OPTIONS = {
+    "columns": [{"name": "width"}, {"name": "count", "kind": "int"}, {"name": "colour", "kind": "string"},
+                {"name": "pixels", "shape": [2, 2]}, {"name": "species", "kind": "string"}],
+    "label": "species", "classes": ["cat", "dog"],
+}
+TABLE_ROWS = [(1.5 + i, i, ["brown", "white, with spots"][i % 2], [float(i)] * 4, ["cat", "dog"][i % 2])
+              for i in range(10)]
+
+
+def write_table_csv(directory: Path) -> Path:
+    """TABLE_ROWS as a CSV with a header (a quoted cell holds the delimiter)."""
+    import csv
+
+    path = Path(directory) / "pets.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([column["name"] for column in TABLE_OPTIONS["columns"]])
+        for width, count, colour, pixels, species in TABLE_ROWS:
+            writer.writerow([width, count, colour, " ".join(map(str, pixels)), species])
+    return path
+
+
+def write_table_tfrecords(directory: Path) -> Path:
+    """TABLE_ROWS as gzipped TFRecords of tf.Example."""
+    import tensorflow as tf
+
+    path = Path(directory) / "pets.tfrecord.gz"
+    with tf.io.TFRecordWriter(str(path), options=tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
+        for width, count, colour, pixels, species in TABLE_ROWS:
+            example = tf.train.Example()
+            example.features.feature["width"].float_list.value.append(width)
+            example.features.feature["count"].int64_list.value.append(count)
+            example.features.feature["colour"].bytes_list.value.append(colour.encode())
+            example.features.feature["pixels"].float_list.value.extend(pixels)
+            example.features.feature["species"].bytes_list.value.append(species.encode())
+            writer.write(example.SerializeToString())
+    return path

@@ -15,9 +15,16 @@ from pipelines.source_import import import_source
 from tests.components.formats import write_fashion_mnist, write_mnist_npz
 
 
+def _options_for(source_id: str) -> dict:
+    """The options a source needs to emit anything: a user's table declares its columns."""
+    from tests.components.formats import TABLE_OPTIONS
+
+    return TABLE_OPTIONS if source_id in ("csv", "tfrecord") else {}
+
+
 def test_every_source_declares_features_a_split_and_how_to_get_its_files():
     for source in SOURCES.values():
-        features = source.feature_set()
+        features = source.feature_set(_options_for(source.id))
         assert features.label and features.features, source.id
         assert source.default_split.kind in {"given", "shuffle", "sklearn", "all"}
         assert source.generated or source.how_to_get, source.id
@@ -120,6 +127,8 @@ def _fixture_for(source_id, tmp_path):
         "imdb": lambda: formats.write_imdb_npz(tmp_path),
         "images_dir": lambda: formats.write_images_dir(tmp_path, mode="L"),
         "prices_csv": lambda: formats.write_prices_csv(tmp_path, n_days=500),
+        "csv": lambda: formats.write_table_csv(tmp_path),
+        "tfrecord": lambda: formats.write_table_tfrecords(tmp_path),
     }
     if source_id not in writers:
         return None
@@ -136,9 +145,10 @@ def test_every_source_round_trips_through_its_examples(source_id, tmp_path):
     source = get_source(source_id)
     path = _fixture_for(source_id, tmp_path)
     files = located_files(source_id, path)
-    serialized = read_source_splits(source, files, source.parse_options({}), source.default_split)
-    expected = apply_split(source.default_split, read_records(source_id, path))
-    features = source.feature_set()
+    options = _options_for(source_id)
+    serialized = read_source_splits(source, files, source.parse_options(options), source.default_split)
+    expected = apply_split(source.default_split, read_records(source_id, path, **options))
+    features = source.feature_set(options)
     spec = parsing_spec(features)
     for split, rows in expected.items():
         assert len(serialized[split]) == len(rows) > 0

@@ -252,3 +252,46 @@ def test_validation_round_trips_with_the_yaml_key(tmp_path):
     spec = PipelineSpec.from_dict(_with_validation({"schema": "iris_softmax.pbtxt", "warn_on": ["SCHEMA_NEW_COLUMN"]}))
     assert "schema: iris_softmax.pbtxt" in spec.to_yaml()
     assert PipelineSpec.from_dict(yaml.safe_load(spec.to_yaml())) == spec
+
+
+TABLE = {
+    **VALID,
+    "data": {"source": "csv", "path": "pets.csv", "options": {
+        "columns": [{"name": "width"}, {"name": "colour", "kind": "string", "missing": "keep"},
+                    {"name": "count", "kind": "int"}, {"name": "fare", "missing": "keep"},
+                    {"name": "species", "kind": "int"}],
+        "label": "species", "num_classes": 3}},
+    "transform": {"features": {"width": "zscore", "colour": {"kind": "categorical", "top_k": 5, "fill": ""},
+                               "count": {"kind": "bucketize", "num_buckets": 4}, "fare": {"kind": "zscore", "fill": 0}}},
+    "model": {"name": "tabular_mlp", "hparams": {"input_shape": [12], "num_classes": 3}},
+}
+
+
+def test_a_table_spec_loads_and_its_model_input_counts_one_hot_widths():
+    spec = PipelineSpec.from_dict(yaml.safe_load(yaml.safe_dump(TABLE)))
+    assert spec.data.feature_set().features == ("width", "colour", "count", "fare")
+    bad = yaml.safe_load(yaml.safe_dump(TABLE))
+    bad["model"]["hparams"]["input_shape"] = [4]
+    with pytest.raises(SpecError, match=r"model.hparams.input_shape: expected \[12\]"):
+        PipelineSpec.from_dict(bad)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda s: s["data"]["options"].pop("columns"),
+     "data.options.columns: the csv source reads the columns the spec declares"),
+    (lambda s: s["transform"]["features"].update(colour={"kind": "zscore", "fill": 0}),
+     "transform.features.colour: 'colour' holds strings; expected kind categorical"),
+    (lambda s: s["transform"]["features"].update(width={"kind": "categorical"}),
+     "transform.features.width: 'width' holds floats; expected bucketize"),
+    (lambda s: s["transform"]["features"]["fare"].pop("fill"),
+     "transform.features.fare: 'fare' may be missing (missing: keep); expected a fill value"),
+    (lambda s: s["data"]["options"].update(label="nope"),
+     "data.options: label: 'nope' is not declared in columns"),
+])
+def test_table_mistakes_name_the_field(change, expected):
+    bad = yaml.safe_load(yaml.safe_dump(TABLE))
+    change(bad)
+    with pytest.raises(SpecError) as caught:
+        PipelineSpec.from_dict(bad)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith(expected) for m in messages), messages
