@@ -43,6 +43,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.compiled_vs_local
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling modes
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.taxi_vs_tfx
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache
