@@ -114,6 +114,26 @@ class CustomDenseHParams(HParams):
     num_classes: PositiveInt = 10
 
 
+class TransferHParams(HParams):
+    """A Keras application's convolution base, pretrained on ImageNet, under a new classification head
+    (002, 预训练网络): raw pixels in (0..255), resized to `image_size` and preprocessed as the
+    application expects, inside the model so that serving does the same."""
+
+    input_shape: tuple[PositiveInt, ...] = (32, 32, 3)
+    num_classes: PositiveInt = 10
+    image_size: int = Field(64, ge=32, description="the side the images are resized to (the applications need >= 32)")
+    head: tuple[PositiveInt, ...] = (256,)
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    fine_tune_layers: int = Field(
+        0, ge=0, description="the base's last N layers train with the head (batch normalization stays frozen); 0: all frozen"
+    )
+    weights: str = Field(
+        "imagenet",
+        description="imagenet: the file Keras keeps in ~/.keras/models (KERAS_HOME honoured); a path to such a "
+        "file; random: no pretrained weights",
+    )
+
+
 class AutoencoderHParams(HParams):
     encoder: tuple[PositiveInt, ...] = (256, 128)
     code: PositiveInt = 10
@@ -218,6 +238,8 @@ MODEL_HPARAMS: dict[str, type[HParams]] = {
     "mnist_mlp5": Mlp5HParams,
     "mnist_custom_dense": CustomDenseHParams,
     "cifar10_custom_dense": CustomDenseHParams,
+    "cifar10_resnet50_transfer": TransferHParams,
+    "cifar10_vgg16_transfer": TransferHParams,
     "mnist_autoencoder": AutoencoderHParams,
     "mnist_vae": VaeHParams,
     "cifar10_baseline": DropoutCifarHParams,

@@ -12,6 +12,7 @@ import time
 
 import yaml
 
+from modules.pretrained import missing_weights
 from pipelines.cli import output
 from pipelines.cli.common import (
     DATA_FORMS,
@@ -57,6 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.fresh:
         check_metadata_store(layout, spec.reference)
     location = run_data_location(spec, args.data_dir, layout.output_dir)
+    missing = missing_weights(spec.model.name, spec.model.hparams)
+    if missing is not None:
+        raise UsageError(missing)
     # Only now what imports TensorFlow: every mistake above is reported in well under a second.
     spec.check_heavy_rules()
     from components.validation.anomalies import DataAnomaliesError

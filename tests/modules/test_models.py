@@ -55,6 +55,8 @@ TEST_HPARAMS = {
     "cifar10_inception10": CIFAR,
     "cifar10_resnet18": CIFAR,
     "cifar10_custom_dense": CIFAR,
+    "cifar10_resnet50_transfer": {**CIFAR, "image_size": 32, "weights": "random"},
+    "cifar10_vgg16_transfer": {**CIFAR, "image_size": 32, "weights": "random"},
     "cifar100_vgg13": CIFAR,
     "cifar100_resnet18": CIFAR,
     "imdb_simplernn": {"input_shape": [80]},
