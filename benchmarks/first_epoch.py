@@ -24,22 +24,11 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks.workers import run_worker
+from modules.autograph import KERAS_PACKAGE, convert_again
 
 logger = logging.getLogger("benchmarks.first_epoch")
 VARIANTS = ("converted", "skipped")
 EXAMPLES = 256
-
-
-def _keep_keras_converted() -> None:
-    """TensorFlow's own rules: `tf_keras` not on the do-not-convert list."""
-    from tensorflow.python.autograph.core import config, config_lib
-
-    from modules.autograph import KERAS_PACKAGE
-
-    config.CONVERSION_RULES = tuple(
-        rule for rule in config.CONVERSION_RULES
-        if not (isinstance(rule, config_lib.DoNotConvert) and rule.matches(KERAS_PACKAGE))
-    )
 
 
 def worker(variant: str, spec_id: str) -> dict[str, float]:
@@ -50,7 +39,7 @@ def worker(variant: str, spec_id: str) -> dict[str, float]:
     from pipelines.spec import load_spec
 
     if variant == "converted":
-        _keep_keras_converted()
+        convert_again(KERAS_PACKAGE)
     spec = load_spec(spec_id)
     shape = model_input_shape(spec.model)
     rng = np.random.default_rng(0)

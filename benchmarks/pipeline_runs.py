@@ -8,11 +8,12 @@ own TMPDIR, whose size after the run shows what the run left behind.
 
 Variants: `project` (the Beam args as the project sets them), `tfx-default` (without the
 `--sdk_container_image` that `pipelines.factory.beam_args_for_local_workers` adds, i.e. TFX's own
-behaviour, which builds a source package of TFX in every Beam step). Cold-start figures come from
+behaviour, which builds a source package of TFX in every Beam step), `tft-converted` (AutoGraph
+converting tf.Transform's code, TensorFlow's default, which `modules.autograph` turns off). Cold-start figures come from
 the cold runs: `python -c "import pipelines.factory"` (imports of the run path) and the Trainer's
 first epoch against its later ones (`training_stats.json`).
 
-    python -m benchmarks.pipeline_runs [--spec iris_softmax] [--repeats 2] [--variants project,tfx-default]
+    python -m benchmarks.pipeline_runs [--spec iris_softmax] [--repeats 2] [--variants project,tfx-default,tft-converted]
 """
 from __future__ import annotations
 
@@ -28,15 +29,24 @@ import tempfile
 import time
 
 logger = logging.getLogger("benchmarks.pipeline_runs")
-VARIANTS = ("project", "tfx-default")
+VARIANTS = ("project", "tfx-default", "tft-converted")
 
 
 def worker(variant: str, argv: list[str]) -> int:
-    """`coursepipe` in this process, with TFX's default Beam dependency behaviour if asked."""
+    """`coursepipe` in this process, with TFX's default Beam dependency behaviour, or TensorFlow's
+    default AutoGraph conversion of tf.Transform's code, if asked."""
     from pipelines import cli, factory
 
     if variant == "tfx-default":
         factory.beam_args_for_local_workers = list
+    if variant == "tft-converted":
+        import modules.export
+        import modules.fitting
+        import modules.preprocessing
+        import modules.registry  # noqa: F401  (each adds the do-not-convert rules on import)
+        from modules.autograph import TRANSFORM_PACKAGE, convert_again
+
+        convert_again(TRANSFORM_PACKAGE)
     return cli.main(argv)
 
 

@@ -49,7 +49,9 @@ def export_serving_model(
     raw_feature_spec = tf_transform_output.raw_feature_spec()
     serving_feature_spec = {k: v for k, v in raw_feature_spec.items() if k != label}
 
-    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    # autograph=False: nothing here branches on a tensor, and converting the transform layer's code
+    # on the way cost seconds per export (modules.autograph).
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")], autograph=False)
     def serve_tf_examples(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, serving_feature_spec)
         transformed = model.tft_layer(parsed)
@@ -64,7 +66,7 @@ def export_serving_model(
             return {OUTPUT_KEY: outputs}
         return {OUTPUT_KEY: outputs, RECONSTRUCTION_LOSS_KEY: reconstruction_loss(flatten_batch(inputs), outputs)}
 
-    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")], autograph=False)
     def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, raw_feature_spec)
         return model.tft_layer(parsed)

@@ -15,12 +15,12 @@ from typing import Any, Mapping, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.autograph import skip_keras_conversion
+from modules.autograph import skip_library_conversion
 from modules.curves import EpochHistory
 from modules.spec_sections import ProfitLoss, TrainingConfig
 
 logger = logging.getLogger(__name__)
-skip_keras_conversion()  # before any train step is traced (modules.autograph says why)
+skip_library_conversion()  # before any train step is traced (modules.autograph says why)
 
 _OPTIMIZERS = {
     "sgd": keras.optimizers.SGD,

@@ -6,9 +6,12 @@ from typing import Any, Mapping
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from modules.autograph import skip_library_conversion
 from modules.features import Feature, FeatureSet, transformed_name
 from modules.spec_sections import FeatureTransform, OneHot, ScaleLike, TransformConfig
 from modules.transforms import apply_transform, decode_stored
+
+skip_library_conversion()  # before Transform traces preprocessing_fn (modules.autograph says why)
 
 TRANSFORM_KEY = "transform"
 LABEL_KEY = "label"

@@ -12,11 +12,11 @@ from typing import Callable, TypeVar
 
 import tf_keras as keras
 
-from modules.autograph import skip_keras_conversion
+from modules.autograph import skip_library_conversion
 from modules.model_hparams import DOTTED_PATH, MODEL_HPARAMS, HParams, UserHParams, unknown_model_message
 from modules.spec_sections import ModelConfig
 
-skip_keras_conversion()  # before any model is built and traced (modules.autograph says why)
+skip_library_conversion()  # before any model is built and traced (modules.autograph says why)
 
 
 def flat_size(shape: tuple[int, ...]) -> int:
