@@ -1,6 +1,7 @@
 """The one `preprocessing_fn` every pipeline's Transform runs, driven by the spec's transform section."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 import tensorflow as tf
@@ -48,10 +49,11 @@ def preprocessing_fn(
         name: Feature(description["kind"], tuple(description["shape"]))
         for name, description in custom_config.get(STORED_KEY, {}).items()
     }
-    outputs = {
-        transformed_name(name): apply_transform(_raw(inputs[name], stored.get(name), transform), transform)
-        for name, transform in config.features.items()
-    }
+    outputs = {}
+    for name, transform in config.features.items():
+        raw = _raw(inputs[name], stored.get(name), transform)
+        with tf.name_scope(_scope_name(name, raw.dtype)):
+            outputs[transformed_name(name)] = apply_transform(raw, transform)
     label = custom_config.get(LABEL_KEY)
     if label is not None:
         outputs[label] = inputs[label]
@@ -60,6 +62,14 @@ def preprocessing_fn(
         elif isinstance(config.label, ScaleLike):
             outputs.update(_scaled_label(inputs, label, config.label))
     return outputs
+
+
+def _scope_name(feature: str, dtype: tf.DType) -> str:
+    """A name scope per feature and type. tf.Transform names a vocabulary's lookup table after its
+    place in the graph, and TensorFlow shares a table of that name across the process: without the
+    scope, a second pipeline run in one process whose second vocabulary held integers where the
+    first run's held strings failed ("Conflicting key/value dtypes string->int64 with int64-int64")."""
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", f"{feature}.{dtype.name}").lstrip("_.-") or "feature"
 
 
 def _scaled_label(inputs: Mapping[str, tf.Tensor], label: str, scale: ScaleLike) -> dict[str, tf.Tensor]:

@@ -231,3 +231,4 @@ def test_fill_completes_missing_numbers_before_zscore_and_bucketize():
     assert fares.mean() == pytest.approx(0.0, abs=1e-6)
     buckets = [int(np.ravel(row[transformed_name("hour")])[0]) for row in result.rows]
     assert buckets[0] == buckets[1] < buckets[2] == buckets[3]
+
