@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 
+from components.shipped import PACKAGE_SCHEME
 from pipelines.cli import output
 from pipelines.cli.common import (
     EXIT_FAILED,
@@ -92,9 +93,12 @@ def _compile_all(args: argparse.Namespace) -> int:
 
 
 def _data_dir_of(spec: PipelineSpec, base: str | None) -> str | None:
-    """`base/<id>` for a spec whose source needs files on the cluster; None for shipped or generated data."""
+    """`base/<id>` for a spec whose source needs files on the cluster; None for shipped or generated
+    data, and for a spec whose data.path names an installed package's files (`package://`, taxi_tips)."""
     source = spec.data.known_source()
     if base is None or source is None or source.generated or source.shipped_in is not None:
+        return None
+    if spec.data.path is not None and spec.data.path.startswith(PACKAGE_SCHEME):
         return None
     return f"{base.rstrip('/')}/{spec.id}"
 

@@ -117,6 +117,8 @@ def test_compile_all_writes_every_spec_and_reports_every_failure(capsys, tmp_pat
     written = {path.stem for path in tmp_path.glob("*.yaml")}
     assert written == set(spec_ids()) - gpu_specs
     assert "gs://b/data/mnist_mlp" in (tmp_path / "mnist_mlp.yaml").read_text()
+    taxi = (tmp_path / "taxi_tips.yaml").read_text()  # its spec names the tfx package's copy: kept
+    assert "package://tfx/examples/chicago_taxi_pipeline/data/simple" in taxi and "gs://b/data/taxi_tips" not in taxi
 
 
 def test_compile_all_refuses_a_single_id(capsys, tmp_path):
