@@ -72,12 +72,17 @@ def predict(model_dir: str, examples: tuple[bytes, ...]) -> np.ndarray:
 
 
 def prediction_rows(spec: PipelineSpec, outputs: np.ndarray) -> tuple[list[str], list[list[object]]]:
-    """Header and rows: the predicted class and its probabilities for a classifier (softmax of the
-    outputs when the model emits logits), else the predicted values."""
+    """Header and rows: the predicted class (its name when the label has names) and each class's
+    probability for a classifier (softmax of logits; a single sigmoid unit gives P(class 1)), else
+    the predicted values."""
     features = spec.data.feature_set()
     num_classes = features.num_classes
-    if num_classes is not None and spec.training.target == "label" and outputs.shape[1] == num_classes:
-        probabilities = tf.nn.softmax(outputs).numpy() if spec.training.from_logits else outputs
+    binary = num_classes == 2 and outputs.shape[1] == 1  # one sigmoid unit: P(class 1)
+    if num_classes is not None and spec.training.target == "label" and (outputs.shape[1] == num_classes or binary):
+        if binary:
+            positive = tf.sigmoid(outputs).numpy() if spec.training.from_logits else outputs
+            outputs = np.concatenate([1.0 - positive, positive], axis=1)
+        probabilities = tf.nn.softmax(outputs).numpy() if spec.training.from_logits and not binary else outputs
         names = features.class_names or tuple(range(num_classes))
         header = ["example", "predicted_class", *(f"probability_{name}" for name in names)]
         rows = [[i, names[int(np.argmax(p))], *(float(v) for v in p)] for i, p in enumerate(probabilities)]

@@ -59,3 +59,22 @@ def test_a_model_directory_without_a_saved_model_is_a_usage_error(runs, tmp_path
     code = cli.main(["predict", "iris_softmax", "--output", output, "--data", data, "--to", str(tmp_path / "p.csv"),
                      "--model", str(tmp_path)])
     assert code == 2 and "--model" in capsys.readouterr().err
+
+
+def test_prediction_rows_name_the_classes_and_read_one_sigmoid_unit_as_two_probabilities():
+    from pipelines.predictions import prediction_rows
+    from pipelines.spec import PipelineSpec, load_spec
+
+    taxi = load_spec("taxi_tips")  # a derived 0/1 label, one sigmoid unit
+    header, rows = prediction_rows(taxi, np.array([[0.9], [0.2]], dtype=np.float32))
+    assert header == ["example", "predicted_class", "probability_0", "probability_1"]
+    assert rows[0][1] == 1 and rows[1][1] == 0
+    np.testing.assert_allclose([rows[0][2], rows[0][3]], [0.1, 0.9], rtol=1e-6)
+    named = taxi.model_dump(mode="json")
+    named["data"] = {"source": "csv", "options": {
+        "columns": [{"name": "fare"}, {"name": "payment", "kind": "string"}], "label": "payment",
+        "classes": ["Cash", "Card"]}}
+    named["transform"] = {"features": {"fare": "zscore"}}
+    named["model"]["hparams"]["input_shape"] = [1]
+    header, rows = prediction_rows(PipelineSpec.from_dict(named), np.array([[0.7]], dtype=np.float32))
+    assert header[2:] == ["probability_Cash", "probability_Card"] and rows[0][1] == "Card"
