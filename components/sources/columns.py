@@ -17,8 +17,8 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 
 from pydantic import Field, PositiveInt, model_validator
 
-from components.sources.base import DataFileError, Record
-from components.splits import EVAL_SPLIT, TRAIN_SPLIT
+from components.sources.base import DataFileError, DataSource, Record, SourceRecords
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
 from modules.features import CLASS_INDEX, SCALAR_FLOAT, Feature, FeatureSet
 from modules.spec_sections import StrictModel
 
@@ -200,6 +200,23 @@ class TableOptions(StrictModel):
             kinds=kinds, class_names=tuple(self.classes),
             optional=frozenset(column.name for column in emitted if column.missing == "keep"),
         )
+
+
+def table_source(source_id: str, description: str, read: Callable[[Sequence[str], Any], SourceRecords],
+                 layouts: tuple[str, ...], options_class: type[TableOptions], files: str) -> DataSource:
+    """A source of a user's table: features from its declared columns, the spec's shuffle split by
+    default, or the train/eval split its files or a split column give."""
+    return DataSource(
+        id=source_id,
+        description=description,
+        features=lambda options: options.feature_set(),
+        read=read,
+        default_split=ShuffleSplit(eval_fraction=0.2, seed=42),
+        can_give_split=True,
+        layouts=layouts,
+        how_to_get=f"Name your {files} or its directory with data.path or --data-dir.",
+        options_class=options_class,
+    )
 
 
 class TableRows:

@@ -14,10 +14,10 @@ from typing import Iterator, Sequence
 
 from pydantic import Field, field_validator
 
-from components.sources.base import DataFileError, DataSource, Record, SourceRecords
-from components.sources.columns import TableOptions, TableRows, parse_cell, split_records
+from components.sources.base import DataFileError, Record, SourceRecords
+from components.sources.columns import TableOptions, TableRows, parse_cell, split_records, table_source
 from components.sources.tabular import read_text
-from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 
 CSV_LAYOUTS = ("*.csv", "*.csv.gz")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
@@ -104,14 +104,7 @@ def read_csv(files: Sequence[str], options: CsvOptions) -> SourceRecords:
     return split_records(rows)
 
 
-CSV_SOURCE = DataSource(
-    id="csv",
-    description="your own CSV file(s): a header row, the columns and the label declared in data.options",
-    features=lambda options: options.feature_set(),
-    read=read_csv,
-    default_split=ShuffleSplit(eval_fraction=0.2, seed=42),
-    can_give_split=True,
-    layouts=CSV_LAYOUTS,
-    how_to_get="Name your CSV file or its directory with data.path or --data-dir.",
-    options_class=CsvOptions,
+CSV_SOURCE = table_source(
+    "csv", "your own CSV file(s): a header row, the columns and the label declared in data.options",
+    read_csv, CSV_LAYOUTS, CsvOptions, "CSV file",
 )

@@ -13,9 +13,9 @@ from typing import Any, Iterator, Sequence
 
 from pydantic import Field, model_validator
 
-from components.sources.base import DataFileError, DataSource, Record, SourceRecords
-from components.sources.columns import Cell, Column, TableOptions, TableRows, split_records
-from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
+from components.sources.base import DataFileError, Record, SourceRecords
+from components.sources.columns import Cell, Column, TableOptions, TableRows, split_records, table_source
+from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 
 TFRECORD_LAYOUTS = ("Split-*/*", "*.tfrecord", "*.tfrecord.gz", "*.tfrecords", "*.gz")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -126,14 +126,7 @@ def read_tfrecords(files: Sequence[str], options: TfRecordOptions) -> SourceReco
     return split_records(rows)
 
 
-TFRECORD_SOURCE = DataSource(
-    id="tfrecord",
-    description="your own TFRecords of tf.Example (gzipped or plain; a folder, or TFX's Split-train/Split-eval)",
-    features=lambda options: options.feature_set(),
-    read=read_tfrecords,
-    default_split=ShuffleSplit(eval_fraction=0.2, seed=42),
-    can_give_split=True,
-    layouts=TFRECORD_LAYOUTS,
-    how_to_get="Name your TFRecord file or its directory with data.path or --data-dir.",
-    options_class=TfRecordOptions,
+TFRECORD_SOURCE = table_source(
+    "tfrecord", "your own TFRecords of tf.Example (gzipped or plain; a folder, or TFX's Split-train/Split-eval)",
+    read_tfrecords, TFRECORD_LAYOUTS, TfRecordOptions, "TFRecord file",
 )
