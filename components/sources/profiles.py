@@ -14,9 +14,9 @@ from typing import Any, Iterable, Sequence
 import yaml
 
 from components.sources.base import DataFileError
-from components.sources.columns import Column, ColumnKind
+from components.sources.columns import Column, ColumnKind, parse_scalar
 from components.sources.csv_files import CsvOptions, csv_rows
-from components.sources.tfrecords import tfrecord_examples
+from components.sources.tfrecords import KIND_OF_LIST, tfrecord_examples
 
 # Distinct values kept per column: enough to name a label's classes and size a vocabulary.
 MAX_KEPT_VALUES = 1000
@@ -78,7 +78,7 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         return None  # lists of varying length: not a fixed-shape column
     kind: ColumnKind = "string" if "string" in kinds else "float" if "float" in kinds else "int" if kinds else "string"
     size = next(iter(collected.sizes), 1)
-    values = [_typed(kind, cell) for cell in collected.cells] if size == 1 else []
+    values = [parse_scalar(kind, str(cell)) for cell in collected.cells] if size == 1 else []
     counted = Counter(values)
     numbers = [float(v) for v in values] if kind != "string" and values else []
     median = statistics.median(numbers) if numbers else None
@@ -92,14 +92,6 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         most_common_share=counted.most_common(1)[0][1] / len(values) if values else 0.0,
         median=median, mean_absolute_deviation=deviation,
     )
-
-
-def _typed(kind: str, cell: Any) -> Any:
-    if kind == "int":
-        return int(cell)
-    if kind == "float":
-        return float(cell)
-    return str(cell)
 
 
 def _profiles(names: Iterable[str], collected: dict[str, _Collector], rows: int) -> list[ColumnProfile]:
@@ -125,9 +117,6 @@ def profile_csv(files: Sequence[str], delimiter: str = ",", quotechar: str = '"'
     return _profiles(names, collected, rows)
 
 
-_LIST_KINDS = {"float_list": "float", "int64_list": "int", "bytes_list": "string"}
-
-
 def profile_tfrecords(files: Sequence[str]) -> list[ColumnProfile]:
     """Every feature of the tf.Examples, kinds from their lists, shapes from their value counts."""
     collected: dict[str, _Collector] = {}
@@ -149,7 +138,7 @@ def profile_tfrecords(files: Sequence[str]) -> list[ColumnProfile]:
                 present.add(name)
                 if stored == "bytes_list":
                     values = [value.decode("utf-8", errors="replace") for value in values]
-                collected[name].add(values[0] if len(values) == 1 else tuple(values), _LIST_KINDS[stored], len(values))
+                collected[name].add(values[0] if len(values) == 1 else tuple(values), KIND_OF_LIST[stored], len(values))
             for name in collected.keys() - present:
                 collected[name].empty += 1
     return _profiles(sorted(names), collected, rows)

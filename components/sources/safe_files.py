@@ -109,11 +109,20 @@ def tar_members(path: str) -> Iterator[tuple[str, IO[bytes]]]:
                     yield member.name, io.BytesIO(data)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: str) -> bool:
+    """Whether `path` starts as a gzip file does (its name need not say so)."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
 def read_maybe_gzip(path: str) -> bytes:
     """The bytes of `path`, gunzipped if it is gzip; a truncated or corrupt gzip is an `OSError`."""
     with open(path, "rb") as handle:
         data = handle.read()
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(data)
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:

@@ -15,13 +15,13 @@ from pydantic import Field, model_validator
 
 from components.sources.base import DataFileError, Record, SourceRecords
 from components.sources.columns import Cell, Column, TableOptions, TableRows, split_records, table_source
+from components.sources.safe_files import is_gzip
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 
 TFRECORD_LAYOUTS = ("Split-*/*", "*.tfrecord", "*.tfrecord.gz", "*.tfrecords", "*.gz")
-GZIP_MAGIC = b"\x1f\x8b"
 # tf.train.Feature's `kind` oneof for each declared kind, and back.
 _LIST_OF_KIND = {"float": "float_list", "int": "int64_list", "string": "bytes_list"}
-_KIND_OF_LIST = {value: key for key, value in _LIST_OF_KIND.items()}
+KIND_OF_LIST = {value: key for key, value in _LIST_OF_KIND.items()}
 _SPLIT_DIRS = {"Split-train": TRAIN_SPLIT, "Split-eval": EVAL_SPLIT}
 
 
@@ -71,8 +71,7 @@ def tfrecord_examples(path: str) -> Iterator[tuple[int, Any]]:
     import tensorflow as tf
     from google.protobuf.message import DecodeError
 
-    with open(path, "rb") as handle:
-        compression = "GZIP" if handle.read(2) == GZIP_MAGIC else ""
+    compression = "GZIP" if is_gzip(path) else ""
     number = -1
     try:
         for number, serialized in enumerate(tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator()):
@@ -96,7 +95,7 @@ def example_cells(example: Any, columns: Sequence[Column], where: str) -> dict[s
             cells[column.name] = ""
             continue
         if stored != _LIST_OF_KIND[column.kind]:
-            raise DataFileError(f"{where}: feature {column.name!r} is stored as {_KIND_OF_LIST[stored]} "
+            raise DataFileError(f"{where}: feature {column.name!r} is stored as {KIND_OF_LIST[stored]} "
                                 f"({stored}); the columns declare {column.kind}")
         values = list(getattr(feature, stored).value)
         if column.kind == "string":

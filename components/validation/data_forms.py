@@ -30,9 +30,9 @@ from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 from components.example_encoding import EncodingError, encode_example
 from components.example_gen import inferred_feature_set
 from components.sources import DataFileError, DataSource, MissingDataError, locate
+from components.sources.safe_files import is_gzip
 
 TFRECORD_PATTERNS = ("*.tfrecord", "*.tfrecords", "*.tfrecord.gz", "*.tfrecords.gz", "data_tfrecord-*")
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,7 @@ def _load_source(path: str, source: DataSource, options: Any, field: str) -> Loa
 def _load_tfrecords(files: list[str], path: str) -> LoadedData:
     examples: list[bytes] = []
     for name in files:
-        with open(name, "rb") as handle:
-            compression = "GZIP" if handle.read(2) == GZIP_MAGIC else ""
+        compression = "GZIP" if is_gzip(name) else ""
         try:
             examples += [record.numpy() for record in tf.data.TFRecordDataset(name, compression_type=compression)]
         except tf.errors.DataLossError as error:
