@@ -56,12 +56,12 @@ class InitialSpec:
         return "\n".join(header) + "\n" + body
 
 
-def source_for(data_path: str) -> str:
-    """`csv` when the path holds CSV files, else `tfrecord`; MissingDataError when it holds neither."""
+def located_table(data_path: str) -> tuple[str, list[str]]:
+    """(`csv`, its files) when the path holds CSV files, else (`tfrecord`, its files) for TFRecords;
+    MissingDataError when it holds neither."""
     for source_id in ("csv", "tfrecord"):
         try:
-            locate(get_source(source_id), data_path, "--data")
-            return source_id
+            return source_id, locate(get_source(source_id), data_path, "--data").newest_files()
         except MissingDataError:
             continue
     raise MissingDataError(f"--data: {data_path}: expected a CSV file (*.csv, *.csv.gz), TFRecords of tf.Example, "
@@ -71,8 +71,7 @@ def source_for(data_path: str) -> str:
 def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None = None) -> InitialSpec:
     """The spec for `data_path` predicting `label`; DataFileError when the label is not a column."""
     data_path = os.path.abspath(data_path)
-    source_id = source_for(data_path)
-    files = locate(get_source(source_id), data_path, "--data").newest_files()
+    source_id, files = located_table(data_path)
     profiles = profile_files(source_id, files)
     by_name = {profile.name: profile for profile in profiles}
     if label not in by_name:
