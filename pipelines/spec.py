@@ -59,10 +59,13 @@ class DataConfig(StrictModel):
         """The named source when its options parse too; None otherwise (a spec rule reports either
         problem, and the rules about the features it emits wait for both)."""
         source = self.named_source()
+        if source is None:
+            return None
         try:
-            return source if source is not None and source.parse_options(self.options) is not None else None
+            source.parse_options(self.options)
         except ValidationError:
             return None
+        return source
 
     def feature_set(self) -> FeatureSet:
         """The features and label the source emits with these options; KeyError for an unknown source."""
