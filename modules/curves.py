@@ -32,10 +32,13 @@ class EpochHistory:
 
 
 def _panels(names: Sequence[str]) -> list[str]:
-    """The metrics to draw, the course's order: the first metric (accuracy), then the loss."""
+    """The metrics to draw, the course's order: the first metric (accuracy), then the loss; a model
+    with no single loss (a GAN's d_loss and g_loss) gets its first two."""
     train_names = [n for n in names if not n.startswith("val_")]
     metrics = [n for n in train_names if n != "loss"]
-    return [*metrics[:1], *(["loss"] if "loss" in train_names else [])]
+    if "loss" not in train_names:
+        return metrics[:2]
+    return [*metrics[:1], "loss"]
 
 
 def write_curves(history: EpochHistory, directory: str, title: str) -> str | None:

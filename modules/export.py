@@ -3,6 +3,9 @@
 - `serving_default`: serialized `tf.Example` with the raw features in, predictions out; the
   Transform graph is inside, so a client never re-implements the preprocessing.
 - `transform_features`: serialized `tf.Example` in, transformed features out; the Evaluator uses it.
+
+A GAN's generator is exported by `export_generator` instead: what it serves is pictures for
+latent vectors (or for integer seeds), not predictions for examples.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import tf_keras as keras
 
 from modules.inputs import flatten_batch, model_input
 from modules.preprocessing import label_offset_name, label_range_name
+from modules.samples import to_pixels
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +27,8 @@ TRANSFORM_SIGNATURE = "transform_features"
 OUTPUT_KEY = "outputs"
 CLASSES_KEY = "classes"
 RECONSTRUCTION_LOSS_KEY = "reconstruction_loss"
+SEEDS_SIGNATURE = "from_seeds"
+IMAGES_KEY = "images"
 
 
 def export_serving_model(
@@ -88,3 +94,26 @@ def predicted_class_names(outputs: tf.Tensor, class_names: Sequence[str]) -> tf.
     else:
         ids = tf.argmax(outputs, axis=-1)
     return tf.gather(names, ids)
+
+
+def export_generator(generator: keras.Model, serving_model_dir: str) -> None:
+    """Saves a GAN's generator: `serving_default` takes latent vectors `z` [batch, z_dim] (float32)
+    and `from_seeds` integer `seeds` [batch] (each seed one standard normal latent vector, the same
+    on every call); both return `images`, uint8 [batch, height, width, channels]."""
+    z_dim = int(generator.input_shape[-1])
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None, z_dim], dtype=tf.float32, name="z")], autograph=False)
+    def from_latents(z: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {IMAGES_KEY: to_pixels(generator(z, training=False))}
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.int64, name="seeds")], autograph=False)
+    def from_seeds(seeds: tf.Tensor) -> dict[str, tf.Tensor]:
+        latents = tf.map_fn(
+            lambda seed: tf.random.stateless_normal([z_dim], seed=tf.stack([seed, tf.zeros_like(seed)])),
+            seeds, fn_output_signature=tf.float32)
+        return from_latents(latents)
+
+    signatures = {SERVING_SIGNATURE: from_latents.get_concrete_function(),
+                  SEEDS_SIGNATURE: from_seeds.get_concrete_function()}
+    generator.save(serving_model_dir, save_format="tf", signatures=signatures)
+    logger.info("Exported the generator with signatures %s to %s", sorted(signatures), serving_model_dir)

@@ -48,7 +48,10 @@ CLASS_INDEX = Feature("int")
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """The raw features and the label that one data source emits, with their storage."""
+    """The raw features and the label that one data source emits, with their storage.
+
+    An empty `label` marks unlabelled data (a folder of pictures a generative model learns from).
+    """
 
     features: tuple[str, ...]
     label: str
@@ -60,8 +63,12 @@ class FeatureSet:
     optional: frozenset[str] = frozenset()
 
     @property
+    def labelled(self) -> bool:
+        return bool(self.label)
+
+    @property
     def all_keys(self) -> tuple[str, ...]:
-        return (*self.features, self.label)
+        return (*self.features, self.label) if self.labelled else self.features
 
     def feature(self, name: str) -> Feature:
         """Storage of `name`: what `kinds` says; features default to a float, the label to a class index."""
@@ -70,10 +77,19 @@ class FeatureSet:
         return CLASS_INDEX if name == self.label else SCALAR_FLOAT
 
 
+def image_feature(height: int, width: int, channels: int) -> Feature:
+    """Raw uint8 pixels of one picture: (height, width) grey, (height, width, channels) colour."""
+    return Feature("uint8", (height, width) if channels == 1 else (height, width, channels))
+
+
 def image_set(height: int, width: int, channels: int, num_classes: int) -> FeatureSet:
     """An image source: one `image` feature of raw uint8 pixels and an integer `label`."""
-    shape = (height, width) if channels == 1 else (height, width, channels)
     return FeatureSet(
         features=("image",), label="label", num_classes=num_classes,
-        kinds={"image": Feature("uint8", shape)},
+        kinds={"image": image_feature(height, width, channels)},
     )
+
+
+def unlabelled_image_set(height: int, width: int, channels: int) -> FeatureSet:
+    """Pictures without a label: one `image` feature of raw uint8 pixels."""
+    return FeatureSet(features=("image",), label="", kinds={"image": image_feature(height, width, channels)})

@@ -2,7 +2,10 @@
 
 - `fit`: Keras `compile` / `fit`, as most course models train;
 - `gradient_tape`: the course's own loop (004 M2, 000/001): per batch, a `tf.GradientTape` over
-  the loss and `w.assign_sub(learning_rate * grad)` for every trainable variable.
+  the loss and `w.assign_sub(learning_rate * grad)` for every trainable variable;
+- `gan` / `wgan_gp`: a generator and a discriminator (`modules.models.gan.Gan`), each with its own
+  copy of the spec's optimizer, in the course's alternating loop, which is the model's `train_step`
+  under Keras `fit`.
 
 Both take the same datasets and leave a compiled Keras model, exported the same way.
 """
@@ -17,7 +20,7 @@ import tf_keras as keras
 
 from modules.autograph import skip_library_conversion
 from modules.curves import EpochHistory
-from modules.spec_sections import ProfitLoss, TrainingConfig
+from modules.spec_sections import GAN_STYLES, OptimizerConfig, ProfitLoss, TrainingConfig
 
 logger = logging.getLogger(__name__)
 skip_library_conversion()  # before any train step is traced (modules.autograph says why)
@@ -75,10 +78,23 @@ def per_example_loss(training: TrainingConfig) -> keras.losses.Loss:
     return loss
 
 
+def make_optimizer(config: OptimizerConfig) -> keras.optimizers.Optimizer:
+    """The spec's optimizer (Adam's beta_1 when given)."""
+    extra = {"beta_1": config.beta_1} if config.beta_1 is not None else {}
+    return _OPTIMIZERS[config.name](learning_rate=config.learning_rate, **extra)
+
+
 def compile_model(model: keras.Model, training: TrainingConfig) -> None:
-    """`model.compile` with the course's optimizer, loss and metrics named in the spec."""
+    """`model.compile` with the course's optimizer, loss and metrics named in the spec; a GAN gets
+    one optimizer per network and the style's losses."""
+    if training.style in GAN_STYLES:
+        model.compile(generator_optimizer=make_optimizer(training.optimizer),
+                      discriminator_optimizer=make_optimizer(training.optimizer),
+                      loss=training.style, gradient_penalty_weight=training.gradient_penalty,
+                      jit_compile=training.accelerator.xla)
+        return
     model.compile(
-        optimizer=_OPTIMIZERS[training.optimizer.name](learning_rate=training.optimizer.learning_rate),
+        optimizer=make_optimizer(training.optimizer),
         loss=make_loss(training),
         metrics=list(training.metrics),
         jit_compile=training.accelerator.xla,
@@ -210,7 +226,9 @@ def fit_gradient_tape(
             logger.info("epoch %d/%d - loss: %.4f - %s", epoch, epochs, total / max(count, 1), shown)
 
 
-FIT_STYLES = {"fit": fit_keras, "gradient_tape": fit_gradient_tape}
+FIT_STYLES = {"fit": fit_keras, "gradient_tape": fit_gradient_tape, "gan": fit_keras, "wgan_gp": fit_keras}
+# Styles fitted by Keras `fit`, which runs callbacks (the hand-written loop runs none).
+KERAS_FIT_STYLES = ("fit", *GAN_STYLES)
 
 
 def fit(model: keras.Model, training: TrainingConfig, train: tf.data.Dataset,

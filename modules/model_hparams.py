@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 
 DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -146,6 +146,22 @@ class VaeHParams(HParams):
     seed: int | None = None
 
 
+class GanHParams(HParams):
+    """The course's GAN (002): 64x64 colour pictures (the notes' faces) or 28x28 grey digits."""
+
+    input_shape: tuple[PositiveInt, ...] = (64, 64, 3)
+    z_dim: PositiveInt = Field(100, description="the generator's latent vector")
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _known_size(self) -> GanHParams:
+        shape = tuple(self.input_shape)
+        if not (len(shape) == 3 and shape[:2] == (64, 64)) and shape not in ((28, 28), (28, 28, 1)):
+            raise ValueError("input_shape: expected [64, 64, channels] (the notes' faces) or [28, 28] (digits), "
+                             f"got {list(shape)}")
+        return self
+
+
 # cifar (modules/models/cifar.py)
 
 class CifarHParams(HParams):
@@ -242,6 +258,7 @@ MODEL_HPARAMS: dict[str, type[HParams]] = {
     "cifar10_vgg16_transfer": TransferHParams,
     "mnist_autoencoder": AutoencoderHParams,
     "mnist_vae": VaeHParams,
+    "dcgan": GanHParams,
     "cifar10_baseline": DropoutCifarHParams,
     "cifar10_lenet5": CifarHParams,
     "cifar10_alexnet8": AlexNetHParams,

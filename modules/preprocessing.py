@@ -55,7 +55,7 @@ def preprocessing_fn(
         with tf.name_scope(_scope_name(name, raw.dtype)):
             outputs[transformed_name(name)] = apply_transform(raw, transform)
     label = custom_config.get(LABEL_KEY)
-    if label is not None:
+    if label:  # unlabelled pictures have none
         outputs[label] = inputs[label]
         if isinstance(config.label, OneHot):
             outputs[transformed_name(label)] = apply_transform(_as_scalars(inputs[label]), config.label)

@@ -200,6 +200,13 @@ class ModelConfig(StrictModel):
 class OptimizerConfig(StrictModel):
     name: Literal["sgd", "adam", "rmsprop", "adagrad"]
     learning_rate: PositiveFloat
+    beta_1: float | None = Field(None, gt=0.0, lt=1.0, description="adam only: the first moment's decay (GANs use 0.5)")
+
+    @model_validator(mode="after")
+    def _beta_for_adam(self) -> OptimizerConfig:
+        if self.beta_1 is not None and self.name != "adam":
+            raise ValueError(f"beta_1 is Adam's; optimizer {self.name!r} has none")
+        return self
 
 
 LossName = Literal[
@@ -220,7 +227,9 @@ class ProfitLoss(StrictModel):
     profit: PositiveFloat
 
 
-TrainingStyle = Literal["fit", "gradient_tape"]
+TrainingStyle = Literal["fit", "gradient_tape", "gan", "wgan_gp"]
+# Styles that train a generator and a discriminator by the course's alternating loop (Keras fit).
+GAN_STYLES = ("gan", "wgan_gp")
 
 
 class AcceleratorConfig(StrictModel):
@@ -260,13 +269,18 @@ class TrainingConfig(StrictModel):
     epochs: PositiveInt | None = None
     steps: PositiveInt | None = None
     optimizer: OptimizerConfig
-    loss: LossName | ProfitLoss
+    loss: LossName | ProfitLoss | None = Field(None, description="required but for gan / wgan_gp, whose style is the loss")
     from_logits: bool = False
     style: TrainingStyle = Field(
         "fit",
         description="fit: Keras compile/fit; gradient_tape: the course's hand-written loop, "
-        "w.assign_sub(learning_rate * grad) per batch (needs optimizer sgd)",
+        "w.assign_sub(learning_rate * grad) per batch (needs optimizer sgd); gan / wgan_gp: a "
+        "generator and a discriminator in the course's alternating loop, with sigmoid cross-entropy "
+        "or the Wasserstein critic loss plus the gradient penalty (model dcgan)",
     )
+    gradient_penalty: PositiveFloat = Field(10.0, description="wgan_gp: lambda, the gradient penalty's weight")
+    sample_every: PositiveInt | None = Field(
+        None, description="gan / wgan_gp: write a grid of generated samples every N batches (and always the last)")
     report_weights: bool = Field(False, description="log the learned weights (the yogurt models)")
     target: Literal["label", "input"] = Field(
         "label",
@@ -295,11 +309,15 @@ class TrainingConfig(StrictModel):
                 "style gradient_tape updates w -= learning_rate * grad as the course does; "
                 f"expected optimizer sgd, got {self.optimizer.name!r}"
             )
-        if self.style != "fit":
-            if self.checkpoint is not None:
-                raise ValueError("checkpoint needs style fit (Keras' ModelCheckpoint callback)")
-            if self.accelerator.mixed_precision or self.accelerator.xla:
-                raise ValueError("accelerator mixed_precision/xla need style fit (Keras compile)")
+        if (self.loss is None) != (self.style in GAN_STYLES):
+            raise ValueError(f"loss: expected none for style {self.style} (the style is the loss)"
+                             if self.loss is not None else "loss: required (field required)")
+        if self.style != "fit" and self.checkpoint is not None:
+            raise ValueError("checkpoint needs style fit (Keras' ModelCheckpoint callback)")
+        if self.style == "gradient_tape" and (self.accelerator.mixed_precision or self.accelerator.xla):
+            raise ValueError("accelerator mixed_precision/xla need a Keras-compiled style (fit, gan, wgan_gp)")
+        if self.style not in GAN_STYLES and self.sample_every is not None:
+            raise ValueError("sample_every is for the styles gan and wgan_gp")
         return self
 
 

@@ -22,12 +22,14 @@ from tfx_bsl.public import tfxio
 
 from modules.accelerators import device_names, distribution_strategy, precision_policy, with_float32_outputs
 from modules.curves import EpochHistory, write_curves
-from modules.export import export_serving_model
+from modules.export import export_generator, export_serving_model
 from modules.features import transformed_name
-from modules.fitting import ThroughputMeter, compile_model, fit, per_example_loss
+from modules.fitting import KERAS_FIT_STYLES, ThroughputMeter, compile_model, fit, per_example_loss
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model, model_input_shape
+from modules.samples import SampleGrid
 from modules.spec_sections import (
+    GAN_STYLES,
     LEARNING_RATE,
     ModelConfig,
     ScaleLike,
@@ -71,7 +73,7 @@ def make_dataset(
     data_accessor: DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     features: Sequence[str],
-    label: str,
+    label: str | None,
     batch_size: int,
     repeat: bool,
     shuffle: bool,
@@ -82,16 +84,19 @@ def make_dataset(
 
     The examples are read and parsed on the first pass and kept in memory; each later epoch
     reshuffles all of them, as Keras' `fit(shuffle=True)` does with the course's arrays (TFXIO's own
-    shuffle re-reads the files every epoch and shuffles within a buffer only).
+    shuffle re-reads the files every epoch and shuffles within a buffer only). Without a `label`
+    (unlabelled pictures) the batches hold the model input alone.
     """
     parsed = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=1024, label_key=label, num_epochs=1, shuffle=False),
+        tfxio.TensorFlowDatasetOptions(batch_size=1024, label_key=label or None, num_epochs=1, shuffle=False),
         tf_transform_output.transformed_metadata.schema,
     )
-    def to_pair(transformed: Mapping[str, tf.Tensor], y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def to_pair(transformed: Mapping[str, tf.Tensor], y: tf.Tensor | None = None) -> Any:
         x = model_input(transformed, features)
-        return (x, flatten_batch(x)) if reconstruct else (x, y)
+        if reconstruct:
+            return x, flatten_batch(x)
+        return x if y is None else (x, y)
 
     examples = parsed.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
     if shuffle:
@@ -129,7 +134,7 @@ def train_model(
     strategy = distribution_strategy()
     with precision_policy(training.accelerator) as policy, strategy.scope():
         model = build_model(model_config.name, model_config.hparams)
-        if training.accelerator.mixed_precision:
+        if training.accelerator.mixed_precision and training.style not in GAN_STYLES:  # a GAN's outputs are float32
             model = with_float32_outputs(model, model_input_shape(model_config))
         compile_model(model, training)
         if training.warm_start:
@@ -139,8 +144,10 @@ def train_model(
     meter = ThroughputMeter(training.batch_size)
     callbacks: list[keras.callbacks.Callback] = []
     checkpoint_path = os.path.join(model_run_dir, CHECKPOINT_DIR, "best")
-    if training.style == "fit":  # the hand-written loop runs no Keras callbacks
+    if training.style in KERAS_FIT_STYLES:  # the hand-written loop runs no Keras callbacks
         callbacks += [meter, keras.callbacks.TensorBoard(os.path.join(model_run_dir, "logs"))]
+        if training.style in GAN_STYLES:
+            callbacks.append(SampleGrid(model_run_dir, model.z_dim, training.sample_every))
         if training.checkpoint is not None:
             callbacks.append(keras.callbacks.ModelCheckpoint(
                 checkpoint_path, monitor=training.checkpoint.monitor,
@@ -184,7 +191,7 @@ class TrainerInputs:
     training: TrainingConfig
     model: ModelConfig
     features: list[str]
-    label: str
+    label: str  # empty: unlabelled data
     train: tf.data.Dataset
     eval: tf.data.Dataset
     tf_transform_output: tft.TFTransformOutput
@@ -248,6 +255,9 @@ def run_fn(fn_args: FnArgs) -> None:
         steps=None if training.epochs is not None else fn_args.train_steps, base_model=fn_args.base_model,
     )
     save_for_warm_start(trained.model, fn_args.serving_model_dir)
+    if training.style in GAN_STYLES:
+        export_generator(trained.model.generator, fn_args.serving_model_dir)
+        return
     export_serving_model(
         trained.model, inputs.tf_transform_output, fn_args.serving_model_dir, inputs.features, inputs.label,
         reconstruction_loss=per_example_loss(training) if training.target == "input" else None,

@@ -33,6 +33,7 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 from components.example_gen import course_example_gen
+from components.generator_evaluator import SampleQualityEvaluator, sample_quality_metric_config
 from components.pusher import CoursePusher
 from components.resolvers import (
     BLESSING_KEY,
@@ -57,7 +58,7 @@ from components.validation.component import CourseExampleValidator, gate_config
 from components.validation.schemas import schema_path
 from modules.export import OUTPUT_KEY, RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
-from modules.spec_sections import TUNING_KEY, TrainingConfig
+from modules.spec_sections import GAN_STYLES, TUNING_KEY, TrainingConfig
 from modules.trainer import make_trainer_custom_config
 from pipelines.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint, entry_module
 from pipelines.names import (
@@ -197,24 +198,43 @@ def _value_threshold(lower: float | None, upper: float | None) -> tfma.GenericVa
     return threshold
 
 
-def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
-    """TFMA config: the spec's metric with its bound, no regression against the baseline, and the
-    spec's slices (each slice's own bound on the metric, where given)."""
-    features = spec.data.feature_set()
-    label = features.label
-    evaluation = spec.evaluation
-    gated = EVAL_METRICS[evaluation.metric]
-    class_name, higher_is_better = gated.tfma_class, gated.higher_is_better
-    reconstructs = spec.training.target == "input"
+def gate_threshold(evaluation: EvaluationConfig) -> tfma.MetricThreshold:
+    """The spec's bound on its metric and no regression against the baseline beyond `change_threshold`."""
     direction = (
-        tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better else tfma.MetricDirection.LOWER_IS_BETTER
+        tfma.MetricDirection.HIGHER_IS_BETTER if EVAL_METRICS[evaluation.metric].higher_is_better
+        else tfma.MetricDirection.LOWER_IS_BETTER
     )
-    threshold = tfma.MetricThreshold(
+    return tfma.MetricThreshold(
         value_threshold=_value_threshold(evaluation.lower_bound, evaluation.upper_bound),
         change_threshold=tfma.GenericChangeThreshold(
             direction=direction, absolute={"value": evaluation.change_threshold}
         ),
     )
+
+
+def generator_eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
+    """A generator's gate (components.generator_evaluator): the Fréchet distance of its pictures
+    to the eval split's, bounded, and no worse than the last blessed generator's."""
+    metric = tfma.MetricConfig(
+        class_name=EVAL_METRICS[spec.evaluation.metric].tfma_class,
+        config=json.dumps(sample_quality_metric_config(spec.data.feature_set().features[0], spec.evaluation.pictures)),
+        threshold=gate_threshold(spec.evaluation),
+    )
+    return tfma.EvalConfig(model_specs=[tfma.ModelSpec(signature_name="serving_default")],
+                           slicing_specs=[tfma.SlicingSpec()], metrics_specs=[tfma.MetricsSpec(metrics=[metric])])
+
+
+def eval_config(spec: PipelineSpec) -> tfma.EvalConfig:
+    """TFMA config: the spec's metric with its bound, no regression against the baseline, and the
+    spec's slices (each slice's own bound on the metric, where given)."""
+    if spec.training.style in GAN_STYLES:
+        return generator_eval_config(spec)
+    features = spec.data.feature_set()
+    label = features.label
+    evaluation = spec.evaluation
+    class_name = EVAL_METRICS[evaluation.metric].tfma_class
+    reconstructs = spec.training.target == "input"
+    threshold = gate_threshold(evaluation)
     slices = [slicing_spec(config, label) for config in evaluation.slices]
     gated_metric = tfma.MetricConfig(
         class_name=class_name,
@@ -339,11 +359,14 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         example_splits=[EVAL_SPLIT],
         eval_config=eval_config(spec),
     )
-    evaluator = (
-        TunableEvaluator(**evaluator_args, **metric_bound_parameters(spec.evaluation))
-        if placement.runtime_parameters
-        else Evaluator(**evaluator_args)
-    ).with_id(EVALUATOR_ID)
+    if spec.training.style in GAN_STYLES:
+        evaluator = SampleQualityEvaluator(
+            **evaluator_args, **(metric_bound_parameters(spec.evaluation) if placement.runtime_parameters else {}))
+    elif placement.runtime_parameters:
+        evaluator = TunableEvaluator(**evaluator_args, **metric_bound_parameters(spec.evaluation))
+    else:
+        evaluator = Evaluator(**evaluator_args)
+    evaluator = evaluator.with_id(EVALUATOR_ID)
     pusher = CoursePusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],

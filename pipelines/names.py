@@ -70,6 +70,8 @@ EVAL_METRICS: dict[str, GatedMetric] = {
     "root_mean_squared_error": GatedMetric("RootMeanSquaredError", False),
     # Autoencoders: the mean of the per-example reconstruction loss the exported model returns.
     "reconstruction_loss": GatedMetric("MeanPrediction", False),
+    # Generators (training.style gan / wgan_gp): components.generator_evaluator, not TFMA.
+    "frechet_distance": GatedMetric("FrechetDistance", False),
 }
 
 

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, NonNegativeInt, PrivateAttr, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, PrivateAttr, TypeAdapter, ValidationError, field_validator
 
 from components.sources import DataSource, get_source
 from components.splits import SplitConfig
@@ -104,6 +104,9 @@ class EvaluationConfig(StrictModel):
     slices: list[SliceConfig] = Field(
         default_factory=list,
         description="TFMA slices: every metric per class or per feature value; a slice's bounds gate too",
+    )
+    pictures: PositiveInt = Field(
+        1000, description="frechet_distance: how many eval-split pictures and generated ones are compared"
     )
 
 

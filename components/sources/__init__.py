@@ -27,6 +27,7 @@ from components.sources.base import (
 )
 from components.sources.cifar import CIFAR10_SOURCE, CIFAR100_SOURCE
 from components.sources.csv_files import CSV_SOURCE
+from components.sources.image_folder import IMAGE_FOLDER_SOURCE
 from components.sources.images import (
     FASHION_MNIST_SOURCE,
     IMAGES_DIR_SOURCE,
@@ -42,7 +43,7 @@ SOURCES: dict[str, DataSource] = {
     source.id: source
     for source in (
         IRIS_SOURCE, DIGITS_SOURCE, BOSTON_HOUSING_SOURCE,
-        MNIST_SOURCE, MNIST_5K_SOURCE, FASHION_MNIST_SOURCE, IMAGES_DIR_SOURCE,
+        MNIST_SOURCE, MNIST_5K_SOURCE, FASHION_MNIST_SOURCE, IMAGES_DIR_SOURCE, IMAGE_FOLDER_SOURCE,
         CIFAR10_SOURCE, CIFAR100_SOURCE,
         IMDB_SOURCE, IMDB_TEXT_SOURCE,
         PRICES_CSV_SOURCE, DOT_SOURCE, YOGURT_SOURCE, LETTERS_SOURCE,

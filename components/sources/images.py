@@ -161,14 +161,31 @@ def images_dir_features(options: ImagesDirOptions) -> FeatureSet:
     return image_set(options.size[0], options.size[1], 1 if options.color == "grey" else 3, options.num_classes)
 
 
-def _read_image_list(list_path: str, options: ImagesDirOptions) -> list[Record]:
-    from PIL import Image, UnidentifiedImageError  # only this source needs Pillow
+def load_image(path: str, color: Literal["grey", "rgb"], size: tuple[int, int], where: str = "") -> np.ndarray:
+    """An image file as uint8 pixels (height, width[, 3]), converted and resized bilinearly to `size`.
 
+    `where` prefixes the error (a list's `file:line: `) when the file is missing or undecodable.
+    """
+    from PIL import Image, UnidentifiedImageError  # only the image-file sources need Pillow
+
+    height, width = size
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if color == "grey" else "RGB")
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataFileError(f"{where}image file {path} not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DataFileError(f"{where}cannot decode image {path} ({error})") from None
+
+
+def _read_image_list(list_path: str, options: ImagesDirOptions) -> list[Record]:
     folder = os.path.splitext(list_path)[0]
     if not os.path.isdir(folder):
         folder = os.path.dirname(list_path)
     features = images_dir_features(options)
-    height, width = options.size
     records = []
     for line_number, line in enumerate(read_text(list_path).splitlines(), start=1):
         fields = line.split()
@@ -185,16 +202,7 @@ def _read_image_list(list_path: str, options: ImagesDirOptions) -> list[Record]:
         image_path = os.path.normpath(os.path.join(folder, name))
         if os.path.relpath(image_path, folder).startswith(os.pardir):
             raise DataFileError(f"{list_path}:{line_number}: image {name!r} lies outside {folder}")
-        try:
-            with Image.open(image_path) as image:
-                image = image.convert("L" if options.color == "grey" else "RGB")
-                if image.size != (width, height):
-                    image = image.resize((width, height), Image.BILINEAR)
-                pixels = np.asarray(image, dtype=np.uint8)
-        except FileNotFoundError:
-            raise DataFileError(f"{list_path}:{line_number}: image file {image_path} not found") from None
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise DataFileError(f"{list_path}:{line_number}: cannot decode image {image_path} ({error})") from None
+        pixels = load_image(image_path, options.color, options.size, f"{list_path}:{line_number}: ")
         records.append({"image": pixels.reshape(features.feature("image").shape), "label": label})
     if not records:
         raise DataFileError(f"{list_path}: expected 'filename label' lines, the list is empty")

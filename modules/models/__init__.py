@@ -1,2 +1,2 @@
 """Course model builders; importing this package registers them all."""
-from modules.models import cifar, mnist, sequences, tabular, transfer  # noqa: F401  (registers on import)
+from modules.models import cifar, gan, mnist, sequences, tabular, transfer  # noqa: F401  (registers on import)
