@@ -41,15 +41,14 @@ from tfx.types.standard_component_specs import (
 )
 from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
+from components.metric_names import FRECHET_DISTANCE, FRECHET_DISTANCE_CLASS
 from components.sample_quality import picture_distance
 from components.tunable import Tunable, TunableEvaluatorSpec, with_metric_bounds
 from modules.export import IMAGES_KEY, SERVING_SIGNATURE
-from modules.samples import fixed_latents
+from modules.sample_grids import fixed_latents
 
 logger = logging.getLogger(__name__)
 
-FRECHET_DISTANCE = "frechet_distance"
-FRECHET_DISTANCE_CLASS = "FrechetDistance"  # the MetricConfig class_name that names this metric
 CANDIDATE, BASELINE = "candidate", "baseline"
 METRICS_FILE = "metrics-00000-of-00001.tfrecord"
 VALIDATIONS_FILE = "validations.tfrecord"

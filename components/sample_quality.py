@@ -16,7 +16,6 @@ order it gives: held-out real pictures < a trained generator's < an untrained ge
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 FEATURE_SIDE = 8
 
@@ -41,6 +40,8 @@ def picture_features(pixels: np.ndarray) -> np.ndarray:
 
 def frechet_distance(real_features: np.ndarray, generated_features: np.ndarray) -> float:
     """The Fréchet distance between Gaussians fitted to two sets of feature vectors [n, d]."""
+    from scipy import linalg  # the CLI imports this module for the metric's name; scipy takes a while
+
     if len(real_features) < 2 or len(generated_features) < 2:
         raise ValueError("the Fréchet distance needs at least two pictures on each side")
     mean_real, mean_generated = real_features.mean(axis=0), generated_features.mean(axis=0)

@@ -177,8 +177,9 @@ def fit_keras(
                   epochs=training.epochs, verbose=0,
                   callbacks=[EpochLogger(training.epochs, training.validation_freq), *recorders])
     else:
-        model.fit(train, validation_data=evaluation, epochs=1, steps_per_epoch=steps, verbose=2,
-                  callbacks=recorders)
+        # verbose=0: Keras' progress lines go to stdout, which `coursepipe run --json` keeps for JSON.
+        model.fit(train, validation_data=evaluation, epochs=1, steps_per_epoch=steps, verbose=0,
+                  callbacks=[EpochLogger(1, 1), *recorders])
 
 
 def fit_gradient_tape(

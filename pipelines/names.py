@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
+from components.metric_names import FRECHET_DISTANCE, FRECHET_DISTANCE_CLASS
+
 if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
 
@@ -49,6 +51,9 @@ DEFAULT_EXPERIMENT = "course-pipelines"
 
 
 
+GAN_MODEL = "dcgan"  # the registry's generator/discriminator pair (modules.models.gan)
+
+
 class GatedMetric(NamedTuple):
     """A metric the Evaluator can gate on: its TFMA class, its better direction, the values it takes."""
 
@@ -71,7 +76,7 @@ EVAL_METRICS: dict[str, GatedMetric] = {
     # Autoencoders: the mean of the per-example reconstruction loss the exported model returns.
     "reconstruction_loss": GatedMetric("MeanPrediction", False),
     # Generators (training.style gan / wgan_gp): components.generator_evaluator, not TFMA.
-    "frechet_distance": GatedMetric("FrechetDistance", False),
+    FRECHET_DISTANCE: GatedMetric(FRECHET_DISTANCE_CLASS, False),
 }
 
 

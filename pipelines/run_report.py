@@ -21,6 +21,7 @@ from components.sources import DataLocation
 from components.validation.html_view import html_table
 from components.validation.schemas import feature_name
 from modules.curves import CURVES_FILE
+from modules.sample_grids import FINAL_GRID, SAMPLES_DIR
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.names import EVAL_METRICS
 from pipelines.spec import PipelineSpec
@@ -159,13 +160,29 @@ def signature_table(pushed: str) -> str:
     return html_table(("", "name", "dtype", "shape"), rows)
 
 
+def _embedded_png(path: str, alt: str) -> str:
+    with open(path, "rb") as handle:
+        data = base64.b64encode(handle.read()).decode()
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'/>"
+
+
 def _curves(summary: RunSummary) -> str:
     path = os.path.join(summary.model_run_dir or "", CURVES_FILE)
     if not summary.model_run_dir or not os.path.exists(path):
         return "<p>No curves: the Trainer did not run in this run's lineage.</p>"
-    with open(path, "rb") as handle:
-        data = base64.b64encode(handle.read()).decode()
-    return f"<img alt='training curves' src='data:image/png;base64,{data}'/>"
+    return _embedded_png(path, "training curves")
+
+
+def _samples(summary: RunSummary) -> list[str]:
+    """A generator's last grid of samples (fixed latents), and how many grids training wrote."""
+    path = os.path.join(summary.model_run_dir or "", FINAL_GRID)
+    if not summary.model_run_dir or not os.path.exists(path):
+        return []
+    grids = os.path.join(summary.model_run_dir, SAMPLES_DIR)
+    count = len(os.listdir(grids)) if os.path.isdir(grids) else 0
+    return ["<h2>Generated samples</h2>",
+            f"<p>The generator's pictures for 64 fixed latent vectors after training; {count} earlier grids "
+            f"in {html.escape(grids)}.</p>", _embedded_png(path, "generated samples")]
 
 
 def _failure_section(summary: RunSummary) -> list[str]:
@@ -205,6 +222,7 @@ def run_report_html(spec: PipelineSpec, summary: RunSummary,
         f"<p>Blessed: {blessed[summary.blessed]}{' (' + html.escape(failures) + ')' if failures else ''}</p>",
         tuning_table(spec, summary),
         "<h2>Training curves</h2>", _curves(summary),
+        *_samples(summary),
         "<h2>Pushed model</h2>",
     ]
     if summary.pushed_destination:

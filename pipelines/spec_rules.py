@@ -24,9 +24,9 @@ from components.sources.columns import TableOptions
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.model_hparams import MODEL_HPARAMS, UserHParams, hparams_class, model_name_problem
-from modules.spec_sections import LEARNING_RATE, Categorical, Fillable, OneHot, ScaleLike, Vocabulary, output_width
+from modules.spec_sections import GAN_STYLES, LEARNING_RATE, Categorical, Fillable, OneHot, ScaleLike, Vocabulary, output_width
 from pipelines.errors import Problem, error_message, problems_from_validation
-from pipelines.names import EVAL_METRICS, LABEL_SLICE, TRAINER_ID, component_ids
+from pipelines.names import EVAL_METRICS, FRECHET_DISTANCE, GAN_MODEL, LABEL_SLICE, TRAINER_ID, component_ids
 
 if TYPE_CHECKING:
     from pipelines.spec import PipelineSpec
@@ -358,6 +358,32 @@ def check_unsupervised_models_gate_on_reconstruction(spec: PipelineSpec) -> Iter
                       f"expected reconstruction_loss (with an upper_bound), got {spec.evaluation.metric!r}")
     if not reconstructs and spec.evaluation.metric == "reconstruction_loss":
         yield Problem("evaluation.metric", "reconstruction_loss needs training.target: input")
+
+
+@check("training", "evaluation", "model", "data")
+def check_generators_train_and_gate_as_generators(spec: PipelineSpec) -> Iterator[Problem]:
+    """gan / wgan_gp train the dcgan pair and are gated on their pictures; nothing else is."""
+    generative = spec.training.style in GAN_STYLES
+    if generative and spec.model.name != GAN_MODEL:
+        yield Problem("model.name", f"style {spec.training.style} trains a generator and a discriminator; "
+                      f"expected model {GAN_MODEL}, got {spec.model.name!r}")
+    if not generative and spec.model.name == GAN_MODEL:
+        yield Problem("training.style", f"model {GAN_MODEL} trains by style gan or wgan_gp, got {spec.training.style!r}")
+    if generative != (spec.evaluation.metric == FRECHET_DISTANCE):
+        yield Problem("evaluation.metric", (
+            f"a generator has no label to score; expected {FRECHET_DISTANCE} (with an upper_bound), "
+            f"got {spec.evaluation.metric!r}") if generative else
+            f"{FRECHET_DISTANCE} scores a generator's pictures; it needs training.style gan or wgan_gp")
+    if generative and (spec.evaluation.slices or spec.evaluation.report):
+        yield Problem("evaluation", "a generator's evaluation has no slices or extra metrics (frechet_distance only)")
+    source = spec.data.known_source()
+    if generative and source is not None:
+        features = spec.data.feature_set()
+        pictures = [name for name in features.features if features.feature(name).kind == "uint8"]
+        if list(spec.transform.features) != pictures[:1] or len(pictures) != 1:
+            yield Problem("transform.features", f"a generator learns one picture feature; expected exactly "
+                          f"{pictures[:1] or 'a uint8 picture feature'} of source {spec.data.source}, "
+                          f"got {list(spec.transform.features)}")
 
 
 @check("training")

@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from modules.curves import CURVES_FILE
+from modules.sample_grids import FINAL_GRID
 from pipelines.names import EVAL_METRICS
 
 if TYPE_CHECKING:
@@ -108,6 +109,9 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
         curves = os.path.join(summary.model_run_dir, CURVES_FILE)
         if os.path.exists(curves):
             print(f"  curves: {curves}")
+        samples = os.path.join(summary.model_run_dir, FINAL_GRID)
+        if os.path.exists(samples):
+            print(f"  samples: {samples}")
         logs = os.path.join(summary.model_run_dir, TENSORBOARD_LOGS_DIR)
         if os.path.isdir(logs):
             print(f"  TensorBoard: tensorboard --logdir {shlex.quote(logs)}")

@@ -235,3 +235,31 @@ def write_table_tfrecords(directory: Path) -> Path:
             example.features.feature["species"].bytes_list.value.append(species.encode())
             writer.write(example.SerializeToString())
     return path
+
+
+def write_face_folder(directory: Path, count: int, size: int = 96, seed: int = 0) -> list[Path]:
+    """A folder of `count` cartoon faces (a skin-toned disc with two eyes and a mouth on a plain
+    background, each placed and coloured at random), PNG and JPEG like a downloaded picture set,
+    `size` x `size` as the course's 96x96 anime faces; plus a note file that is not a picture."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index in range(count):
+        background = tuple(int(v) for v in rng.integers(0, 256, 3))
+        image = Image.new("RGB", (size, size), background)
+        draw = ImageDraw.Draw(image)
+        cx, cy, radius = (int(v) for v in (size / 2 + rng.integers(-8, 9), size / 2 + rng.integers(-8, 9),
+                                           size * rng.uniform(0.28, 0.4)))
+        skin = (int(rng.integers(200, 256)), int(rng.integers(150, 210)), int(rng.integers(110, 170)))
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=skin)
+        for side in (-1, 1):
+            ex, ey = cx + side * radius // 3, cy - radius // 4
+            draw.ellipse((ex - 4, ey - 4, ex + 4, ey + 4), fill=(20, 20, 60))
+        draw.arc((cx - radius // 2, cy, cx + radius // 2, cy + radius // 2), 20, 160, fill=(150, 30, 30), width=3)
+        path = directory / (f"face_{index:04d}.png" if index % 2 else f"face_{index:04d}.jpg")
+        image.save(path)
+        written.append(path)
+    (directory / "README.txt").write_text("cartoon faces written by the tests\n")
+    return written

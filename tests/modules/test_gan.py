@@ -10,9 +10,10 @@ import tf_keras as keras
 
 from modules.export import IMAGES_KEY, SEEDS_SIGNATURE, SERVING_SIGNATURE, export_generator
 from modules.fitting import compile_model
-from modules.models.gan import build_gan, gradient_penalty
 from modules.model_hparams import GanHParams
-from modules.samples import FINAL_GRID, SAMPLES_DIR, SampleGrid, image_grid, to_pixels
+from modules.models.gan import build_gan, gradient_penalty
+from modules.sample_grids import FINAL_GRID, SAMPLES_DIR, image_grid
+from modules.samples import SampleGrid, to_pixels
 from modules.spec_sections import TrainingConfig
 from modules.testing import parameter_count
 
@@ -61,7 +62,7 @@ def test_one_alternating_step_moves_both_networks(style):
     real = np.random.default_rng(0).uniform(-1, 1, size=(4, 28, 28)).astype("float32")
     logs = gan.train_on_batch(real, return_dict=True)
     after = [gan.generator.trainable_weights[0].numpy(), gan.discriminator.trainable_weights[0].numpy()]
-    assert all(not np.allclose(b, a) for b, a in zip(before, after))
+    assert all(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
     expected = {"d_loss", "g_loss"} | ({"gradient_penalty"} if style == "wgan_gp" else set())
     assert set(logs) == expected and all(np.isfinite(v) for v in logs.values())
 
