@@ -15,6 +15,8 @@ order it gives: held-out real pictures < a trained generator's < an untrained ge
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 FEATURE_SIDE = 8
@@ -47,12 +49,38 @@ def frechet_distance(real_features: np.ndarray, generated_features: np.ndarray) 
     mean_real, mean_generated = real_features.mean(axis=0), generated_features.mean(axis=0)
     cov_real = np.atleast_2d(np.cov(real_features, rowvar=False))
     cov_generated = np.atleast_2d(np.cov(generated_features, rowvar=False))
-    root, _ = linalg.sqrtm(cov_real @ cov_generated, disp=False)
+    with np.errstate(invalid="ignore", divide="ignore"):  # scipy's error estimate divides by ||A|| (0 when collapsed)
+        root, _ = linalg.sqrtm(cov_real @ cov_generated, disp=False)
     if not np.isfinite(root).all():  # singular products (few pictures): nudge both diagonals
         offset = np.eye(cov_real.shape[0]) * 1e-6
         root = linalg.sqrtm((cov_real + offset) @ (cov_generated + offset))
     trace = np.trace(cov_real) + np.trace(cov_generated) - 2.0 * np.trace(np.real(root))
     return float(np.sum((mean_real - mean_generated) ** 2) + max(trace, 0.0))
+
+
+@dataclass(frozen=True)
+class ClassifierScore:
+    """What a classifier makes of generated pictures: how the classes are shared, how sure it is,
+    and the Inception Score's formula on its probabilities (exp of the mean KL divergence between
+    each picture's class distribution and the overall one: 1 for one class or pure doubt, the
+    number of classes for confident pictures spread evenly over all of them)."""
+
+    class_shares: list[float]
+    mean_confidence: float
+    confident_share: float  # pictures whose most probable class has probability >= 0.9
+    inception_score: float
+
+
+def classifier_score(probabilities: np.ndarray) -> ClassifierScore:
+    """`ClassifierScore` of class probabilities [n, classes] (rows summing to 1)."""
+    probabilities = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    marginal = probabilities.mean(axis=0)
+    divergence = (probabilities * (np.log(probabilities) - np.log(marginal))).sum(axis=1).mean()
+    predicted = probabilities.argmax(axis=1)
+    shares = np.bincount(predicted, minlength=probabilities.shape[1]) / len(probabilities)
+    confidence = probabilities.max(axis=1)
+    return ClassifierScore([round(float(v), 4) for v in shares], float(confidence.mean()),
+                           float((confidence >= 0.9).mean()), float(np.exp(divergence)))
 
 
 def picture_distance(real_pixels: np.ndarray, generated_pixels: np.ndarray) -> float:

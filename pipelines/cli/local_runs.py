@@ -13,6 +13,7 @@ import time
 import yaml
 
 from modules.pretrained import missing_weights
+from modules.spec_sections import GAN_STYLES
 from pipelines.cli import output
 from pipelines.cli.common import (
     DATA_FORMS,
@@ -142,6 +143,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Scores data with a pushed model's serving signature; exit 1 (nothing scored) on anomalies."""
     spec = spec_from_args(args, heavy_rules=False)
+    if spec.training.style in GAN_STYLES:
+        raise UsageError(f"{spec.id}: a generator scores no data; its pushed model's serving_default takes latent "
+                         "vectors z (and from_seeds integer seeds) and returns pictures (see 'Generative models')")
     existing_path(args.data, "--data", DATA_FORMS)
     writable_file(args.to, "--to")
     layout = layout_for(spec, args.output)

@@ -162,3 +162,28 @@ def test_images_dir_undecodable_image_and_bad_label(tmp_path):
     (tmp_path / "test.txt").write_text("../train/0_train.png 1\n")
     with pytest.raises(DataFileError, match=r"test.txt:1: image '../train/0_train.png' lies outside"):
         read_records("images_dir", tmp_path)
+
+
+def test_image_folder_reads_every_picture_unlabelled_converted_and_resized(tmp_path):
+    from PIL import Image
+
+    from tests.components.formats import write_face_folder
+
+    written = write_face_folder(tmp_path, 5, size=96)
+    records = read_records("image_folder", tmp_path)[ALL_RECORDS]
+    assert len(records) == 5 and all(set(r) == {"image"} for r in records)  # the note file is skipped
+    assert {r["image"].shape for r in records} == {(64, 64, 3)} and records[0]["image"].dtype == np.uint8
+    with Image.open(sorted(written)[0]) as first:
+        expected = np.asarray(first.convert("RGB").resize((64, 64), Image.BILINEAR))
+    np.testing.assert_array_equal(records[0]["image"], expected)
+    grey = read_records("image_folder", tmp_path, color="grey", size=[28, 28])[ALL_RECORDS]
+    assert grey[0]["image"].shape == (28, 28)
+
+
+def test_image_folder_without_pictures_and_with_a_broken_one(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    with pytest.raises(DataFileError, match=r"no image files; expected files ending in \.png"):
+        read_records("image_folder", tmp_path)
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataFileError, match=r"cannot decode image .*broken\.png"):
+        read_records("image_folder", tmp_path)

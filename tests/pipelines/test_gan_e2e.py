@@ -134,3 +134,9 @@ def test_mnist_dcgan_on_real_digits_is_blessed_and_its_metric_ranks_real_trained
     generated = picture_distance(evaluation, trained)
     assert generated == pytest.approx(summary["metrics"]["frechet_distance"], rel=1e-6)
     assert real < generated < picture_distance(evaluation, untrained)
+
+
+def test_predict_refuses_a_generator_and_says_what_it_serves(tmp_path):
+    code, _, err = coursepipe("predict", "mnist_dcgan", "--data", str(tmp_path), "--to", str(tmp_path / "p.csv"))
+    assert code == 2
+    assert "a generator scores no data" in err and "Traceback" not in err

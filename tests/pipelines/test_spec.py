@@ -295,3 +295,33 @@ def test_table_mistakes_name_the_field(change, expected):
         PipelineSpec.from_dict(bad)
     messages = [str(p) for p in caught.value.problems]
     assert any(m.startswith(expected) for m in messages), messages
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda s: s["model"].update(name="mnist_mlp", hparams={"input_shape": [28, 28]}),
+     "model.name: style gan trains a generator and a discriminator; expected model dcgan"),
+    (lambda s: s["evaluation"].update(metric="sparse_categorical_accuracy", upper_bound=None, lower_bound=0.9),
+     "evaluation.metric: a generator has no label to score; expected frechet_distance"),
+    (lambda s: s["training"].update(loss="binary_crossentropy"),
+     "training: loss: expected none for style gan"),
+    (lambda s: s["transform"]["features"].update(label="zscore"),
+     "transform.features: a generator learns one picture feature"),
+    (lambda s: s["training"].update(style="fit", loss="mean_squared_error", sample_every=None),
+     "training.style: model dcgan trains by style gan or wgan_gp"),
+    (lambda s: s["model"]["hparams"].update(input_shape=[32, 32]),
+     "model.hparams: input_shape: expected [64, 64, channels]"),
+])
+def test_generator_mistakes_name_the_field(change, expected):
+    bad = load_spec("mnist_dcgan").model_dump(mode="json")
+    change(bad)
+    with pytest.raises(SpecError) as caught:
+        PipelineSpec.from_dict(bad)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_frechet_distance_gates_generators_only():
+    bad = load_spec("iris_softmax").model_dump(mode="json")
+    bad["evaluation"] = {"metric": "frechet_distance", "upper_bound": 1.0}
+    with pytest.raises(SpecError, match="frechet_distance scores a generator's pictures"):
+        PipelineSpec.from_dict(bad)
