@@ -44,6 +44,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling modes
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.taxi_vs_tfx
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.gan_digit_score
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache

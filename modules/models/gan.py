@@ -116,7 +116,9 @@ class Gan(keras.Model):
                 gradient_penalty_weight: float = 10.0, **kwargs: Any) -> None:
         """One optimizer per network; `loss` "gan" or "wgan_gp" (with the penalty's lambda)."""
         super().compile(**kwargs)
-        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
+        # Keras' own wrapping: a LossScaleOptimizer under mixed_float16, whose `minimize` scales the loss.
+        self.generator_optimizer = self._get_optimizer(generator_optimizer)
+        self.discriminator_optimizer = self._get_optimizer(discriminator_optimizer)
         self.loss_kind, self.gradient_penalty_weight = loss, gradient_penalty_weight
         names = (D_LOSS, G_LOSS, GRADIENT_PENALTY) if loss == "wgan_gp" else (D_LOSS, G_LOSS)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}

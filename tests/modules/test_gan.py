@@ -119,3 +119,22 @@ def test_exported_generator_serves_images_for_latents_and_for_seeds(tmp_path):
     assert first.shape == (2, 64, 64, 3)
     np.testing.assert_array_equal(first[1], again[0])  # a seed is always the same picture
     assert not np.array_equal(first[0], first[1])
+
+
+def test_mixed_precision_scales_both_losses_and_keeps_float32_pictures():
+    from modules.accelerators import precision_policy
+    from modules.spec_sections import AcceleratorConfig
+
+    keras.utils.set_random_seed(0)
+    with precision_policy(AcceleratorConfig(mixed_precision=True)):
+        gan = build_gan(DIGITS)
+        compile_model(gan, _training("wgan_gp"))
+    assert all(isinstance(opt, keras.mixed_precision.LossScaleOptimizer)
+               for opt in (gan.generator_optimizer, gan.discriminator_optimizer))
+    assert gan.generator.layers[3].compute_dtype == "float16"  # the first transposed convolution
+    before = gan.generator.trainable_weights[0].numpy().copy()
+    real = np.random.default_rng(0).uniform(-1, 1, size=(4, 28, 28)).astype("float32")
+    logs = gan.train_on_batch(real, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
+    assert not np.allclose(before, gan.generator.trainable_weights[0].numpy())
+    assert gan.generator(np.zeros((1, 100), "float32")).dtype == tf.float32

@@ -105,12 +105,13 @@ def test_compile_without_image_is_a_usage_error(capsys, tmp_path):
 def test_compile_all_writes_every_spec_and_reports_every_failure(capsys, tmp_path):
     """Without --gpu-image the GPU specs fail (each named), the others are still written, each
     reading its own folder under --data-dir."""
-    from pipelines.spec import spec_ids
+    from pipelines.spec import load_spec, spec_ids
 
     code = cli.main(["compile", "--all", "--output-dir", str(tmp_path), "--pipeline-root", "gs://b/root",
                      "--image", "registry.example/cp:1", "--data-dir", "gs://b/data"])
     err = capsys.readouterr().err
-    gpu_specs = {s for s in spec_ids() if s.startswith("cifar")}
+    gpu_specs = {s for s in spec_ids() if load_spec(s, heavy_rules=False).kubeflow.trainer.gpus}
+    assert {"cifar10_lenet5", "mnist_dcgan", "faces_wgan_gp"} <= gpu_specs
     assert code == 2
     assert {s for s in gpu_specs if f"error: {s}:" in err} == gpu_specs
     assert "kubeflow.gpu_image" in err

@@ -19,7 +19,8 @@ from tests.conftest import spec_with
 ROOT = "gs://course-pipelines-test/root"
 IMAGE = "registry.example/course-pipelines:test"
 GPU_IMAGE = "registry.example/course-pipelines-gpu:test"
-CIFAR_SPECS = [spec_id for spec_id in spec_ids() if spec_id.startswith("cifar")]
+# The shipped specs whose Trainer asks for a GPU: the CIFAR networks and the GANs.
+GPU_SPECS = [spec_id for spec_id in spec_ids() if load_spec(spec_id, heavy_rules=False).kubeflow.trainer.gpus]
 
 
 def _compile(spec, tmp_path, **kwargs):
@@ -65,8 +66,12 @@ def test_gpu_request_lands_on_the_trainer_only(iris_spec, tmp_path):
             assert "accelerator" not in executor["container"].get("resources", {}), name
 
 
-@pytest.mark.parametrize("spec_id", CIFAR_SPECS)
-def test_cifar_trainers_request_a_gpu_and_run_the_gpu_image(spec_id, tmp_path):
+def test_the_cifar_and_gan_specs_ask_for_a_gpu_trainer():
+    assert {s for s in spec_ids() if s.startswith("cifar") or "gan" in s} == set(GPU_SPECS)
+
+
+@pytest.mark.parametrize("spec_id", GPU_SPECS)
+def test_gpu_trainers_request_a_gpu_and_run_the_gpu_image(spec_id, tmp_path):
     compiled, _ = _compile(load_spec(spec_id), tmp_path)
     containers = _containers(compiled)
     trainer = containers["Trainer_executor"]["container"]
