@@ -9,7 +9,9 @@ own TMPDIR, whose size after the run shows what the run left behind.
 Variants: `project` (the Beam args as the project sets them), `tfx-default` (without the
 `--sdk_container_image` that `pipelines.factory.beam_args_for_local_workers` adds, i.e. TFX's own
 behaviour, which builds a source package of TFX in every Beam step), `tft-converted` (AutoGraph
-converting tf.Transform's code, TensorFlow's default, which `modules.autograph` turns off). Cold-start figures come from
+converting tf.Transform's code, TensorFlow's default, which `modules.autograph` turns off),
+`tfx-components-eager` (TFX's `tfx/components/__init__.py` run as TFX ships it, importing every
+component, which `pipelines.tfx_imports` defers). Cold-start figures come from
 the cold runs: `python -c "import pipelines.factory"` (imports of the run path) and the Trainer's
 first epoch against its later ones (`training_stats.json`).
 
@@ -29,12 +31,14 @@ import tempfile
 import time
 
 logger = logging.getLogger("benchmarks.pipeline_runs")
-VARIANTS = ("project", "tfx-default", "tft-converted")
+VARIANTS = ("project", "tfx-default", "tft-converted", "tfx-components-eager")
 
 
 def worker(variant: str, argv: list[str]) -> int:
     """`coursepipe` in this process, with TFX's default Beam dependency behaviour, or TensorFlow's
-    default AutoGraph conversion of tf.Transform's code, if asked."""
+    default AutoGraph conversion of tf.Transform's code, or TFX's eager `tfx.components`, if asked."""
+    if variant == "tfx-components-eager":
+        import tfx.components  # noqa: F401  (TFX's own __init__, before `pipelines` can defer it)
     from pipelines import cli, factory
 
     if variant == "tfx-default":
@@ -76,9 +80,16 @@ def timed_run(variant: str, spec_file: str, output: str) -> dict:
     return {"seconds": seconds, "summary": summary, "tmp_mb": left_mb}
 
 
-def import_seconds() -> float:
+# What TFX's local runner cannot run without, in a fresh process: TensorFlow (its file system
+# layer), Beam (its executor operators), TFMA (TFX's component specs), the runner itself.
+RUNNER_FLOOR = ("from pipelines.tfx_imports import components_on_demand; components_on_demand(); "
+                "import tensorflow_model_analysis, tfx.orchestration.local.local_dag_runner")
+
+
+def import_seconds(code: str = "import pipelines.factory") -> float:
+    """Seconds for a fresh interpreter to run `code` (by default: import the run path)."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import pipelines.factory"], check=True, capture_output=True,
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                    env={**os.environ, "PYTHONWARNINGS": "ignore"})
     return time.monotonic() - started
 
@@ -139,6 +150,7 @@ def main() -> None:
             logger.info("%s repeat %d: cold %.1f s, warm %.1f s, hparams %.1f s (%s)", variant, repeat,
                         cold["seconds"], warm["seconds"], changed["seconds"], ", ".join(rows["executed"][-1]))
     imports = statistics.median(import_seconds() for _ in range(3))
+    floor = statistics.median(import_seconds(RUNNER_FLOOR) for _ in range(3))
     logger.info("\n| variant | cold s | warm s | warm / cold | executed warm | hparams-only s "
                 "| executed on hparams change | TMPDIR MB left by a cold run |")
     logger.info("|---|---:|---:|---:|---:|---:|---|---:|")
@@ -152,6 +164,8 @@ def main() -> None:
     logger.info("\ncold start: `import pipelines.factory` %.1f s (median of 3); Trainer's first epoch %.2f s "
                 "vs %.4f s for each later one (medians over the cold runs)", imports,
                 statistics.median(first), statistics.median(later))
+    logger.info("floor of a warm run: importing TensorFlow, Beam, TFMA and TFX's local runner takes %.1f s "
+                "(median of 3) before the runner looks at its cache", floor)
     shutil.rmtree(work, ignore_errors=True)
 
 

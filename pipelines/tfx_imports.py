@@ -1,0 +1,54 @@
+"""`tfx.components` on demand: each component's module imported when its name is first used.
+
+TFX's `tfx/components/__init__.py` imports every component it has. Its own orchestrator reaches
+that file through an unrelated constant (the local runner's launcher -> input resolution ->
+`latest_blessed_model_strategy` -> `tfx.components.evaluator.constants`), so every `coursepipe run`,
+even one where every step comes from the cache, paid for BulkInferrer, InfraValidator and the
+Kubernetes client, which no pipeline here uses. Registering the package with a module-level
+`__getattr__` (PEP 562) in place of running that file keeps `from tfx.components import Trainer`
+and `tfx.components.Trainer` working, imports submodules as usual, and loads a component's module
+only when its name is asked for. The names and their modules are read from TFX's own file, so a
+TFX upgrade that adds a component needs no change here.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import sys
+import types
+
+PACKAGE = "tfx.components"
+
+
+def _exported_names(origin: str) -> dict[str, str]:
+    """`{name: module}` of each `from MODULE import name` at the top of TFX's `__init__.py`."""
+    with open(origin, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), filename=origin)
+    return {alias.asname or alias.name: node.module
+            for node in tree.body if isinstance(node, ast.ImportFrom) and node.module
+            for alias in node.names}
+
+
+def components_on_demand() -> None:
+    """Registers `tfx.components` as a package whose names load on first use (no-op once imported)."""
+    if PACKAGE in sys.modules:
+        return
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        return
+    names = _exported_names(spec.origin)
+    package = importlib.util.module_from_spec(spec)
+
+    def __getattr__(name: str) -> object:  # noqa: N807 (PEP 562's name)
+        if name not in names:
+            raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(names[name]), name)
+        setattr(package, name, value)
+        return value
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    package.__all__ = sorted(names)  # type: ignore[attr-defined]
+    sys.modules[PACKAGE] = package
+    parent: types.ModuleType = importlib.import_module("tfx")
+    parent.components = package  # type: ignore[attr-defined]
