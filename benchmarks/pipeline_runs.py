@@ -11,7 +11,8 @@ Variants: `project` (the Beam args as the project sets them), `tfx-default` (wit
 behaviour, which builds a source package of TFX in every Beam step), `tft-converted` (AutoGraph
 converting tf.Transform's code, TensorFlow's default, which `modules.autograph` turns off),
 `tfx-components-eager` (TFX's `tfx/components/__init__.py` run as TFX ships it, importing every
-component, which `pipelines.tfx_imports` defers). Cold-start figures come from
+component, which `pipelines.import_setup` defers), `keras3-loaded` (`TF_USE_LEGACY_KERAS=0`:
+TensorFlow importing Keras 3 as it does unless told otherwise). Cold-start figures come from
 the cold runs: `python -c "import pipelines.factory"` (imports of the run path) and the Trainer's
 first epoch against its later ones (`training_stats.json`).
 
@@ -31,7 +32,7 @@ import tempfile
 import time
 
 logger = logging.getLogger("benchmarks.pipeline_runs")
-VARIANTS = ("project", "tfx-default", "tft-converted", "tfx-components-eager")
+VARIANTS = ("project", "tfx-default", "tft-converted", "tfx-components-eager", "keras3-loaded")
 
 
 def worker(variant: str, argv: list[str]) -> int:
@@ -69,7 +70,9 @@ def timed_run(variant: str, spec_file: str, output: str) -> dict:
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.pipeline_runs", "--worker", variant, "run", "--spec", spec_file,
          "--output", output, "--json"],
-        capture_output=True, text=True, env={**os.environ, "TMPDIR": scratch, "PYTHONWARNINGS": "ignore"},
+        capture_output=True, text=True,
+        env={**os.environ, "TMPDIR": scratch, "PYTHONWARNINGS": "ignore",
+             **({"TF_USE_LEGACY_KERAS": "0"} if variant == "keras3-loaded" else {})},
     )
     seconds = time.monotonic() - started
     if completed.returncode != 0:
@@ -82,8 +85,7 @@ def timed_run(variant: str, spec_file: str, output: str) -> dict:
 
 # What TFX's local runner cannot run without, in a fresh process: TensorFlow (its file system
 # layer), Beam (its executor operators), TFMA (TFX's component specs), the runner itself.
-RUNNER_FLOOR = ("from pipelines.tfx_imports import components_on_demand; components_on_demand(); "
-                "import tensorflow_model_analysis, tfx.orchestration.local.local_dag_runner")
+RUNNER_FLOOR = "import pipelines, tensorflow_model_analysis, tfx.orchestration.local.local_dag_runner"
 
 
 def import_seconds(code: str = "import pipelines.factory") -> float:

@@ -1,4 +1,6 @@
 """Declarative course pipelines: the spec schema, `create_pipeline`, the runners and the CLI."""
-from pipelines.tfx_imports import components_on_demand
+from pipelines.import_setup import components_on_demand, keras_2_for_tensorflow
 
-components_on_demand()  # before anything imports TFX's orchestrator (pipelines/tfx_imports.py says why)
+# Before anything imports TensorFlow or TFX's orchestrator (pipelines/import_setup.py says why).
+keras_2_for_tensorflow()
+components_on_demand()

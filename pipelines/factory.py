@@ -15,12 +15,12 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components import Evaluator, SchemaGen, StatisticsGen, Trainer, Transform, Tuner
+from tfx.components import Evaluator, SchemaGen, StatisticsGen, Trainer, Transform
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
@@ -79,6 +79,9 @@ from pipelines.names import (
     WARM_START_RESOLVER_ID,
 )
 from pipelines.spec import EvaluationConfig, PipelineSpec, SliceConfig
+
+if TYPE_CHECKING:
+    from tfx.components import Tuner
 
 logger = logging.getLogger(__name__)
 
@@ -423,6 +426,8 @@ def _tuner(spec: PipelineSpec, transform: Transform, schema_gen: BaseNode,
     """TFX's Tuner with the spec's search (`modules.tuning.tuner_fn`), on what the Trainer trains on."""
     if spec.tuning is None:
         return None
+    from tfx.components import Tuner  # imports KerasTuner: only for a spec that tunes
+
     return Tuner(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],

@@ -1,5 +1,14 @@
-"""`tfx.components` on demand: each component's module imported when its name is first used.
+"""What a process sets up before TensorFlow and TFX load: Keras 2 as `tf.keras`, and
+`tfx.components` on demand.
 
+Keras 2 (`TF_USE_LEGACY_KERAS=1`): tf.Transform works only with Keras 2 and sets this variable
+itself, but only when it is imported, after TensorFlow has read it. TensorFlow 2.16 then eagerly
+imports Keras 3's optimizers (and with them Keras 3 and scikit-learn) to register them, which no
+model here uses: every model is `tf_keras`. Set before TensorFlow loads, `import tensorflow`
+takes about 2 s less (benchmarks/pipeline_runs.py, variant `keras3-loaded`), in every process: a
+run, a command that reads a model, each Kubeflow step. A value the user set is kept.
+
+`tfx.components` on demand: each component's module is imported when its name is first used.
 TFX's `tfx/components/__init__.py` imports every component it has. Its own orchestrator reaches
 that file through an unrelated constant (the local runner's launcher -> input resolution ->
 `latest_blessed_model_strategy` -> `tfx.components.evaluator.constants`), so every `coursepipe run`,
@@ -15,10 +24,17 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
 import sys
 import types
 
 PACKAGE = "tfx.components"
+LEGACY_KERAS = "TF_USE_LEGACY_KERAS"
+
+
+def keras_2_for_tensorflow() -> None:
+    """`tf.keras` is Keras 2 (`tf_keras`), as tf.Transform requires, unless the user chose otherwise."""
+    os.environ.setdefault(LEGACY_KERAS, "1")
 
 
 def _exported_names(origin: str) -> dict[str, str]:
