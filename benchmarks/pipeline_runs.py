@@ -96,10 +96,14 @@ def import_seconds(code: str = "import pipelines.factory") -> float:
     return time.monotonic() - started
 
 
+def training_stats(summary: dict) -> dict:
+    with open(os.path.join(summary["model_run_dir"], "training_stats.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def first_epoch(summary: dict) -> tuple[float, float]:
     """(first epoch s, median later epoch s) of the run's Trainer."""
-    with open(os.path.join(summary["model_run_dir"], "training_stats.json"), encoding="utf-8") as handle:
-        epochs = json.load(handle)["epoch_seconds"]
+    epochs = training_stats(summary)["epoch_seconds"]
     return epochs[0], statistics.median(epochs[1:]) if len(epochs) > 1 else float("nan")
 
 
@@ -138,7 +142,7 @@ def main() -> None:
         for variant in args.variants.split(","):
             output = os.path.join(work, f"{variant}-{repeat}")
             rows = results.setdefault(variant, {"cold": [], "warm": [], "hparams": [], "tmp_mb": [],
-                                                "executed": [], "warm_executed": [], "epochs": []})
+                                                "executed": [], "warm_executed": [], "epochs": [], "rss": []})
             cold = timed_run(variant, spec_file, output)
             warm = timed_run(variant, spec_file, output)
             changed = timed_run(variant, changed_file, output)
@@ -149,18 +153,19 @@ def main() -> None:
             rows["warm_executed"].append(len(warm["summary"]["executed"]))
             rows["executed"].append(sorted(changed["summary"]["executed"]))
             rows["epochs"].append(first_epoch(cold["summary"]))
+            rows["rss"].append(training_stats(cold["summary"])["peak_rss_mb"])
             logger.info("%s repeat %d: cold %.1f s, warm %.1f s, hparams %.1f s (%s)", variant, repeat,
                         cold["seconds"], warm["seconds"], changed["seconds"], ", ".join(rows["executed"][-1]))
     imports = statistics.median(import_seconds() for _ in range(3))
     floor = statistics.median(import_seconds(RUNNER_FLOOR) for _ in range(3))
     logger.info("\n| variant | cold s | warm s | warm / cold | executed warm | hparams-only s "
-                "| executed on hparams change | TMPDIR MB left by a cold run |")
-    logger.info("|---|---:|---:|---:|---:|---:|---|---:|")
+                "| executed on hparams change | TMPDIR MB left by a cold run | cold run's peak RSS MB (Trainer end) |")
+    logger.info("|---|---:|---:|---:|---:|---:|---|---:|---:|")
     for variant, rows in results.items():
         cold, warm = statistics.median(rows["cold"]), statistics.median(rows["warm"])
-        logger.info("| %s | %.1f | %.1f | %.2f | %d | %.1f | %s | %.0f |", variant, cold, warm, warm / cold,
+        logger.info("| %s | %.1f | %.1f | %.2f | %d | %.1f | %s | %.0f | %.0f |", variant, cold, warm, warm / cold,
                     max(rows["warm_executed"]), statistics.median(rows["hparams"]),
-                    ", ".join(rows["executed"][-1]), statistics.median(rows["tmp_mb"]))
+                    ", ".join(rows["executed"][-1]), statistics.median(rows["tmp_mb"]), statistics.median(rows["rss"]))
     first = [epoch[0] for rows in results.values() for epoch in rows["epochs"]]
     later = [epoch[1] for rows in results.values() for epoch in rows["epochs"]]
     logger.info("\ncold start: `import pipelines.factory` %.1f s (median of 3); Trainer's first epoch %.2f s "
