@@ -15,6 +15,10 @@ from pipelines.source_import import import_source
 from tests.components.formats import write_fashion_mnist, write_mnist_npz
 
 
+# Sources of pictures without labels (what a generative model learns from).
+UNLABELLED = {"image_folder"}
+
+
 def _options_for(source_id: str) -> dict:
     """The options a source needs to emit anything: a user's table declares its columns."""
     from tests.components.formats import TABLE_OPTIONS
@@ -25,7 +29,7 @@ def _options_for(source_id: str) -> dict:
 def test_every_source_declares_features_a_split_and_how_to_get_its_files():
     for source in SOURCES.values():
         features = source.feature_set(_options_for(source.id))
-        assert features.label and features.features, source.id
+        assert features.features and (features.labelled or source.id in UNLABELLED), source.id
         assert source.default_split.kind in {"given", "shuffle", "sklearn", "all"}
         assert source.generated or source.how_to_get, source.id
 
@@ -126,6 +130,7 @@ def _fixture_for(source_id, tmp_path):
         "cifar100": lambda: formats.write_cifar100(tmp_path),
         "imdb": lambda: formats.write_imdb_npz(tmp_path),
         "images_dir": lambda: formats.write_images_dir(tmp_path, mode="L"),
+        "image_folder": lambda: formats.write_face_folder(tmp_path, 12),
         "prices_csv": lambda: formats.write_prices_csv(tmp_path, n_days=500),
         "csv": lambda: formats.write_table_csv(tmp_path),
         "tfrecord": lambda: formats.write_table_tfrecords(tmp_path),
