@@ -14,7 +14,6 @@ from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
 from pipelines.source_import import import_source
 from tests.components.formats import write_fashion_mnist, write_mnist_npz
 
-
 # Sources of pictures without labels (what a generative model learns from).
 UNLABELLED = {"image_folder"}
 
