@@ -140,3 +140,26 @@ def test_predict_refuses_a_generator_and_says_what_it_serves(tmp_path):
     code, _, err = coursepipe("predict", "mnist_dcgan", "--data", str(tmp_path), "--to", str(tmp_path / "p.csv"))
     assert code == 2
     assert "a generator scores no data" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_compiled_generator_pipeline_runs_step_by_step_and_its_bound_is_a_run_parameter(faces, tmp_path):
+    """faces_dcgan compiled for open-source KFP (local root, SQLite ML Metadata), each step in its
+    own process as on a cluster: the sample-quality Evaluator blesses under the compiled bound, and
+    a run with `eval_upper_bound` below the distance re-executes only Evaluator and Pusher, unblessed."""
+    spec = short_spec(tmp_path, "faces_dcgan")
+    compiled = tmp_path / "pipeline.yaml"
+    code, _, err = coursepipe("compile", "--spec", str(spec), "--output", str(compiled), "--data-dir", str(faces),
+                              "--pipeline-root", str(tmp_path / "root"), "--metadata",
+                              f"sqlite:///{tmp_path / 'mlmd.sqlite'}", "--image", "local", "--gpu-image", "local")
+    assert code == 0, err
+
+    code, out, err = coursepipe("run-compiled", str(compiled), "--log-dir", str(tmp_path / "logs"))
+    assert code == 0, err
+    assert "blessed: yes" in out and "frechet_distance = " in out
+    distance = float(out.split("frechet_distance = ")[1].split()[0])
+
+    code, out, err = coursepipe("run-compiled", str(compiled), "--param", f"eval_upper_bound={distance / 2}",
+                                "--log-dir", str(tmp_path / "logs2"))
+    assert code == 0, err
+    assert "2 executed (Evaluator, Pusher), 6 from cache" in out and "blessed: no" in out
