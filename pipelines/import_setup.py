@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import os
 import sys
 import types
+from typing import Sequence
 
 PACKAGE = "tfx.components"
 LEGACY_KERAS = "TF_USE_LEGACY_KERAS"
@@ -46,25 +49,42 @@ def _exported_names(origin: str) -> dict[str, str]:
             for alias in node.names}
 
 
+class _ComponentsOnDemand(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds `tfx.components` where it is and loads it as a package of names imported on first use.
+
+    A finder on `sys.meta_path`, so nothing of TFX is imported until something imports TFX."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None,
+                  ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != PACKAGE:
+            return None
+        found = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if found is None or found.origin is None:
+            return None
+        spec = importlib.util.spec_from_file_location(
+            fullname, found.origin, loader=self, submodule_search_locations=found.submodule_search_locations)
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return None  # the default module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        names = _exported_names(module.__spec__.origin)
+
+        def __getattr__(name: str) -> object:  # noqa: N807 (PEP 562's name)
+            if name not in names:
+                raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
+            value = getattr(importlib.import_module(names[name]), name)
+            setattr(module, name, value)
+            return value
+
+        module.__getattr__ = __getattr__  # type: ignore[method-assign]
+        module.__all__ = sorted(names)  # type: ignore[attr-defined]
+
+
 def components_on_demand() -> None:
-    """Registers `tfx.components` as a package whose names load on first use (no-op once imported)."""
-    if PACKAGE in sys.modules:
+    """Makes `tfx.components`, once something imports it, a package whose names load on first use
+    (no-op when it is already imported or the finder is in place)."""
+    if PACKAGE in sys.modules or any(isinstance(finder, _ComponentsOnDemand) for finder in sys.meta_path):
         return
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or spec.origin is None:
-        return
-    names = _exported_names(spec.origin)
-    package = importlib.util.module_from_spec(spec)
-
-    def __getattr__(name: str) -> object:  # noqa: N807 (PEP 562's name)
-        if name not in names:
-            raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(names[name]), name)
-        setattr(package, name, value)
-        return value
-
-    package.__getattr__ = __getattr__  # type: ignore[method-assign]
-    package.__all__ = sorted(names)  # type: ignore[attr-defined]
-    sys.modules[PACKAGE] = package
-    parent: types.ModuleType = importlib.import_module("tfx")
-    parent.components = package  # type: ignore[attr-defined]
+    sys.meta_path.insert(0, _ComponentsOnDemand())
