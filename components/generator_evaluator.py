@@ -28,8 +28,8 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2, validation_result_pb2
 from tfx import types
 from tfx.components.evaluator import constants
-from tfx.dsl.components.base import base_component, base_executor, executor_spec
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.dsl.components.base import base_executor, executor_spec
+from tfx.types import artifact_utils
 from tfx.types.standard_component_specs import (
     BASELINE_MODEL_KEY,
     BLESSING_KEY,
@@ -43,7 +43,7 @@ from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
 from components.metric_names import FRECHET_DISTANCE, FRECHET_DISTANCE_CLASS
 from components.sample_quality import picture_distance
-from components.tunable import Tunable, TunableEvaluatorSpec, with_metric_bounds
+from components.tunable import TunableEvaluator, with_metric_bounds
 from modules.export import IMAGES_KEY, SERVING_SIGNATURE
 from modules.sample_grids import fixed_latents
 
@@ -197,34 +197,8 @@ class SampleQualityExecutor(base_executor.BaseExecutor):
                     "blessed" if validation.validation_ok else "not blessed")
 
 
-class SampleQualityEvaluator(base_component.BaseComponent):
-    """The Evaluator for generators: TFX's Evaluator spec (plus the Kubeflow bound parameters),
-    `SampleQualityExecutor`."""
+class SampleQualityEvaluator(TunableEvaluator):
+    """The Evaluator for generators: the Tunable Evaluator's spec and arguments (TFX's Evaluator plus
+    the Kubeflow bound parameters), run by `SampleQualityExecutor` instead of TFMA."""
 
-    SPEC_CLASS = TunableEvaluatorSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(SampleQualityExecutor)
-
-    def __init__(
-        self,
-        *,
-        examples: types.BaseChannel,
-        model: types.BaseChannel,
-        baseline_model: types.BaseChannel,
-        example_splits: list[str],
-        eval_config: tfma.EvalConfig,
-        eval_lower_bound: Tunable = None,
-        eval_upper_bound: Tunable = None,
-    ) -> None:
-        super().__init__(
-            spec=TunableEvaluatorSpec(
-                examples=examples,
-                model=model,
-                baseline_model=baseline_model,
-                eval_config=eval_config,
-                eval_lower_bound=eval_lower_bound,
-                eval_upper_bound=eval_upper_bound,
-                **{EXAMPLE_SPLITS_KEY: json_utils.dumps(example_splits),
-                   EVALUATION_KEY: types.Channel(type=standard_artifacts.ModelEvaluation),
-                   BLESSING_KEY: types.Channel(type=standard_artifacts.ModelBlessing)},
-            )
-        )
