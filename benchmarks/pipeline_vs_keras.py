@@ -191,31 +191,40 @@ def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float
     return _score(spec, model, x_eval.reshape(-1, 28, 28, 1) if case.augment else x_eval, y_eval), time.perf_counter() - started
 
 
-class _TrainingTime(logging.Handler):
+class _RunTimes(logging.Handler):
+    """The Trainer's fit seconds and each executed step's seconds, from the run's own log lines."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.seconds: float | None = None
+        self.fit_seconds: float | None = None
+        self.step_seconds: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        match = re.match(r"training took ([0-9.]+) s", record.getMessage())
-        if match:
-            self.seconds = float(match.group(1))
+        message = record.getMessage()
+        if match := re.match(r"training took ([0-9.]+) s", message):
+            self.fit_seconds = float(match.group(1))
+        elif match := re.match(r"\[\d+/\d+\] (\S+) executed in ([0-9.]+) s", message):
+            self.step_seconds[match.group(1)] = float(match.group(2))
 
 
-def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, float, float]:
-    """(metric, Trainer fit seconds, whole pipeline seconds) of a cold local run."""
-    handler = _TrainingTime()
-    trainer_logger = logging.getLogger("modules.trainer")
-    trainer_logger.addHandler(handler)
-    trainer_logger.setLevel(logging.INFO)
+def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, float, float, dict[str, float]]:
+    """(metric, Trainer fit seconds, whole pipeline seconds, seconds per executed step) of a cold
+    local run."""
+    handler = _RunTimes()
+    loggers = [logging.getLogger("modules.trainer"), logging.getLogger("pipelines.progress")]
+    for source in loggers:
+        source.addHandler(handler)
+        source.setLevel(logging.INFO)
     try:
         started = time.perf_counter()
         layout = run_local(spec, work_dir)
         wall = time.perf_counter() - started
     finally:
-        trainer_logger.removeHandler(handler)
+        for source in loggers:
+            source.removeHandler(handler)
     summary = latest_run_summary(layout.metadata_path)
-    return summary.metrics[spec.evaluation.metric], handler.seconds or float("nan"), wall
+    return (summary.metrics[spec.evaluation.metric], handler.fit_seconds or float("nan"), wall,
+            handler.step_seconds)
 
 
 def _spread(values: list[float]) -> str:
@@ -233,6 +242,7 @@ def main() -> None:
     for noisy in ("absl", "apache_beam", "tensorflow", "pipelines", "components", "modules"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     rows = []
+    step_times: dict[str, dict[str, list[float]]] = {}  # model -> step -> seconds per repeat
     with tempfile.TemporaryDirectory() as temp_dir:
         for name in args.models.split(","):
             case = CASES[name]
@@ -247,7 +257,9 @@ def main() -> None:
                 write_mnist(data_dir, 70_000)
             for repeat in range(args.repeats):
                 spec = _spec(case, seed=100 + repeat, data_dir=data_dir)
-                metric, seconds, wall = pipeline(spec, os.path.join(temp_dir, f"{name}-{repeat}"))
+                metric, seconds, wall, steps = pipeline(spec, os.path.join(temp_dir, f"{name}-{repeat}"))
+                for step, step_seconds in steps.items():
+                    step_times.setdefault(name, {}).setdefault(step, []).append(step_seconds)
                 results["pipe"].append(metric)
                 results["pipe_s"].append(seconds)
                 results["wall"].append(wall)
@@ -270,6 +282,23 @@ def main() -> None:
     logger.info("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         logger.info("| %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.2f | %.0f | %.0f |", *row)
+    _log_step_shares(rows, step_times)
+
+
+def _log_step_shares(rows: list[tuple], step_times: dict[str, dict[str, list[float]]]) -> None:
+    """Where each pipeline run's time goes: median seconds per executed step, and its share of the
+    run's wall time (the rest: building the pipeline, the runner, resolvers, cache lookups)."""
+    logger.info("")
+    logger.info("| model | step | s (median) | share of pipeline run |")
+    logger.info("|---|---|---:|---:|")
+    for row in rows:
+        name, wall = row[0], row[9]
+        steps = {step: statistics.median(values) for step, values in step_times.get(name, {}).items()}
+        for step, seconds in sorted(steps.items(), key=lambda item: -item[1]):
+            if seconds >= 0.05:
+                logger.info("| %s | %s | %.1f | %.0f %% |", name, step, seconds, 100 * seconds / wall)
+        rest = wall - sum(steps.values())
+        logger.info("| %s | (outside the steps) | %.1f | %.0f %% |", name, rest, 100 * rest / wall)
 
 
 if __name__ == "__main__":
