@@ -170,10 +170,20 @@ def fit_keras(
     history: EpochHistory,
     callbacks: Sequence[keras.callbacks.Callback],
 ) -> None:
-    """Keras `fit`: `epochs` passes over `train`, or `steps` batches of a repeated `train`."""
+    """Keras `fit`: `epochs` passes over `train`, or `steps` batches of a repeated `train`.
+
+    When `train` states its number of batches, the epochs are that many batches of `train.repeat()`:
+    one iterator for the whole fit. Given a dataset of unknown length, Keras creates a new iterator
+    every epoch, a few milliseconds each, which over the course's hundreds of tiny epochs (iris:
+    500 epochs of 4 batches) cost as much as the batches themselves. Each repetition still
+    reshuffles, and a batch never spans two epochs, as before.
+    """
     recorders = [HistoryRecorder(history), *callbacks]
     if training.epochs is not None:
-        model.fit(train, validation_data=evaluation, validation_freq=training.validation_freq,
+        batches_per_epoch = int(train.cardinality())
+        one_iterator = batches_per_epoch > 0
+        model.fit(train.repeat() if one_iterator else train, steps_per_epoch=batches_per_epoch if one_iterator else None,
+                  validation_data=evaluation, validation_freq=training.validation_freq,
                   epochs=training.epochs, verbose=0,
                   callbacks=[EpochLogger(training.epochs, training.validation_freq), *recorders])
     else:

@@ -176,6 +176,12 @@ class TransformConfig(StrictModel):
         "scale_like: min-max scaled as an input feature); the Evaluator and serving clients "
         "still see the raw label",
     )
+    statistics: bool = Field(
+        False,
+        description="also compute Transform's pre- and post-transform statistics and anomalies "
+        "(TFX's default); off, the raw splits' statistics are StatisticsGen's and Transform skips "
+        "two Beam passes",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -84,8 +84,10 @@ def make_dataset(
 
     The examples are read and parsed on the first pass and kept in memory; each later epoch
     reshuffles all of them, as Keras' `fit(shuffle=True)` does with the course's arrays (TFXIO's own
-    shuffle re-reads the files every epoch and shuffles within a buffer only). Without a `label`
-    (unlabelled pictures) the batches hold the model input alone.
+    shuffle re-reads the files every epoch and shuffles within a buffer only); a shuffled epoch
+    states its number of batches, so `fit` can run every epoch through one iterator
+    (`modules.fitting.fit_keras`). Without a `label` (unlabelled pictures) the batches hold the
+    model input alone.
     """
     parsed = data_accessor.tf_dataset_factory(
         file_pattern,
@@ -102,6 +104,7 @@ def make_dataset(
     if shuffle:
         count = int(examples.reduce(0, lambda n, _: n + 1))  # fills the cache
         examples = examples.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
+        examples = examples.apply(tf.data.experimental.assert_cardinality(count))
     if repeat:
         examples = examples.repeat()
     return examples.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -313,6 +313,10 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
+        disable_statistics=not spec.transform.statistics,
+        # The updated analyzer cache only pays when a later run feeds it back (the `analyzer_cache`
+        # input, for analyzers over many spans); nothing here does, so writing it is pure cost.
+        disable_analyzer_cache=True,
         custom_config={**make_transform_custom_config(spec.transform, features),
                        CODE_FINGERPRINT_KEY: code_fingerprint([entry_module(PREPROCESSING_FN)])},
     ).with_id(TRANSFORM_ID)

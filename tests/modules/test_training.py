@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 
 from modules.fitting import ProfitLossFunction, compile_model, fit
 from modules.registry import build_model
@@ -104,3 +105,45 @@ def test_course_initializer_draws_what_the_courses_first_eager_call_draws():
     ).stdout.strip().splitlines()[-1]
     tf.random.normal([2, 1], stddev=1, seed=1)  # advance this process's stream: must not matter
     np.testing.assert_allclose(CourseRandomNormal(1.0, 1)((2, 1)).ravel(), eval(course), rtol=1e-6)
+
+
+class _BatchRecorder(keras.Model):
+    """A linear model that notes the labels of every batch it trains on (run eagerly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+        self.batches: list[list[int]] = []
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def train_step(self, data):
+        self.batches.append(sorted(int(v) for v in data[1].numpy()))
+        return super().train_step(data)
+
+
+def test_keras_fit_runs_all_epochs_through_one_iterator_with_the_same_epochs(monkeypatch):
+    """A training split that states its batches per epoch (the Trainer's shuffled, cached split) is
+    fitted through one iterator: Keras would create one per epoch, milliseconds each, which over
+    iris' 500 epochs of 4 batches cost about as much as the batches. The epochs stay what they
+    were: every example once per epoch, reshuffled, no batch spanning two epochs."""
+    iterators = []
+    original_iter = tf.data.Dataset.__iter__
+    monkeypatch.setattr(tf.data.Dataset, "__iter__", lambda self: iterators.append(self) or original_iter(self))
+    x, y = np.arange(10, dtype="float32")[:, None], np.arange(10, dtype="float32")
+    train = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
+             .shuffle(10, seed=3, reshuffle_each_iteration=True)
+             .apply(tf.data.experimental.assert_cardinality(10)).batch(4))
+    training = TrainingConfig(epochs=3, batch_size=4, validation_freq=5, optimizer={"name": "sgd", "learning_rate": 0.01},
+                              loss="mean_squared_error")
+    model = _BatchRecorder()
+    model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    history = fit(model, training, train, _dataset(x, y, 4))
+
+    assert len(iterators) == 1
+    assert len(history.values["loss"]) == 3
+    epochs = [model.batches[i:i + 3] for i in range(0, 9, 3)]
+    assert len(model.batches) == 9 and all([len(b) for b in epoch] == [4, 4, 2] for epoch in epochs)
+    assert all(sorted(v for b in epoch for v in b) == list(range(10)) for epoch in epochs)
+    assert len({tuple(map(tuple, epoch)) for epoch in epochs}) > 1  # reshuffled between epochs

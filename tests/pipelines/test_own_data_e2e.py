@@ -4,6 +4,7 @@ stopped by a drifted span exactly as the course sources are; TFRecords of the us
 from __future__ import annotations
 
 import csv
+import glob
 import os
 from contextlib import redirect_stderr, redirect_stdout
 from io import StringIO
@@ -96,7 +97,8 @@ GARDEN_SPEC = {
                     {"name": "species", "kind": "string"}],
         "label": "species", "classes": SPECIES}},
     "transform": {"features": {**{name: "zscore" for name in FEATURES},
-                               "garden": {"kind": "categorical", "top_k": 4}}},
+                               "garden": {"kind": "categorical", "top_k": 4}},
+                  "statistics": True},
     "model": {"name": "tabular_mlp", "hparams": {"input_shape": [9], "hidden": [8], "num_classes": 3, "seed": 1}},
     "training": {"batch_size": 16, "epochs": 30, "optimizer": {"name": "adam", "learning_rate": 0.02},
                  "loss": "sparse_categorical_crossentropy", "metrics": ["sparse_categorical_accuracy"],
@@ -124,13 +126,16 @@ def garden(tmp_path_factory):
     }
     _write_garden_csv(os.path.join(data, "span-2", "iris.csv"), shift=3.5)
     second = _cli("run", *common, "--data-dir", data)
-    return first, checks, second, latest_run_summary(os.path.join(output, "metadata.sqlite"))
+    return first, checks, second, latest_run_summary(os.path.join(output, "metadata.sqlite")), output
 
 
 def test_own_csv_runs_blessed(garden):
-    (code, output), *_ = garden
+    (code, output), *_, run_dir = garden
     assert code == 0, output
     assert "blessed: yes" in output
+    # `transform.statistics: true`: Transform's own statistics of its input and output, as TFX's default.
+    for output_key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
+        assert glob.glob(os.path.join(run_dir, "pipeline", "Transform", output_key, "*", "*")), output_key
 
 
 def test_validate_and_drift_work_on_csv_data_as_on_course_sources(garden):
@@ -147,7 +152,7 @@ def test_validate_and_drift_work_on_csv_data_as_on_course_sources(garden):
 
 
 def test_a_drifted_csv_span_stops_the_run_before_transform(garden):
-    *_, (code, output), summary = garden
+    *_, (code, output), summary, _ = garden
     assert code == 1, output
     assert summary.failed == ["ExampleValidator"] and summary.span == 2
     assert any("COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH" in line and "petal_length" in line
