@@ -12,7 +12,9 @@ behaviour, which builds a source package of TFX in every Beam step), `tft-conver
 converting tf.Transform's code, TensorFlow's default, which `modules.autograph` turns off),
 `tfx-components-eager` (TFX's `tfx/components/__init__.py` run as TFX ships it, importing every
 component, which `pipelines.import_setup` defers), `keras3-loaded` (`TF_USE_LEGACY_KERAS=0`:
-TensorFlow importing Keras 3 as it does unless told otherwise). Cold-start figures come from
+TensorFlow importing Keras 3 as it does unless told otherwise), `before-goal-3` (Transform with
+TFX's defaults, its own statistics and an analyzer cache, and Keras creating an iterator per epoch:
+what issue 22's goal 3 changed). Cold-start figures come from
 the cold runs: `python -c "import pipelines.factory"` (imports of the run path) and the Trainer's
 first epoch against its later ones (`training_stats.json`).
 
@@ -32,7 +34,7 @@ import tempfile
 import time
 
 logger = logging.getLogger("benchmarks.pipeline_runs")
-VARIANTS = ("project", "tfx-default", "tft-converted", "tfx-components-eager", "keras3-loaded")
+VARIANTS = ("project", "tfx-default", "tft-converted", "tfx-components-eager", "keras3-loaded", "before-goal-3")
 
 
 def worker(variant: str, argv: list[str]) -> int:
@@ -52,6 +54,13 @@ def worker(variant: str, argv: list[str]) -> int:
         from modules.autograph import TRANSFORM_PACKAGE, convert_again
 
         convert_again(TRANSFORM_PACKAGE)
+    if variant == "before-goal-3":
+        from modules import fitting
+
+        transform = factory.Transform
+        factory.Transform = lambda **kwargs: transform(**{**kwargs, "disable_statistics": False,
+                                                          "disable_analyzer_cache": False})
+        fitting.epochs_of = lambda train: (train, None)
     return cli.main(argv)
 
 
@@ -63,24 +72,30 @@ def _directory_mb(path: str) -> float:
     return total / 1e6
 
 
-def timed_run(variant: str, spec_file: str, output: str) -> dict:
-    """One `coursepipe run` in a subprocess: wall seconds, the JSON summary, MB left in TMPDIR."""
+def timed_run(variant: str, spec_file: str, output: str, extra_args: list[str] = ()) -> dict:
+    """One `coursepipe run` in a subprocess: wall seconds, the JSON summary, MB left in TMPDIR and
+    the process's peak resident set in MB (its own, from `wait4`)."""
     scratch = tempfile.mkdtemp(prefix="bench-tmp-")
-    started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pipeline_runs", "--worker", variant, "run", "--spec", spec_file,
-         "--output", output, "--json"],
-        capture_output=True, text=True,
-        env={**os.environ, "TMPDIR": scratch, "PYTHONWARNINGS": "ignore",
-             **({"TF_USE_LEGACY_KERAS": "0"} if variant == "keras3-loaded" else {})},
-    )
-    seconds = time.monotonic() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"run failed ({completed.returncode}): {completed.stderr[-2000:]}")
-    summary = json.loads(completed.stdout[completed.stdout.index("{"):])
+    env = {**os.environ, "TMPDIR": scratch, "PYTHONWARNINGS": "ignore",
+           **({"TF_USE_LEGACY_KERAS": "0"} if variant == "keras3-loaded" else {})}
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.pipeline_runs", "--worker", variant, "run", "--spec", spec_file,
+             "--output", output, "--json", *extra_args],
+            stdout=stdout, stderr=stderr, text=True, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"run failed ({process.returncode}): {err[-2000:]}")
+    summary = json.loads(out[out.index("{"):])
     left_mb = _directory_mb(scratch)
     shutil.rmtree(scratch, ignore_errors=True)
-    return {"seconds": seconds, "summary": summary, "tmp_mb": left_mb}
+    return {"seconds": seconds, "summary": summary, "tmp_mb": left_mb, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
 # What TFX's local runner cannot run without, in a fresh process: TensorFlow (its file system
@@ -108,23 +123,27 @@ def first_epoch(summary: dict) -> tuple[float, float]:
     return epochs[0], statistics.median(epochs[1:]) if len(epochs) > 1 else float("nan")
 
 
-def _spec_files(spec_id: str, directory: str) -> tuple[str, str]:
-    """The shipped spec, and a copy whose only change is the model's `l2` hyperparameter."""
+def spec_files(spec_id: str, directory: str, changed_hparam: str | None = "l2") -> tuple[str, str | None]:
+    """The shipped spec, and a copy whose only change is the model's `changed_hparam` (none
+    without one)."""
     from pipelines.spec import PipelineSpec, load_spec
 
     spec = load_spec(spec_id)
-    data = spec.model_dump(mode="json")
-    if "l2" not in data["model"]["hparams"]:
-        raise SystemExit(f"{spec_id}: its model has no 'l2' hyperparameter to change; pick another --spec")
-    data["model"]["hparams"] = {**data["model"]["hparams"], "l2": data["model"]["hparams"]["l2"] + 0.001}
-    changed = PipelineSpec.from_dict(data)
+    variants = [("spec", spec)]
+    if changed_hparam is not None:
+        data = spec.model_dump(mode="json")
+        if changed_hparam not in data["model"]["hparams"]:
+            raise SystemExit(f"{spec_id}: its model has no {changed_hparam!r} hyperparameter to change; pick another --spec")
+        data["model"]["hparams"] = {**data["model"]["hparams"],
+                                    changed_hparam: data["model"]["hparams"][changed_hparam] + 0.001}
+        variants.append(("changed", PipelineSpec.from_dict(data)))
     paths = []
-    for name, variant in (("spec", spec), ("changed", changed)):
-        path = os.path.join(directory, f"{name}.yaml")
+    for name, variant in variants:
+        path = os.path.join(directory, f"{spec_id}-{name}.yaml")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(variant.to_yaml())
         paths.append(path)
-    return paths[0], paths[1]
+    return paths[0], paths[1] if len(paths) > 1 else None
 
 
 def main() -> None:
@@ -137,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     work = tempfile.mkdtemp(prefix="bench-pipeline-runs-")
-    spec_file, changed_file = _spec_files(args.spec, work)
+    spec_file, changed_file = spec_files(args.spec, work)
     results: dict[str, dict[str, list]] = {}
     for repeat in range(args.repeats):
         for variant in args.variants.split(","):
@@ -154,13 +173,13 @@ def main() -> None:
             rows["warm_executed"].append(len(warm["summary"]["executed"]))
             rows["executed"].append(sorted(changed["summary"]["executed"]))
             rows["epochs"].append(first_epoch(cold["summary"]))
-            rows["rss"].append(training_stats(cold["summary"])["peak_rss_mb"])
+            rows["rss"].append(cold["peak_rss_mb"])
             logger.info("%s repeat %d: cold %.1f s, warm %.1f s, hparams %.1f s (%s)", variant, repeat,
                         cold["seconds"], warm["seconds"], changed["seconds"], ", ".join(rows["executed"][-1]))
     imports = statistics.median(import_seconds() for _ in range(3))
     floor = statistics.median(import_seconds(RUNNER_FLOOR) for _ in range(3))
     logger.info("\n| variant | cold s | warm s | warm / cold | executed warm | hparams-only s "
-                "| executed on hparams change | TMPDIR MB left by a cold run | cold run's peak RSS MB (Trainer end) |")
+                "| executed on hparams change | TMPDIR MB left by a cold run | cold run's peak RSS MB |")
     logger.info("|---|---:|---:|---:|---:|---:|---|---:|---:|")
     for variant, rows in results.items():
         cold, warm = statistics.median(rows["cold"]), statistics.median(rows["warm"])

@@ -114,7 +114,7 @@ CASES = {
 }
 
 
-def _spec(case: Case, seed: int, data_dir: str | None = None) -> PipelineSpec:
+def spec_for(case: Case, seed: int, data_dir: str | None = None) -> PipelineSpec:
     data = load_spec(case.spec_id).model_dump(mode="json")
     if case.source:
         data["data"] = {**data["data"], "source": case.source, "split": None}
@@ -256,7 +256,7 @@ def main() -> None:
                 os.makedirs(data_dir)
                 write_mnist(data_dir, 70_000)
             for repeat in range(args.repeats):
-                spec = _spec(case, seed=100 + repeat, data_dir=data_dir)
+                spec = spec_for(case, seed=100 + repeat, data_dir=data_dir)
                 metric, seconds, wall, steps = pipeline(spec, os.path.join(temp_dir, f"{name}-{repeat}"))
                 for step, step_seconds in steps.items():
                     step_times.setdefault(name, {}).setdefault(step, []).append(step_seconds)
@@ -270,7 +270,7 @@ def main() -> None:
                 results["keras_s"].append(seconds)
                 logger.info("%s repeat %d: pipeline %.4f (fit %.1f s), keras %.4f (fit %.1f s)", name, repeat,
                             results["pipe"][-1], results["pipe_s"][-1], results["keras"][-1], results["keras_s"][-1])
-            spec = _spec(case, seed=100, data_dir=data_dir)
+            spec = spec_for(case, seed=100, data_dir=data_dir)
             ratio = statistics.median(results["pipe_s"]) / statistics.median(results["keras_s"])
             rows.append((name, spec.data.source, spec.evaluation.metric, case.course_figure, _spread(results["pipe"]),
                          _spread(results["keras"]), statistics.median(results["pipe_s"]),

@@ -161,6 +161,21 @@ class HistoryRecorder(keras.callbacks.Callback):
         self._history.record(epoch + 1, logs or {})
 
 
+def epochs_of(train: tf.data.Dataset) -> tuple[tf.data.Dataset, int | None]:
+    """What Keras `fit` iterates for `epochs` passes over `train`, and the batches per epoch.
+
+    When `train` states its number of batches, the epochs are that many batches of
+    `train.repeat()`: one iterator for the whole fit. Given a dataset of unknown length, Keras
+    creates a new iterator every epoch, a few milliseconds each, which over the course's hundreds
+    of tiny epochs (iris: 500 epochs of 4 batches) cost as much as the batches themselves. Each
+    repetition still reshuffles, and a batch never spans two epochs, as before.
+    """
+    batches_per_epoch = int(train.cardinality())
+    if batches_per_epoch > 0:
+        return train.repeat(), batches_per_epoch
+    return train, None
+
+
 def fit_keras(
     model: keras.Model,
     training: TrainingConfig,
@@ -170,21 +185,12 @@ def fit_keras(
     history: EpochHistory,
     callbacks: Sequence[keras.callbacks.Callback],
 ) -> None:
-    """Keras `fit`: `epochs` passes over `train`, or `steps` batches of a repeated `train`.
-
-    When `train` states its number of batches, the epochs are that many batches of `train.repeat()`:
-    one iterator for the whole fit. Given a dataset of unknown length, Keras creates a new iterator
-    every epoch, a few milliseconds each, which over the course's hundreds of tiny epochs (iris:
-    500 epochs of 4 batches) cost as much as the batches themselves. Each repetition still
-    reshuffles, and a batch never spans two epochs, as before.
-    """
+    """Keras `fit`: `epochs` passes over `train` (`epochs_of`), or `steps` batches of a repeated `train`."""
     recorders = [HistoryRecorder(history), *callbacks]
     if training.epochs is not None:
-        batches_per_epoch = int(train.cardinality())
-        one_iterator = batches_per_epoch > 0
-        model.fit(train.repeat() if one_iterator else train, steps_per_epoch=batches_per_epoch if one_iterator else None,
-                  validation_data=evaluation, validation_freq=training.validation_freq,
-                  epochs=training.epochs, verbose=0,
+        batches, batches_per_epoch = epochs_of(train)
+        model.fit(batches, steps_per_epoch=batches_per_epoch, validation_data=evaluation,
+                  validation_freq=training.validation_freq, epochs=training.epochs, verbose=0,
                   callbacks=[EpochLogger(training.epochs, training.validation_freq), *recorders])
     else:
         # verbose=0: Keras' progress lines go to stdout, which `coursepipe run --json` keeps for JSON.

@@ -182,6 +182,11 @@ class TransformConfig(StrictModel):
         "(TFX's default); off, the raw splits' statistics are StatisticsGen's and Transform skips "
         "two Beam passes",
     )
+    materialize: bool = Field(
+        True,
+        description="write the transformed examples (TFX's default); false: Transform only "
+        "analyzes, and the Trainer (and Tuner) apply its graph to the raw examples as they read them",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 TRAINING_STATS_FILE = "training_stats.json"
 CLASS_NAMES_KEY = "class_names"
 CHECKPOINT_DIR = "checkpoints"
+# The Trainer reads ExampleGen's raw examples and applies the transform graph itself
+# (`transform.materialize: false`).
+RAW_EXAMPLES_KEY = "raw_examples"
 
 
 def make_trainer_custom_config(
@@ -54,6 +57,8 @@ def make_trainer_custom_config(
 
     `target` is what the model trains against: the raw label, or Transform's one-hot of it.
     `class_names` (a label read as names) make serving answer with the names too.
+    `raw_examples` (`transform.materialize: false`): the examples are ExampleGen's, and
+    `make_dataset` applies the transform graph.
     """
     config = {
         "features": list(transform.features),
@@ -65,6 +70,8 @@ def make_trainer_custom_config(
     }
     if class_names:
         config[CLASS_NAMES_KEY] = list(class_names)
+    if not transform.materialize:
+        config[RAW_EXAMPLES_KEY] = True
     return config
 
 
@@ -79,6 +86,7 @@ def make_dataset(
     shuffle: bool,
     seed: int | None,
     reconstruct: bool = False,
+    raw_examples: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (model input, label) from Transform's output TFRecords, parsed once.
 
@@ -87,13 +95,27 @@ def make_dataset(
     shuffle re-reads the files every epoch and shuffles within a buffer only); a shuffled epoch
     states its number of batches, so `fit` can run every epoch through one iterator
     (`modules.fitting.fit_keras`). Without a `label` (unlabelled pictures) the batches hold the
-    model input alone.
+    model input alone. With `raw_examples` the files are ExampleGen's: parsed by the raw schema and
+    transformed by Transform's graph here, as serving does, once (the cache keeps the result).
     """
-    parsed = data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=1024, label_key=label or None, num_epochs=1, shuffle=False),
-        tf_transform_output.transformed_metadata.schema,
-    )
+    if raw_examples:
+        parsed = data_accessor.tf_dataset_factory(
+            file_pattern, tfxio.TensorFlowDatasetOptions(batch_size=1024, num_epochs=1, shuffle=False),
+            tf_transform_output.raw_metadata.schema,
+        )
+        transform_layer = tf_transform_output.transform_features_layer()
+
+        def transform(raw: Mapping[str, tf.Tensor]) -> Any:
+            transformed = transform_layer(raw)
+            return (transformed, transformed[label]) if label else transformed
+
+        parsed = parsed.map(transform)
+    else:
+        parsed = data_accessor.tf_dataset_factory(
+            file_pattern,
+            tfxio.TensorFlowDatasetOptions(batch_size=1024, label_key=label or None, num_epochs=1, shuffle=False),
+            tf_transform_output.transformed_metadata.schema,
+        )
     def to_pair(transformed: Mapping[str, tf.Tensor], y: tf.Tensor | None = None) -> Any:
         x = model_input(transformed, features)
         if reconstruct:
@@ -224,6 +246,7 @@ def trainer_inputs(fn_args: FnArgs) -> TrainerInputs:
             shuffle=train,
             seed=training.seed,
             reconstruct=training.target == "input",
+            raw_examples=bool(config.get(RAW_EXAMPLES_KEY)),
         )
 
     return TrainerInputs(training, ModelConfig.model_validate(config["model"]), features, label,

@@ -30,7 +30,7 @@ from tfx.orchestration.data_types import RuntimeParameter
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import pusher_pb2, trainer_pb2
 from tfx.types import standard_artifacts
-from tfx.types.channel import Channel
+from tfx.types.channel import BaseChannel, Channel
 
 from components.example_gen import course_example_gen
 from components.generator_evaluator import SampleQualityEvaluator, sample_quality_metric_config
@@ -313,6 +313,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
+        materialize=spec.transform.materialize,
         disable_statistics=not spec.transform.statistics,
         # The updated analyzer cache only pays when a later run feeds it back (the `analyzer_cache`
         # input, for analyzers over many spans); nothing here does, so writing it is pure cost.
@@ -326,11 +327,14 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
     trainer_custom_config = {**make_trainer_custom_config(spec.transform, spec.model, spec.training, label,
                                                           features.class_names),
                              CODE_FINGERPRINT_KEY: code_fingerprint(trainer_code(spec))}
-    tuner = _tuner(spec, transform, schema_gen, trainer_custom_config)
+    # Transformed examples, or (not materialized) the raw ones with the graph applied as they are read.
+    training_examples = (transform.outputs["transformed_examples"] if spec.transform.materialize
+                         else example_gen.outputs["examples"])
+    tuner = _tuner(spec, training_examples, transform, schema_gen, trainer_custom_config)
     trainer_args = dict(
         run_fn=RUN_FN,
         base_model=warm_start_resolver.outputs[MODEL_KEY] if warm_start_resolver is not None else None,
-        examples=transform.outputs["transformed_examples"],
+        examples=training_examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=trainer_pb2.TrainArgs(num_steps=spec.training.steps)
@@ -425,7 +429,7 @@ def _schema_and_statistics(
     return schema_gen, StatisticsGen(examples=examples, schema=schema_gen.outputs["schema"])
 
 
-def _tuner(spec: PipelineSpec, transform: Transform, schema_gen: BaseNode,
+def _tuner(spec: PipelineSpec, examples: BaseChannel, transform: Transform, schema_gen: BaseNode,
            trainer_custom_config: dict) -> Tuner | None:
     """TFX's Tuner with the spec's search (`modules.tuning.tuner_fn`), on what the Trainer trains on."""
     if spec.tuning is None:
@@ -433,7 +437,7 @@ def _tuner(spec: PipelineSpec, transform: Transform, schema_gen: BaseNode,
     from tfx.components import Tuner  # imports KerasTuner: only for a spec that tunes
 
     return Tuner(
-        examples=transform.outputs["transformed_examples"],
+        examples=examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         tuner_fn=TUNER_FN,
