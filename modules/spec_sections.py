@@ -183,8 +183,8 @@ class TransformConfig(StrictModel):
         "two Beam passes",
     )
     materialize: bool = Field(
-        True,
-        description="write the transformed examples (TFX's default); false: Transform only "
+        False,
+        description="also write the transformed examples (TFX's default); off, Transform only "
         "analyzes, and the Trainer (and Tuner) apply its graph to the raw examples as they read them",
     )
 

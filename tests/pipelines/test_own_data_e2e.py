@@ -98,7 +98,7 @@ GARDEN_SPEC = {
         "label": "species", "classes": SPECIES}},
     "transform": {"features": {**{name: "zscore" for name in FEATURES},
                                "garden": {"kind": "categorical", "top_k": 4}},
-                  "statistics": True},
+                  "statistics": True, "materialize": True},
     "model": {"name": "tabular_mlp", "hparams": {"input_shape": [9], "hidden": [8], "num_classes": 3, "seed": 1}},
     "training": {"batch_size": 16, "epochs": 30, "optimizer": {"name": "adam", "learning_rate": 0.02},
                  "loss": "sparse_categorical_crossentropy", "metrics": ["sparse_categorical_accuracy"],
@@ -133,8 +133,10 @@ def test_own_csv_runs_blessed(garden):
     (code, output), *_, run_dir = garden
     assert code == 0, output
     assert "blessed: yes" in output
-    # `transform.statistics: true`: Transform's own statistics of its input and output, as TFX's default.
-    for output_key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
+    # `transform.statistics: true` and `materialize: true`: Transform's own statistics of its input
+    # and output, and the transformed examples the Trainer then reads, as TFX's defaults.
+    for output_key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies",
+                       "transformed_examples"):
         assert glob.glob(os.path.join(run_dir, "pipeline", "Transform", output_key, "*", "*")), output_key
 
 
