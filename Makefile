@@ -32,6 +32,7 @@ test-all: lint
 
 # Benchmarks print markdown tables (see README, "Benchmarks"); they never run in the tests.
 bench: install
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.performance_goals
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.example_encoding
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.import_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_vs_keras

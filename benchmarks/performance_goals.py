@@ -14,7 +14,7 @@ were set and the anchor's (TFX's penguin example, as measured then; it is not re
 - Goal 5, peak memory: the whole process's peak resident set of the cold iris runs above and of a
   cold `coursepipe run mnist_mlp --source mnist_5k`.
 
-    python -m benchmarks.performance_goals [--repeats 3] [--mnist-repeats 2]
+    python -m benchmarks.performance_goals [--repeats 3] [--mnist-repeats 5]
 """
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def mnist_full_ratios(repeats: int, work: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="iris runs and command latency")
-    parser.add_argument("--mnist-repeats", type=int, default=2, help="full-size MNIST, pipeline and plain")
+    parser.add_argument("--mnist-repeats", type=int, default=5, help="full-size MNIST, pipeline and plain")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     for noisy in ("absl", "apache_beam", "tensorflow", "pipelines", "components", "modules"):
