@@ -125,6 +125,9 @@ class ThroughputMeter(keras.callbacks.Callback):
 
     def __init__(self, batch_size: int) -> None:
         super().__init__()
+        # It reads no logs: without this, Keras converts every batch's logs to NumPy for it,
+        # waiting on the step each time (the "on_train_batch_end is slow" warning).
+        self._supports_tf_logs = True
         self.batch_size = batch_size
         self.epoch_seconds: list[float] = []
         self.epoch_batches: list[int] = []

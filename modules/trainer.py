@@ -88,9 +88,9 @@ def make_dataset(
     reconstruct: bool = False,
     raw_examples: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of (model input, label) from Transform's output TFRecords, parsed once.
+    """Batches of (model input, label) from the examples' TFRecords, parsed (and transformed) once.
 
-    The examples are read and parsed on the first pass and kept in memory; each later epoch
+    The examples are read and parsed here, once, and kept in memory; each epoch
     reshuffles all of them, as Keras' `fit(shuffle=True)` does with the course's arrays (TFXIO's own
     shuffle re-reads the files every epoch and shuffles within a buffer only); a shuffled epoch
     states its number of batches, so `fit` can run every epoch through one iterator
@@ -123,8 +123,10 @@ def make_dataset(
         return x if y is None else (x, y)
 
     examples = parsed.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
+    # One pass now fills the cache, so `fit` reads memory from its first batch and its first
+    # validation on, as a plain script's arrays are loaded before `fit`.
+    count = int(examples.reduce(0, lambda n, _: n + 1))
     if shuffle:
-        count = int(examples.reduce(0, lambda n, _: n + 1))  # fills the cache
         examples = examples.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
         examples = examples.apply(tf.data.experimental.assert_cardinality(count))
     if repeat:
