@@ -6,8 +6,8 @@ were set and the anchor's (TFX's penguin example, as measured then; it is not re
   validates a model and imports Keras on purpose), each its own process; the slowest median.
 - Goals 2 and 3, warm and cold iris: `coursepipe run iris_softmax` in its own process
   (`benchmarks.pipeline_runs.timed_run`), cold into a fresh directory then again unchanged, beside
-  the variant `before-goal-3` (Transform with TFX's defaults, statistics and analyzer cache, and
-  Keras creating an iterator per epoch), interleaved; and the floor of a warm run (the imports
+  the variant `before-goal-3` (Transform with TFX's defaults: statistics, analyzer cache,
+  materialized examples; Keras creating an iterator per epoch), interleaved; and the floor of a warm run (the imports
   TFX's local runner cannot run without).
 - Goal 4, full-size MNIST: `benchmarks.pipeline_vs_keras` on mnist_mlp with 70,000 synthetic
   images: the whole pipeline and the Trainer's fit, each against the plain Keras script.

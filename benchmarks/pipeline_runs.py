@@ -13,8 +13,8 @@ converting tf.Transform's code, TensorFlow's default, which `modules.autograph` 
 `tfx-components-eager` (TFX's `tfx/components/__init__.py` run as TFX ships it, importing every
 component, which `pipelines.import_setup` defers), `keras3-loaded` (`TF_USE_LEGACY_KERAS=0`:
 TensorFlow importing Keras 3 as it does unless told otherwise), `before-goal-3` (Transform with
-TFX's defaults, its own statistics and an analyzer cache, and Keras creating an iterator per epoch:
-what issue 22's goal 3 changed). Cold-start figures come from
+TFX's defaults: its own statistics, an analyzer cache and materialized examples, which the Trainer
+reads; Keras creating an iterator per epoch: what issue 22's goal 3 changed). Cold-start figures come from
 the cold runs: `python -c "import pipelines.factory"` (imports of the run path) and the Trainer's
 first epoch against its later ones (`training_stats.json`).
 
@@ -56,10 +56,17 @@ def worker(variant: str, argv: list[str]) -> int:
         convert_again(TRANSFORM_PACKAGE)
     if variant == "before-goal-3":
         from modules import fitting
+        from pipelines.runners import local
 
-        transform = factory.Transform
-        factory.Transform = lambda **kwargs: transform(**{**kwargs, "disable_statistics": False,
-                                                          "disable_analyzer_cache": False})
+        build = local.create_pipeline
+
+        def with_tfx_transform_defaults(spec, placement):  # its own statistics, materialized examples
+            transform = spec.transform.model_copy(update={"statistics": True, "materialize": True})
+            return build(spec.model_copy(update={"transform": transform}), placement)
+
+        local.create_pipeline = with_tfx_transform_defaults
+        transform_component = factory.Transform
+        factory.Transform = lambda **kwargs: transform_component(**{**kwargs, "disable_analyzer_cache": False})
         fitting.epochs_of = lambda train: (train, None)
     return cli.main(argv)
 
