@@ -118,33 +118,46 @@ class EpochLogger(keras.callbacks.Callback):
 class ThroughputMeter(keras.callbacks.Callback):
     """Training throughput: batches x batch size over the time spent on training batches.
 
-    Each epoch counts from its start to its last training batch, so validation is left out; the
-    first epoch (tracing, filling the input cache) is also reported apart. The Trainer and the
-    plain-Keras benchmark use this same meter, so their figures compare like with like.
+    Each epoch counts from its start to the start of its validation (or its end, in an epoch
+    not validated), so validation is left out; the first epoch (tracing, filling the input cache)
+    is also reported apart. The Trainer and the plain-Keras benchmark use this same meter, so their
+    figures compare like with like.
+
+    It has no per-batch hook on purpose: when any callback has one, Keras calls every callback's
+    batch hooks after every batch, and TensorBoard's then writes each batch's metrics (a
+    plain script with no callbacks pays none of that). It reads no logs either, so Keras need not
+    convert them to NumPy for it.
     """
 
     def __init__(self, batch_size: int) -> None:
         super().__init__()
-        # It reads no logs: without this, Keras converts every batch's logs to NumPy for it,
-        # waiting on the step each time (the "on_train_batch_end is slow" warning).
         self._supports_tf_logs = True
         self.batch_size = batch_size
         self.epoch_seconds: list[float] = []
         self.epoch_batches: list[int] = []
-        self._epoch_start = self._last_batch_end = 0.0
-        self._batches = 0
+        self._epoch_start = 0.0
+        self._training_end: float | None = None
+        self._iterations_at_start = 0
+
+    def _iterations(self) -> int:
+        optimizer = getattr(self.model, "optimizer", None)
+        return int(optimizer.iterations.numpy()) if optimizer is not None else 0
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._epoch_start = self._last_batch_end = time.perf_counter()
-        self._batches = 0
+        if (self.params or {}).get("steps") is None:  # batches per epoch unknown: count the optimizer's steps
+            self._iterations_at_start = self._iterations()
+        self._training_end = None
+        self._epoch_start = time.perf_counter()
 
-    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._last_batch_end = time.perf_counter()
-        self._batches += 1
+    def on_test_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        if self._training_end is None:
+            self._training_end = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self.epoch_seconds.append(self._last_batch_end - self._epoch_start)
-        self.epoch_batches.append(self._batches)
+        end = self._training_end if self._training_end is not None else time.perf_counter()
+        self.epoch_seconds.append(end - self._epoch_start)
+        steps = (self.params or {}).get("steps")
+        self.epoch_batches.append(steps if steps is not None else self._iterations() - self._iterations_at_start)
 
     def examples_per_second(self, skip_first_epoch: bool = False) -> float:
         """Training examples per second, over all epochs or over all but the first."""

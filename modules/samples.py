@@ -30,6 +30,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def __init__(self, directory: str, z_dim: int, every: int | None) -> None:
         super().__init__()
+        self._supports_tf_logs = True  # it reads no logs: Keras need not convert each batch's to NumPy
         self._directory, self._every = directory, every
         self._latents = fixed_latents(GRID_SIDE * GRID_SIDE, z_dim)
         self._step = 0

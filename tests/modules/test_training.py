@@ -1,6 +1,8 @@
 """Training styles and losses against the course's own code, step for step."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,6 +11,8 @@ import tf_keras as keras
 from modules.fitting import ProfitLossFunction, compile_model, fit
 from modules.registry import build_model
 from modules.spec_sections import TrainingConfig
+from modules.trainer import train_model
+from pipelines.spec import load_spec
 
 
 def _dataset(x, y, batch_size):
@@ -147,3 +151,29 @@ def test_keras_fit_runs_all_epochs_through_one_iterator_with_the_same_epochs(mon
     assert len(model.batches) == 9 and all([len(b) for b in epoch] == [4, 4, 2] for epoch in epochs)
     assert all(sorted(v for b in epoch for v in b) == list(range(10)) for epoch in epochs)
     assert len({tuple(map(tuple, epoch)) for epoch in epochs}) > 1  # reshuffled between epochs
+
+
+def test_trainer_fit_calls_no_batch_hooks_and_still_meters_each_epoch(monkeypatch, tmp_path):
+    """A plain script's `fit` runs no callback between batches. The Trainer's callbacks (TensorBoard,
+    the throughput meter) must not bring any: one per-batch hook makes Keras call every callback's,
+    and TensorBoard's then writes each batch's metrics. The meter still times every epoch's
+    training batches (validation left out) and counts them."""
+    tensorboard_batch_calls = []
+    original = keras.callbacks.TensorBoard.on_train_batch_end
+    monkeypatch.setattr(keras.callbacks.TensorBoard, "on_train_batch_end",
+                        lambda self, batch, logs=None: tensorboard_batch_calls.append(batch) or original(self, batch, logs))
+    spec = load_spec("iris_softmax")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 4)).astype("float32")
+    y = rng.integers(0, 3, size=10)
+    train = (tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(10, seed=1)
+             .apply(tf.data.experimental.assert_cardinality(10)).batch(4))
+    training = spec.training.model_copy(update={"epochs": 3, "validation_freq": 2})
+
+    trained = train_model(spec.model, training, train, _dataset(x, y, 4), str(tmp_path))
+
+    assert tensorboard_batch_calls == []
+    stats = trained.stats
+    assert len(stats["epoch_seconds"]) == 3 and all(seconds > 0 for seconds in stats["epoch_seconds"])
+    assert stats["examples_per_second"] > 0
+    assert os.listdir(tmp_path / "logs")  # TensorBoard still logs each epoch
