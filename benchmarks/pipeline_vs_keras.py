@@ -8,6 +8,8 @@ builds the course's model inline and calls `fit`. The pipeline side is `run_loca
 its training time is the `fit` inside the Trainer (logged by `modules.trainer`), so both times
 cover the same work. `pipeline run s` is the whole `run_local` (ExampleGen to Pusher), `plain script s`
 the whole plain side (read, preprocess, build, fit, score), both in this process after imports.
+Each fit is also timed in CPU seconds of the process (steadier than wall time when other tenants
+load the machine), and the two sides swap order every repeat.
 `mnist_mlp_full` runs mnist_mlp on 70,000 synthetic images in Keras' `mnist.npz` (full MNIST's
 size; random pixels and labels, so its metric means nothing, its times do).
 
@@ -23,7 +25,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +40,15 @@ from pipelines.spec import PipelineSpec, load_spec
 from pipelines.summary import latest_run_summary
 
 logger = logging.getLogger("benchmarks.pipeline_vs_keras")
+
+
+@dataclass(frozen=True)
+class FitTime:
+    """A Keras fit's wall seconds and the process's CPU seconds in it (every thread's: on a shared
+    machine the steadier of the two, since other tenants' load stretches wall time only)."""
+
+    seconds: float
+    cpu_seconds: float
 
 
 @dataclass(frozen=True)
@@ -160,8 +171,8 @@ def _score(spec: PipelineSpec, model: keras.Model, x: np.ndarray, y: np.ndarray)
     return float(np.mean(np.abs(errors)) if spec.evaluation.metric == "mean_absolute_error" else np.mean(errors ** 2))
 
 
-def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float]:
-    """(metric, fit seconds) of the course's script on the same split (the caller times the whole)."""
+def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, FitTime]:
+    """(metric, fit time) of the course's script on the same split (the caller times the whole)."""
     from modules.fitting import compile_model  # the spec's optimizer, loss, metrics
 
     keras.utils.set_random_seed(seed)
@@ -173,7 +184,7 @@ def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float
         target_eval = np.eye(spec.transform.label.depth, dtype=np.float32)[y_eval]
     model = case.build()
     compile_model(model, spec.training)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if case.augment:
         # 004 M14: ImageDataGenerator(rescale=1. / 1., rotation_range=45, width_shift_range=.15,
         # height_shift_range=.15, horizontal_flip=False, zoom_range=0.5) on (n, 28, 28, 1) arrays.
@@ -188,27 +199,28 @@ def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, float
     else:
         model.fit(x_train, target_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
                   validation_data=(x_eval, target_eval), validation_freq=spec.training.validation_freq, verbose=0)
-    return _score(spec, model, x_eval.reshape(-1, 28, 28, 1) if case.augment else x_eval, y_eval), time.perf_counter() - started
+    fit_time = FitTime(time.perf_counter() - started, time.process_time() - cpu_started)
+    return _score(spec, model, x_eval.reshape(-1, 28, 28, 1) if case.augment else x_eval, y_eval), fit_time
 
 
 class _RunTimes(logging.Handler):
-    """The Trainer's fit seconds and each executed step's seconds, from the run's own log lines."""
+    """The Trainer's fit time and each executed step's seconds, from the run's own log lines."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.fit_seconds: float | None = None
+        self.fit = FitTime(float("nan"), float("nan"))
         self.step_seconds: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if match := re.match(r"training took ([0-9.]+) s", message):
-            self.fit_seconds = float(match.group(1))
+        if match := re.match(r"training took ([0-9.]+) s, ([0-9.]+) s of CPU", message):
+            self.fit = FitTime(float(match.group(1)), float(match.group(2)))
         elif match := re.match(r"\[\d+/\d+\] (\S+) executed in ([0-9.]+) s", message):
             self.step_seconds[match.group(1)] = float(match.group(2))
 
 
-def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, float, float, dict[str, float]]:
-    """(metric, Trainer fit seconds, whole pipeline seconds, seconds per executed step) of a cold
+def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, FitTime, float, dict[str, float]]:
+    """(metric, Trainer fit time, whole pipeline seconds, seconds per executed step) of a cold
     local run."""
     handler = _RunTimes()
     loggers = [logging.getLogger("modules.trainer"), logging.getLogger("pipelines.progress")]
@@ -223,8 +235,48 @@ def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, float, float, di
         for source in loggers:
             source.removeHandler(handler)
     summary = latest_run_summary(layout.metadata_path)
-    return (summary.metrics[spec.evaluation.metric], handler.fit_seconds or float("nan"), wall,
-            handler.step_seconds)
+    return summary.metrics[spec.evaluation.metric], handler.fit, wall, handler.step_seconds
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """One repeat: the pipeline's cold run and the plain script, on the same data and seed."""
+
+    pipeline_metric: float
+    pipeline_fit: FitTime
+    pipeline_seconds: float  # the whole run_local
+    step_seconds: dict[str, float]
+    plain_metric: float
+    plain_fit: FitTime
+    plain_seconds: float  # the whole plain script
+
+
+def side_by_side(case: Case, spec: PipelineSpec, work_dir: str, repeat: int) -> SideBySide:
+    """Both sides once, the plain script first in odd repeats, so that a machine getting busier or
+    quieter during a benchmark does not always favour the same side."""
+
+    def plain() -> tuple[float, FitTime, float]:
+        started = time.perf_counter()
+        metric, fit_time = plain_keras(case, spec, seed=spec.training.seed or 0)
+        return metric, fit_time, time.perf_counter() - started
+
+    plain_result = plain() if repeat % 2 else None
+    metric, fit_time, wall, steps = pipeline(spec, work_dir)
+    plain_metric, plain_fit, plain_wall = plain_result or plain()
+    logger.info("%s repeat %d: pipeline %.4f (fit %.1f s, %.1f s of CPU), plain %.4f (fit %.1f s, %.1f s of CPU)",
+                case.spec_id, repeat, metric, fit_time.seconds, fit_time.cpu_seconds, plain_metric,
+                plain_fit.seconds, plain_fit.cpu_seconds)
+    return SideBySide(metric, fit_time, wall, steps, plain_metric, plain_fit, plain_wall)
+
+
+def fit_medians(repeats: Sequence[SideBySide]) -> tuple[float, float, float, float, float, float]:
+    """Median fit seconds (pipeline, plain, ratio), then median fit CPU seconds (the same three)."""
+    medians = []
+    for measure in ("seconds", "cpu_seconds"):
+        pipeline_median = statistics.median(getattr(r.pipeline_fit, measure) for r in repeats)
+        plain_median = statistics.median(getattr(r.plain_fit, measure) for r in repeats)
+        medians += [pipeline_median, plain_median, pipeline_median / plain_median]
+    return tuple(medians)
 
 
 def _spread(values: list[float]) -> str:
@@ -246,8 +298,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp_dir:
         for name in args.models.split(","):
             case = CASES[name]
-            results: dict[str, list[float]] = {"pipe": [], "keras": [], "pipe_s": [], "keras_s": [], "wall": [],
-                                               "keras_wall": []}
             data_dir = None
             if case.synthetic_mnist:
                 from benchmarks.import_throughput import write_mnist
@@ -255,33 +305,24 @@ def main() -> None:
                 data_dir = os.path.join(temp_dir, f"{name}-data")
                 os.makedirs(data_dir)
                 write_mnist(data_dir, 70_000)
-            for repeat in range(args.repeats):
-                spec = spec_for(case, seed=100 + repeat, data_dir=data_dir)
-                metric, seconds, wall, steps = pipeline(spec, os.path.join(temp_dir, f"{name}-{repeat}"))
-                for step, step_seconds in steps.items():
+            repeats = [side_by_side(case, spec_for(case, seed=100 + repeat, data_dir=data_dir),
+                                    os.path.join(temp_dir, f"{name}-{repeat}"), repeat)
+                       for repeat in range(args.repeats)]
+            for repeat in repeats:
+                for step, step_seconds in repeat.step_seconds.items():
                     step_times.setdefault(name, {}).setdefault(step, []).append(step_seconds)
-                results["pipe"].append(metric)
-                results["pipe_s"].append(seconds)
-                results["wall"].append(wall)
-                started = time.perf_counter()
-                metric, seconds = plain_keras(case, spec, seed=100 + repeat)
-                results["keras_wall"].append(time.perf_counter() - started)
-                results["keras"].append(metric)
-                results["keras_s"].append(seconds)
-                logger.info("%s repeat %d: pipeline %.4f (fit %.1f s), keras %.4f (fit %.1f s)", name, repeat,
-                            results["pipe"][-1], results["pipe_s"][-1], results["keras"][-1], results["keras_s"][-1])
             spec = spec_for(case, seed=100, data_dir=data_dir)
-            ratio = statistics.median(results["pipe_s"]) / statistics.median(results["keras_s"])
-            rows.append((name, spec.data.source, spec.evaluation.metric, case.course_figure, _spread(results["pipe"]),
-                         _spread(results["keras"]), statistics.median(results["pipe_s"]),
-                         statistics.median(results["keras_s"]), ratio, statistics.median(results["wall"]),
-                         statistics.median(results["keras_wall"])))
+            rows.append((name, spec.data.source, spec.evaluation.metric, case.course_figure,
+                         _spread([r.pipeline_metric for r in repeats]), _spread([r.plain_metric for r in repeats]),
+                         *fit_medians(repeats),
+                         statistics.median(r.pipeline_seconds for r in repeats),
+                         statistics.median(r.plain_seconds for r in repeats)))
     logger.info("%d repeats (seeds 100..), medians of times; %d CPU cores", args.repeats, os.cpu_count() or 0)
     logger.info("| model | data | metric | course | pipeline | plain Keras | fit s, pipeline | fit s, Keras | ratio "
-                "| pipeline run s | plain script s |")
-    logger.info("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+                "| fit CPU s, pipeline | fit CPU s, Keras | CPU ratio | pipeline run s | plain script s |")
+    logger.info("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        logger.info("| %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.2f | %.0f | %.0f |", *row)
+        logger.info("| %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.0f | %.0f |", *row)
     _log_step_shares(rows, step_times)
 
 
@@ -292,7 +333,7 @@ def _log_step_shares(rows: list[tuple], step_times: dict[str, dict[str, list[flo
     logger.info("| model | step | s (median) | share of pipeline run |")
     logger.info("|---|---|---:|---:|")
     for row in rows:
-        name, wall = row[0], row[9]
+        name, wall = row[0], row[12]
         steps = {step: statistics.median(values) for step, values in step_times.get(name, {}).items()}
         for step, seconds in sorted(steps.items(), key=lambda item: -item[1]):
             if seconds >= 0.05:
