@@ -70,12 +70,17 @@ def sample_quality_metric_config(feature: str, pictures: int, seed: int = 0) -> 
 
 
 def read_gate(eval_config: tfma.EvalConfig) -> SampleQualityGate:
+    """The gated Fréchet distance's settings, as `sample_quality_metric_config` wrote them."""
     for metrics_spec in eval_config.metrics_specs:
         for metric in metrics_spec.metrics:
             if metric.class_name == FRECHET_DISTANCE_CLASS:
                 settings = json.loads(metric.config or "{}")
-                return SampleQualityGate(settings.get("feature", "image"), int(settings.get("pictures", 1000)),
-                                         int(settings.get("seed", 0)), metric.threshold)
+                missing = [key for key in ("feature", "pictures", "seed") if key not in settings]
+                if missing:
+                    raise ValueError(f"eval_config: the {FRECHET_DISTANCE_CLASS} metric's config has no "
+                                     f"{', '.join(missing)} (expected {{\"feature\", \"pictures\", \"seed\"}})")
+                return SampleQualityGate(settings["feature"], int(settings["pictures"]), int(settings["seed"]),
+                                         metric.threshold)
     raise ValueError(f"eval_config has no {FRECHET_DISTANCE_CLASS} metric to gate a generator on")
 
 
@@ -91,14 +96,25 @@ def read_pictures(examples: types.Artifact, split: str, feature: str, shape: tup
     return np.concatenate(batches)
 
 
-def generated_pictures(model: types.Artifact, count: int, seed: int) -> np.ndarray:
-    """`count` pictures from the model's `serving_default` for the fixed latents of `seed`."""
-    loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model)))
-    serve = loaded.signatures[SERVING_SIGNATURE]
-    z_dim = int(serve.structured_input_signature[1]["z"].shape[-1])
-    latents = fixed_latents(count, z_dim, seed)
-    return np.concatenate([serve(z=tf.constant(latents[start:start + 256]))[IMAGES_KEY].numpy()
-                           for start in range(0, count, 256)])
+class Generator:
+    """A pushed or candidate generator's `serving_default`: pictures for latent vectors."""
+
+    def __init__(self, model: types.Artifact) -> None:
+        # The loaded object owns the signature's variables: keep it as long as the signature.
+        self._loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model)))
+        self._serve = self._loaded.signatures[SERVING_SIGNATURE]
+
+    @property
+    def picture_shape(self) -> tuple[int, ...]:
+        """(height, width, channels) of one picture, as the signature declares its output."""
+        return tuple(int(size) for size in self._serve.structured_outputs[IMAGES_KEY].shape[1:])
+
+    def pictures(self, count: int, seed: int) -> np.ndarray:
+        """`count` pictures for the fixed latents of `seed`."""
+        z_dim = int(self._serve.structured_input_signature[1]["z"].shape[-1])
+        latents = fixed_latents(count, z_dim, seed)
+        return np.concatenate([self._serve(z=tf.constant(latents[start:start + 256]))[IMAGES_KEY].numpy()
+                               for start in range(0, count, 256)])
 
 
 def _metric_key(model_name: str, is_diff: bool = False) -> metrics_for_slice_pb2.MetricKey:
@@ -180,12 +196,14 @@ class SampleQualityExecutor(base_executor.BaseExecutor):
         model = artifact_utils.get_single_instance(input_dict[MODEL_KEY])
         baseline_model = (input_dict.get(BASELINE_MODEL_KEY) or [None])[0]
 
-        candidate_pictures = generated_pictures(model, gate.pictures, gate.seed)
+        generator = Generator(model)
+        # The real pictures first: a smaller eval split than `pictures` sets how many are drawn.
         real = read_pictures(artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY]), split[0], gate.feature,
-                             candidate_pictures.shape[1:], gate.pictures)
-        candidate_pictures = candidate_pictures[:max(len(real), 2)]
+                             generator.picture_shape, gate.pictures)
+        count = max(len(real), 2)  # a distance between two sets of pictures needs two of each
+        candidate_pictures = generator.pictures(count, gate.seed)
         candidate = picture_distance(real, candidate_pictures)
-        baseline = (picture_distance(real, generated_pictures(baseline_model, len(candidate_pictures), gate.seed))
+        baseline = (picture_distance(real, Generator(baseline_model).pictures(count, gate.seed))
                     if baseline_model is not None else None)
         validation = validate(gate.threshold, candidate, baseline)
         evaluation_uri = artifact_utils.get_single_uri(output_dict[EVALUATION_KEY])

@@ -3,11 +3,14 @@ against another draw of the same kind is near 0, against a shifted, a collapsed 
 and the sample-quality Evaluator's validation follows TFMA's rules."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow_model_analysis as tfma
 
-from components.generator_evaluator import validate
+from components.generator_evaluator import read_gate, sample_quality_metric_config, validate
+from components.metric_names import FRECHET_DISTANCE_CLASS
 from components.sample_quality import classifier_score, frechet_distance, picture_distance, picture_features
 
 
@@ -66,6 +69,21 @@ def test_validation_bounds_the_value_and_compares_with_the_baseline():
     worse = validate(_threshold(1.0, 0.0), 0.6, 0.5)
     assert not worse.validation_ok and "worse than the last blessed generator's 0.5000" in (
         worse.metric_validations_per_slice[0].failures[0].message)
+
+
+def _eval_config(settings: dict) -> tfma.EvalConfig:
+    config = tfma.EvalConfig()
+    config.metrics_specs.add().metrics.add(class_name=FRECHET_DISTANCE_CLASS, config=json.dumps(settings),
+                                           threshold=_threshold(1.0, 0.0))
+    return config
+
+
+def test_the_gate_reads_what_the_pipeline_writes_and_names_what_a_config_lacks():
+    gate = read_gate(_eval_config(sample_quality_metric_config("image", 12, seed=3)))
+    assert (gate.feature, gate.pictures, gate.seed) == ("image", 12, 3)
+    assert gate.threshold.value_threshold.upper_bound.value == 1.0
+    with pytest.raises(ValueError, match="config has no pictures, seed"):
+        read_gate(_eval_config({"feature": "image"}))
 
 
 def test_classifier_score_of_even_sure_one_class_and_doubtful_pictures():
