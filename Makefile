@@ -36,6 +36,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.example_encoding
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.import_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_vs_keras
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.fit_callbacks
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.cifar_throughput
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.drift_thresholds
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.pipeline_runs

@@ -8,8 +8,8 @@ builds the course's model inline and calls `fit`. The pipeline side is `run_loca
 its training time is the `fit` inside the Trainer (logged by `modules.trainer`), so both times
 cover the same work. `pipeline run s` is the whole `run_local` (ExampleGen to Pusher), `plain script s`
 the whole plain side (read, preprocess, build, fit, score), both in this process after imports.
-Each fit is also timed in CPU seconds of the process (steadier than wall time when other tenants
-load the machine), and the two sides swap order every repeat.
+Each fit is also timed in CPU seconds of the process (less stretched than wall time when other
+tenants load the machine), and the two sides swap order every repeat.
 `mnist_mlp_full` runs mnist_mlp on 70,000 synthetic images in Keras' `mnist.npz` (full MNIST's
 size; random pixels and labels, so its metric means nothing, its times do).
 
@@ -46,8 +46,9 @@ OUTSIDE_THE_STEPS = "(outside the steps)"
 
 @dataclass(frozen=True)
 class FitTime:
-    """A Keras fit's wall seconds and the process's CPU seconds in it (every thread's: on a shared
-    machine the steadier of the two, since other tenants' load stretches wall time only)."""
+    """A Keras fit's wall seconds and the process's CPU seconds in it (every thread's). On a shared
+    machine other tenants' load stretches wall time more than CPU time (waiting for a core counts
+    in one only), though a busy host slows both."""
 
     seconds: float
     cpu_seconds: float

@@ -186,7 +186,8 @@ def train_model(
         "precision_policy": policy,
         "xla": training.accelerator.xla,
         "training_seconds": round(seconds, 3),
-        # Every thread of the process, TensorFlow's included: steadier than wall time on a shared machine.
+        # Every thread of the process, TensorFlow's included: waiting for a core on a busy machine
+        # stretches the wall time, not this.
         "training_cpu_seconds": round(cpu_seconds, 3),
         "examples_per_second": round(meter.examples_per_second(), 1),
         "examples_per_second_after_first_epoch": round(meter.examples_per_second(skip_first_epoch=True), 1),
