@@ -8,7 +8,7 @@ Variants alternate within each repeat, so all see the same machine load:
 - `trainer`: the Trainer's callbacks (the throughput meter, TensorBoard);
 - `trainer+batch hook`: the same plus one callback that does nothing but has a per-batch hook, as
   the throughput meter had before issue 22: Keras then calls every callback's batch hooks after
-  every batch, TensorBoard's included, which writes each batch's metrics.
+  every batch, TensorBoard's included, which passes each batch's metrics to `tf.summary.scalar`.
 
 Wall and CPU seconds of each fit, medians.
 

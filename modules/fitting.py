@@ -124,9 +124,9 @@ class ThroughputMeter(keras.callbacks.Callback):
     figures compare like with like.
 
     It has no per-batch hook on purpose: when any callback has one, Keras calls every callback's
-    batch hooks after every batch, and TensorBoard's then writes each batch's metrics (a
-    plain script with no callbacks pays none of that). It reads no logs either, so Keras need not
-    convert them to NumPy for it.
+    batch hooks after every batch, and TensorBoard's then passes each batch's metrics to
+    `tf.summary.scalar` (a plain script with no callbacks pays none of that). It reads no logs
+    either, so Keras need not convert them to NumPy for it.
     """
 
     def __init__(self, batch_size: int) -> None:
@@ -137,15 +137,16 @@ class ThroughputMeter(keras.callbacks.Callback):
         self.epoch_batches: list[int] = []
         self._epoch_start = 0.0
         self._training_end: float | None = None
-        self._iterations_at_start = 0
+        self._batches_at_start = 0
 
-    def _iterations(self) -> int:
-        optimizer = getattr(self.model, "optimizer", None)
-        return int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    def _batches_so_far(self) -> int:
+        # Keras' own count of training batches (TensorBoard's step counter too); the optimizer's
+        # `iterations` is one ahead after an epoch of unknown length.
+        return int(self.model._train_counter.numpy())
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        if (self.params or {}).get("steps") is None:  # batches per epoch unknown: count the optimizer's steps
-            self._iterations_at_start = self._iterations()
+        if (self.params or {}).get("steps") is None:  # batches per epoch unknown: count them
+            self._batches_at_start = self._batches_so_far()
         self._training_end = None
         self._epoch_start = time.perf_counter()
 
@@ -157,7 +158,7 @@ class ThroughputMeter(keras.callbacks.Callback):
         end = self._training_end if self._training_end is not None else time.perf_counter()
         self.epoch_seconds.append(end - self._epoch_start)
         steps = (self.params or {}).get("steps")
-        self.epoch_batches.append(steps if steps is not None else self._iterations() - self._iterations_at_start)
+        self.epoch_batches.append(steps if steps is not None else self._batches_so_far() - self._batches_at_start)
 
     def examples_per_second(self, skip_first_epoch: bool = False) -> float:
         """Training examples per second, over all epochs or over all but the first."""

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.fitting import ProfitLossFunction, compile_model, fit
+from modules.fitting import ProfitLossFunction, ThroughputMeter, compile_model, fit
 from modules.registry import build_model
 from modules.spec_sections import TrainingConfig
 from modules.trainer import train_model
@@ -156,8 +156,8 @@ def test_keras_fit_runs_all_epochs_through_one_iterator_with_the_same_epochs(mon
 def test_trainer_fit_calls_no_batch_hooks_and_still_meters_each_epoch(monkeypatch, tmp_path):
     """A plain script's `fit` runs no callback between batches. The Trainer's callbacks (TensorBoard,
     the throughput meter) must not bring any: one per-batch hook makes Keras call every callback's,
-    and TensorBoard's then writes each batch's metrics. The meter still times every epoch's
-    training batches (validation left out) and counts them."""
+    and TensorBoard's then passes each batch's metrics to `tf.summary.scalar`. The meter still
+    times every epoch's training batches."""
     tensorboard_batch_calls = []
     original = keras.callbacks.TensorBoard.on_train_batch_end
     monkeypatch.setattr(keras.callbacks.TensorBoard, "on_train_batch_end",
@@ -177,3 +177,19 @@ def test_trainer_fit_calls_no_batch_hooks_and_still_meters_each_epoch(monkeypatc
     assert len(stats["epoch_seconds"]) == 3 and all(seconds > 0 for seconds in stats["epoch_seconds"])
     assert stats["examples_per_second"] > 0
     assert os.listdir(tmp_path / "logs")  # TensorBoard still logs each epoch
+
+
+@pytest.mark.parametrize("states_its_length", [True, False])
+def test_throughput_meter_counts_each_epochs_batches_without_a_batch_hook(states_its_length):
+    """Batches per epoch come from `fit`'s steps, or, for a dataset of unknown length, from the
+    Keras' count of training batches."""
+    x, y = np.ones((10, 2), "float32"), np.zeros((10, 1), "float32")
+    train = _dataset(x, y, 4)
+    if not states_its_length:
+        train = train.filter(lambda x, y: True)  # filtering hides the length
+    model = keras.Sequential([keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    meter = ThroughputMeter(batch_size=4)
+    model.fit(train, epochs=3, validation_data=_dataset(x, y, 4), verbose=0, callbacks=[meter])
+    assert meter.epoch_batches == [3, 3, 3] and len(meter.epoch_seconds) == 3
+    assert meter.examples_per_second() == pytest.approx(9 * 4 / sum(meter.epoch_seconds))
