@@ -181,7 +181,7 @@ def test_trainer_fit_calls_no_batch_hooks_and_still_meters_each_epoch(monkeypatc
 
 @pytest.mark.parametrize("states_its_length", [True, False])
 def test_throughput_meter_counts_each_epochs_batches_without_a_batch_hook(states_its_length):
-    """Batches per epoch come from `fit`'s steps, or, for a dataset of unknown length, from the
+    """Batches per epoch come from `fit`'s steps, or, for a dataset of unknown length, from
     Keras' count of training batches."""
     x, y = np.ones((10, 2), "float32"), np.zeros((10, 1), "float32")
     train = _dataset(x, y, 4)
