@@ -21,7 +21,6 @@ import logging
 import os
 import statistics
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -31,8 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.fitting import ThroughputMeter, compile_model, epochs_of
+from modules.fitting import FitTime, ThroughputMeter, compile_model, epochs_of, timed
 from modules.registry import build_model
+from modules.trainer import batches_of
 from pipelines.spec import load_spec
 
 logger = logging.getLogger("benchmarks.fit_callbacks")
@@ -51,15 +51,15 @@ class BatchHook(keras.callbacks.Callback):
 
 
 def _datasets(batch_size: int) -> tuple[tf.data.Dataset, int, tf.data.Dataset]:
+    """The training batches (all epochs through one iterator) and their number per epoch, and the
+    validation batches, made as the Trainer makes them from its parsed examples."""
     rng = np.random.default_rng(0)
     pictures = rng.integers(0, 256, size=(TRAIN + EVAL, 28, 28)).astype(np.float32) / 255.0
     labels = rng.integers(0, 10, size=TRAIN + EVAL)
     train = tf.data.Dataset.from_tensor_slices((pictures[:TRAIN], labels[:TRAIN])).cache()
-    train = (train.shuffle(TRAIN, seed=1, reshuffle_each_iteration=True)
-             .apply(tf.data.experimental.assert_cardinality(TRAIN)).batch(batch_size).prefetch(tf.data.AUTOTUNE))
-    batches, per_epoch = epochs_of(train)
-    evaluation = tf.data.Dataset.from_tensor_slices((pictures[TRAIN:], labels[TRAIN:])).cache().batch(batch_size)
-    return batches, per_epoch, evaluation
+    evaluation = tf.data.Dataset.from_tensor_slices((pictures[TRAIN:], labels[TRAIN:])).cache()
+    batches, per_epoch = epochs_of(batches_of(train, batch_size, repeat=False, shuffle=True, seed=1))
+    return batches, per_epoch, batches_of(evaluation, batch_size, repeat=False, shuffle=False, seed=None)
 
 
 def main() -> None:
@@ -70,36 +70,33 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     spec = load_spec("mnist_mlp")
     batch_size = spec.training.batch_size
-    train, per_epoch, evaluation = _datasets(batch_size)
-    for dataset in (train.take(per_epoch), evaluation):  # fill the caches before any timing
-        for _ in dataset:
-            pass
+    train, per_epoch, evaluation = _datasets(batch_size)  # the caches filled, as the Trainer's
     log_dir = tempfile.mkdtemp(prefix="fit-callbacks-")
     variants: dict[str, Callable[[], list[keras.callbacks.Callback]]] = {
         "none": lambda: [],
         "trainer": lambda: [ThroughputMeter(batch_size), keras.callbacks.TensorBoard(log_dir)],
         "trainer+batch hook": lambda: [ThroughputMeter(batch_size), keras.callbacks.TensorBoard(log_dir), BatchHook()],
     }
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    times: dict[str, list[FitTime]] = {name: [] for name in variants}
     for repeat in range(args.repeats):
         for name, callbacks in variants.items():
             keras.utils.set_random_seed(repeat)
             model = build_model(spec.model.name, spec.model.hparams)
             compile_model(model, spec.training)
-            started, cpu_started = time.perf_counter(), time.process_time()
-            model.fit(train, steps_per_epoch=per_epoch, epochs=args.epochs, validation_data=evaluation, verbose=0,
-                      callbacks=callbacks())
-            times[name].append((time.perf_counter() - started, time.process_time() - cpu_started))
-            logger.info("repeat %d %s: %.2f s, %.2f s of CPU", repeat, name, *times[name][-1])
-    none_wall = statistics.median(wall for wall, _ in times["none"])
-    none_cpu = statistics.median(cpu for _, cpu in times["none"])
+            with timed() as fit_time:
+                model.fit(train, steps_per_epoch=per_epoch, epochs=args.epochs, validation_data=evaluation,
+                          verbose=0, callbacks=callbacks())
+            times[name].append(fit_time)
+            logger.info("repeat %d %s: %.2f s, %.2f s of CPU", repeat, name, fit_time.seconds, fit_time.cpu_seconds)
+    none_wall = statistics.median(t.seconds for t in times["none"])
+    none_cpu = statistics.median(t.cpu_seconds for t in times["none"])
     logger.info("\n%d repeats of %d epochs (%d batches of %d), medians; %d CPU cores", args.repeats, args.epochs,
                 per_epoch, batch_size, os.cpu_count() or 0)
     logger.info("| callbacks | fit s | x none | fit CPU s | x none |")
     logger.info("|---|---:|---:|---:|---:|")
     for name, measured in times.items():
-        wall = statistics.median(w for w, _ in measured)
-        cpu = statistics.median(c for _, c in measured)
+        wall = statistics.median(t.seconds for t in measured)
+        cpu = statistics.median(t.cpu_seconds for t in measured)
         logger.info("| %s | %.2f | %.2f | %.2f | %.2f |", name, wall, wall / none_wall, cpu, cpu / none_cpu)
 
 

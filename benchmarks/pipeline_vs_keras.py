@@ -35,6 +35,7 @@ import tf_keras as keras
 
 from components.sources import get_source, locate
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, apply_split
+from modules.fitting import FitTime, compile_model, timed
 from pipelines.runners.local import run_local
 from pipelines.spec import PipelineSpec, load_spec
 from pipelines.summary import latest_run_summary
@@ -42,16 +43,6 @@ from pipelines.summary import latest_run_summary
 logger = logging.getLogger("benchmarks.pipeline_vs_keras")
 
 OUTSIDE_THE_STEPS = "(outside the steps)"
-
-
-@dataclass(frozen=True)
-class FitTime:
-    """A Keras fit's wall seconds and the process's CPU seconds in it (every thread's). On a shared
-    machine other tenants' load stretches wall time more than CPU time (waiting for a core counts
-    in one only), though a busy host slows both."""
-
-    seconds: float
-    cpu_seconds: float
 
 
 @dataclass(frozen=True)
@@ -176,8 +167,6 @@ def _score(spec: PipelineSpec, model: keras.Model, x: np.ndarray, y: np.ndarray)
 
 def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, FitTime]:
     """(metric, fit time) of the course's script on the same split (the caller times the whole)."""
-    from modules.fitting import compile_model  # the spec's optimizer, loss, metrics
-
     keras.utils.set_random_seed(seed)
     arrays = _arrays(spec)
     (x_train, y_train), (x_eval, y_eval) = arrays[TRAIN_SPLIT], arrays[EVAL_SPLIT]
@@ -186,23 +175,22 @@ def plain_keras(case: Case, spec: PipelineSpec, seed: int) -> tuple[float, FitTi
         target_train = np.eye(spec.transform.label.depth, dtype=np.float32)[y_train]
         target_eval = np.eye(spec.transform.label.depth, dtype=np.float32)[y_eval]
     model = case.build()
-    compile_model(model, spec.training)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    if case.augment:
-        # 004 M14: ImageDataGenerator(rescale=1. / 1., rotation_range=45, width_shift_range=.15,
-        # height_shift_range=.15, horizontal_flip=False, zoom_range=0.5) on (n, 28, 28, 1) arrays.
-        generator = keras.preprocessing.image.ImageDataGenerator(
-            rescale=1.0, rotation_range=45, width_shift_range=0.15, height_shift_range=0.15,
-            horizontal_flip=False, zoom_range=0.5)
-        images = x_train.reshape(-1, 28, 28, 1)
-        generator.fit(images)
-        model.fit(generator.flow(images, target_train, batch_size=spec.training.batch_size, seed=seed),
-                  epochs=spec.training.epochs, validation_data=(x_eval.reshape(-1, 28, 28, 1), target_eval),
-                  validation_freq=spec.training.validation_freq, verbose=0)
-    else:
-        model.fit(x_train, target_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
-                  validation_data=(x_eval, target_eval), validation_freq=spec.training.validation_freq, verbose=0)
-    fit_time = FitTime(time.perf_counter() - started, time.process_time() - cpu_started)
+    compile_model(model, spec.training)  # the spec's optimizer, loss, metrics
+    with timed() as fit_time:
+        if case.augment:
+            # 004 M14: ImageDataGenerator(rescale=1. / 1., rotation_range=45, width_shift_range=.15,
+            # height_shift_range=.15, horizontal_flip=False, zoom_range=0.5) on (n, 28, 28, 1) arrays.
+            generator = keras.preprocessing.image.ImageDataGenerator(
+                rescale=1.0, rotation_range=45, width_shift_range=0.15, height_shift_range=0.15,
+                horizontal_flip=False, zoom_range=0.5)
+            images = x_train.reshape(-1, 28, 28, 1)
+            generator.fit(images)
+            model.fit(generator.flow(images, target_train, batch_size=spec.training.batch_size, seed=seed),
+                      epochs=spec.training.epochs, validation_data=(x_eval.reshape(-1, 28, 28, 1), target_eval),
+                      validation_freq=spec.training.validation_freq, verbose=0)
+        else:
+            model.fit(x_train, target_train, batch_size=spec.training.batch_size, epochs=spec.training.epochs,
+                      validation_data=(x_eval, target_eval), validation_freq=spec.training.validation_freq, verbose=0)
     return _score(spec, model, x_eval.reshape(-1, 28, 28, 1) if case.augment else x_eval, y_eval), fit_time
 
 
@@ -211,7 +199,7 @@ class _RunTimes(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.fit = FitTime(float("nan"), float("nan"))
+        self.fit = FitTime()  # NaN until the Trainer logs its fit
         self.step_seconds: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -11,9 +11,11 @@ Both take the same datasets and leave a compiled Keras model, exported the same 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
 
 import tensorflow as tf
 import tf_keras as keras
@@ -101,6 +103,25 @@ def compile_model(model: keras.Model, training: TrainingConfig) -> None:
     )
 
 
+@dataclass
+class FitTime:
+    """A fit's wall seconds and the process's CPU seconds in it (every thread's, TensorFlow's
+    included). On a shared machine other tenants' load stretches wall time more than CPU time
+    (waiting for a core counts in one only), though a busy host slows both."""
+
+    seconds: float = float("nan")
+    cpu_seconds: float = float("nan")
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[FitTime]:
+    """Times the block; the yielded `FitTime` is filled in when the block ends."""
+    measured = FitTime()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    yield measured
+    measured.seconds, measured.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+
+
 class EpochLogger(keras.callbacks.Callback):
     """Logs the metrics every `every` epochs (and the last), instead of Keras' line per epoch."""
 
@@ -137,6 +158,7 @@ class ThroughputMeter(keras.callbacks.Callback):
         self.epoch_batches: list[int] = []
         self._epoch_start = 0.0
         self._training_end: float | None = None
+        self._steps: int | None = None  # batches per epoch, when `fit` knows them
         self._batches_at_start = 0
 
     def _batches_so_far(self) -> int:
@@ -145,7 +167,8 @@ class ThroughputMeter(keras.callbacks.Callback):
         return int(self.model._train_counter.numpy())
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        if (self.params or {}).get("steps") is None:  # batches per epoch unknown: count them
+        self._steps = (self.params or {}).get("steps")
+        if self._steps is None:  # batches per epoch unknown: count them
             self._batches_at_start = self._batches_so_far()
         self._training_end = None
         self._epoch_start = time.perf_counter()
@@ -157,8 +180,8 @@ class ThroughputMeter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         end = self._training_end if self._training_end is not None else time.perf_counter()
         self.epoch_seconds.append(end - self._epoch_start)
-        steps = (self.params or {}).get("steps")
-        self.epoch_batches.append(steps if steps is not None else self._batches_so_far() - self._batches_at_start)
+        self.epoch_batches.append(self._steps if self._steps is not None
+                                  else self._batches_so_far() - self._batches_at_start)
 
     def examples_per_second(self, skip_first_epoch: bool = False) -> float:
         """Training examples per second, over all epochs or over all but the first."""

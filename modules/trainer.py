@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import resource
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -24,7 +23,7 @@ from modules.accelerators import device_names, distribution_strategy, precision_
 from modules.curves import EpochHistory, write_curves
 from modules.export import export_generator, export_serving_model
 from modules.features import transformed_name
-from modules.fitting import KERAS_FIT_STYLES, ThroughputMeter, compile_model, fit, per_example_loss
+from modules.fitting import KERAS_FIT_STYLES, ThroughputMeter, compile_model, fit, per_example_loss, timed
 from modules.inputs import flatten_batch, model_input
 from modules.registry import build_model, model_input_shape
 from modules.samples import SampleGrid
@@ -112,9 +111,19 @@ def make_dataset(
         return (x, transformed[label]) if label else x
 
     examples = parsed.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
-    # One pass now fills the cache, so `fit` reads memory from its first batch and its first
-    # validation on, as a plain script's arrays are loaded before `fit`.
-    count = int(examples.reduce(0, lambda n, _: n + 1))
+    return batches_of(examples, batch_size, repeat=repeat, shuffle=shuffle, seed=seed)
+
+
+def batches_of(cached: tf.data.Dataset, batch_size: int, repeat: bool, shuffle: bool,
+               seed: int | None) -> tf.data.Dataset:
+    """The batches `fit` reads from examples kept in memory (`cached` ends in `.cache()`).
+
+    One pass now fills the cache, so `fit` reads memory from its first batch and its first
+    validation on, as a plain script's arrays are loaded before `fit`. A shuffled split reshuffles
+    all its examples each epoch and states its length (`modules.fitting.epochs_of`).
+    """
+    count = int(cached.reduce(0, lambda n, _: n + 1))
+    examples = cached
     if shuffle:
         examples = examples.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
         examples = examples.apply(tf.data.experimental.assert_cardinality(count))
@@ -169,9 +178,8 @@ def train_model(
                 checkpoint_path, monitor=training.checkpoint.monitor,
                 save_best_only=True, save_weights_only=True))
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    history = fit(model, training, train_dataset, eval_dataset, steps=steps, callbacks=callbacks)
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    with timed() as fit_time:
+        history = fit(model, training, train_dataset, eval_dataset, steps=steps, callbacks=callbacks)
     if training.checkpoint is not None and training.checkpoint.export == "best":
         if tf.io.gfile.exists(checkpoint_path + ".index"):
             model.load_weights(checkpoint_path)
@@ -185,17 +193,16 @@ def train_model(
         "devices": device_names(strategy),
         "precision_policy": policy,
         "xla": training.accelerator.xla,
-        "training_seconds": round(seconds, 3),
-        # Every thread of the process, TensorFlow's included: waiting for a core on a busy machine
-        # stretches the wall time, not this.
-        "training_cpu_seconds": round(cpu_seconds, 3),
+        "training_seconds": round(fit_time.seconds, 3),
+        "training_cpu_seconds": round(fit_time.cpu_seconds, 3),  # see `modules.fitting.FitTime`
         "examples_per_second": round(meter.examples_per_second(), 1),
         "examples_per_second_after_first_epoch": round(meter.examples_per_second(skip_first_epoch=True), 1),
         "epoch_seconds": [round(s, 3) for s in meter.epoch_seconds],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     logger.info("training took %.2f s, %.2f s of CPU (%.1f examples/s on %s, %s); process peak memory %.0f MB",
-                seconds, cpu_seconds, stats["examples_per_second"], ", ".join(stats["devices"]), policy, stats["peak_rss_mb"])
+                fit_time.seconds, fit_time.cpu_seconds, stats["examples_per_second"], ", ".join(stats["devices"]), policy,
+                stats["peak_rss_mb"])
     os.makedirs(model_run_dir, exist_ok=True)
     with open(os.path.join(model_run_dir, TRAINING_STATS_FILE), "w", encoding="utf-8") as handle:
         json.dump(stats, handle, indent=1)
