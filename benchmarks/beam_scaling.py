@@ -29,6 +29,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from benchmarks.logs import configure_logging
 from benchmarks.workers import run_worker
 
 logger = logging.getLogger("benchmarks.beam_scaling")
@@ -110,7 +111,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     data_dir = tempfile.mkdtemp(prefix="bench-beam-data-")
     try:
         if args.what == "modes":

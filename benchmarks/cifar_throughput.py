@@ -28,6 +28,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from benchmarks.logs import configure_logging
 from benchmarks.workers import run_worker
 
 logger = logging.getLogger("benchmarks.cifar_throughput")
@@ -135,7 +136,7 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     rows = []
     with tempfile.TemporaryDirectory() as temp_dir:
         data_dir = os.path.join(temp_dir, "data")

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.logs import configure_logging
+
 logger = logging.getLogger("benchmarks.command_latency")
 COURSEPIPE = str(Path(sys.executable).parent / "coursepipe")
 
@@ -58,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     with tempfile.TemporaryDirectory() as scratch:
         commands = cases(scratch)
         seconds: dict[str, list[float]] = {name: [] for name in commands}

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.logs import configure_logging
+
 logger = logging.getLogger("benchmarks.compiled_vs_local")
 COURSEPIPE = str(Path(sys.executable).parent / "coursepipe")
 
@@ -49,7 +51,7 @@ def main() -> None:
     parser.add_argument("--spec", default="iris_softmax")
     parser.add_argument("--repeats", type=int, default=1)
     options = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     seconds: dict[str, list[float]] = {}
     for _ in range(options.repeats):
         with tempfile.TemporaryDirectory() as scratch:

@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
+from benchmarks.logs import configure_logging
 from components.validation.data_forms import statistics_of
 
 logger = logging.getLogger("benchmarks.drift_thresholds")
@@ -48,7 +49,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[60, 120, 1000, 10000])
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     header = " | ".join(f"shift {shift} sd (median / max)" for shift in SHIFTS)
     logger.info("| examples | %s |", header)
     logger.info("|---|%s", "---|" * len(SHIFTS))

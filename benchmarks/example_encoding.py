@@ -21,6 +21,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf
 
+from benchmarks.logs import configure_logging
+
 logger = logging.getLogger("benchmarks.example_encoding")
 
 
@@ -95,7 +97,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    configure_logging()
     images, labels = synthetic_mnist(args.examples)
     results = {name: measure(name, images, labels, args.repeats) for name in ENCODERS}
     base = results["uint8 bytes"]

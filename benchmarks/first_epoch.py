@@ -23,6 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from benchmarks.logs import configure_logging
 from benchmarks.workers import run_worker
 from modules.autograph import KERAS_PACKAGE, convert_again
 
@@ -80,7 +81,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(*args.worker)))
         return
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     rows = []
     for spec_id in args.models.split(","):
         results: dict[str, list[dict[str, float]]] = {variant: [] for variant in VARIANTS}

@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf
 import tf_keras as keras
 
+from benchmarks.logs import configure_logging
 from modules.fitting import FitTime, ThroughputMeter, compile_model, epochs_of, timed
 from modules.registry import build_model
 from modules.trainer import batches_of
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    configure_logging()
     spec = load_spec("mnist_mlp")
     batch_size = spec.training.batch_size
     train, per_epoch, evaluation = _datasets(batch_size)  # the caches filled, as the Trainer's

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.logs import configure_logging
+
 logger = logging.getLogger("benchmarks.gan_digit_score")
 COURSEPIPE = str(Path(sys.executable).parent / "coursepipe")
 GENERATED = 1000
@@ -50,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="where the two runs go (default: a temporary directory)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     work = args.work or Path(tempfile.mkdtemp(prefix="gan_digit_score_"))
 
     import tensorflow as tf

@@ -23,6 +23,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks.example_encoding import synthetic_mnist
+from benchmarks.logs import configure_logging
 from components.example_gen import read_source_splits
 from components.sources import get_source
 from pipelines.source_import import run_example_gen
@@ -53,9 +54,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=70000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
-    for noisy in ("absl", "apache_beam", "tensorflow", "pipelines", "components"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()
     source = get_source("mnist")
     with tempfile.TemporaryDirectory() as temp_dir:
         data_dir = os.path.join(temp_dir, "data")

@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from benchmarks.logs import configure_logging
+
 logger = logging.getLogger("benchmarks.pipeline_runs")
 VARIANTS = ("project", "tfx-default", "tft-converted", "tfx-components-eager", "keras3-loaded", "before-goal-3")
 
@@ -161,7 +163,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     work = tempfile.mkdtemp(prefix="bench-pipeline-runs-")
     spec_file, changed_file = spec_files(args.spec, work)
     results: dict[str, dict[str, list]] = {}

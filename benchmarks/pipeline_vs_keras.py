@@ -33,6 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tf_keras as keras
 
+from benchmarks.logs import configure_logging
 from components.sources import get_source, locate
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, apply_split
 from modules.fitting import FitTime, compile_model, timed
@@ -270,6 +271,35 @@ def fit_medians(repeats: Sequence[SideBySide]) -> tuple[float, float, float, flo
     return tuple(medians)
 
 
+@dataclass(frozen=True)
+class FastestFits:
+    """Each side's fastest fit of the repeats. Other tenants of a shared machine only ever add time,
+    so the fastest of N repeats is each side's least-disturbed figure (timeit's rule); `plain_spread`
+    (the plain script's slowest fit over its fastest, the same work every repeat) says how much they
+    added in this run."""
+
+    pipeline_seconds: float
+    plain_seconds: float
+    pipeline_cpu_seconds: float
+    plain_cpu_seconds: float
+    plain_spread: float
+
+    @property
+    def ratio(self) -> float:
+        return self.pipeline_seconds / self.plain_seconds
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.pipeline_cpu_seconds / self.plain_cpu_seconds
+
+
+def fastest_fits(repeats: Sequence[SideBySide]) -> FastestFits:
+    plain = [r.plain_fit.seconds for r in repeats]
+    return FastestFits(min(r.pipeline_fit.seconds for r in repeats), min(plain),
+                       min(r.pipeline_fit.cpu_seconds for r in repeats), min(r.plain_fit.cpu_seconds for r in repeats),
+                       max(plain) / min(plain))
+
+
 def _spread(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.4f}"
@@ -281,9 +311,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default=",".join(CASES))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
-    for noisy in ("absl", "apache_beam", "tensorflow", "pipelines", "components", "modules"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()
     rows = []
     step_times: dict[str, dict[str, list[float]]] = {}  # model -> step -> seconds per repeat
     with tempfile.TemporaryDirectory() as temp_dir:

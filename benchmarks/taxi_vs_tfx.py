@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.logs import configure_logging
+
 logger = logging.getLogger("benchmarks.taxi_vs_tfx")
 COURSEPIPE = str(Path(sys.executable).parent / "coursepipe")
 
@@ -65,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     rows = []
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as tfx_root, tempfile.TemporaryDirectory() as our_root:

@@ -35,15 +35,20 @@ class UsageError(Exception):
 
 
 class ProjectLogFilter(logging.Filter):
-    """Keeps this project's INFO lines and everyone's errors; TFX, TF and Beam chatter goes.
+    """Keeps the INFO lines of `packages` (default: this project's) and everyone's errors; TFX, TF
+    and Beam chatter goes.
 
     A handler filter, not logger levels: TFX and absl reset their loggers' levels while running.
     """
 
+    def __init__(self, packages: Sequence[str] = PROJECT_PACKAGES) -> None:
+        super().__init__()
+        self.packages = tuple(packages)
+
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == ORCHESTRATOR_FAILURE_LINE:
             return False  # the command says which step failed and why, in its own words
-        return record.levelno >= logging.ERROR or record.name.split(".")[0] in PROJECT_PACKAGES
+        return record.levelno >= logging.ERROR or record.name.split(".")[0] in self.packages
 
 
 def configure_logging(verbose: bool) -> None:
