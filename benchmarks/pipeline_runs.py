@@ -112,6 +112,32 @@ def timed_run(variant: str, spec_file: str, output: str, extra_args: list[str] =
 RUNNER_FLOOR = "import pipelines, tensorflow_model_analysis, tfx.orchestration.local.local_dag_runner"
 
 
+def launcher_floor(spec_id: str, work: str) -> str:
+    """RUNNER_FLOOR plus the module of each executor of `spec_id`'s pipeline, as one import line.
+
+    TFX's launcher imports a node's executor class when it is built (`Launcher.__init__` makes the
+    executor operator, whose `__init__` imports the class), before it looks for a cached execution:
+    a run where every step comes from the cache imports every executor (Transform's tf.Transform,
+    StatisticsGen's TFDV, the Evaluator's TFMA), even one that skipped building the components by
+    running a stored pipeline IR."""
+    from tfx.dsl.compiler import compiler
+    from tfx.orchestration.local import runner_utils
+
+    from pipelines.factory import PipelinePlacement, create_pipeline
+    from pipelines.spec import load_spec
+
+    placement = PipelinePlacement(pipeline_root=os.path.join(work, "floor-root"), serving_dir=os.path.join(work, "floor-serving"),
+                                  custom_resolvers=True)
+    ir = compiler.Compiler().compile(create_pipeline(load_spec(spec_id), placement))
+    config = runner_utils.extract_local_deployment_config(ir)
+    modules = set()
+    for node_id in config.executor_specs:
+        executor = runner_utils.extract_executor_spec(config, node_id)
+        class_path = getattr(executor, "class_path", "") or executor.python_executor_spec.class_path
+        modules.add(class_path.rsplit(".", 1)[0])
+    return ", ".join([RUNNER_FLOOR, *sorted(modules)])
+
+
 def import_seconds(code: str = "import pipelines.factory") -> float:
     """Seconds for a fresh interpreter to run `code` (by default: import the run path), then exit
     without the interpreter's teardown, as `coursepipe` exits."""
