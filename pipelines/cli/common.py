@@ -51,17 +51,21 @@ class ProjectLogFilter(logging.Filter):
         return record.levelno >= logging.ERROR or record.name.split(".")[0] in self.packages
 
 
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
-    )
-    if verbose:
-        return
+def show_logs_of(packages: Sequence[str], replace_handlers: bool = False) -> None:
+    """Plain-message INFO lines from the loggers of `packages` and everyone's errors, on stderr;
+    `replace_handlers` drops root handlers set up before (a benchmark's imports may have added one)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=replace_handlers)
     # TF 2.16 prints harmless CUDA plugin "errors" at import on CPU-only machines.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(ProjectLogFilter())
+        handler.addFilter(ProjectLogFilter(packages))
+
+
+def configure_logging(verbose: bool) -> None:
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        return
+    show_logs_of(PROJECT_PACKAGES)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
