@@ -181,6 +181,11 @@ class SecretKey(StrictModel):
     key: str
 
 
+# Steps TFX resumes by running them again (a new execution, new output URIs) are retried; a Pusher
+# killed between copying a model and recording the push would copy it again, so it is not.
+DEFAULT_RETRIES = {"default": 2, "Pusher": 0}
+
+
 class KubeflowConfig(StrictModel):
     image: str | None = Field(None, description="the image every component runs (this project installed)")
     gpu_image: str | None = Field(
@@ -201,6 +206,15 @@ class KubeflowConfig(StrictModel):
         "into the spec or the compiled pipeline (open-source KFP)",
     )
     trainer: TrainerResources = TrainerResources()
+    retries: dict[str, NonNegativeInt] = Field(
+        default_factory=dict,
+        description="how often a failed step (an evicted or pre-empted pod) is started again, per component "
+        f"id; `default` covers the components not named (built in: {DEFAULT_RETRIES}; the Pusher is not "
+        "retried unless named, since a push killed half-way is not undone); open-source KFP 2.5.0 and newer",
+    )
+    retry_backoff_seconds: NonNegativeInt = Field(
+        30, description="the wait before a step's first retry, doubled for each further one"
+    )
     resources: dict[str, ComponentResources] = Field(
         default_factory=dict,
         description="cpu/memory per component id (StatisticsGen, Transform, Evaluator, ...); "
@@ -212,6 +226,13 @@ class KubeflowConfig(StrictModel):
     def _metadata_address(cls, uri: str) -> str:
         MetadataAddress.parse(uri)
         return uri
+
+    def retry_count(self, component_id: str) -> int:
+        """How often `component_id`'s step is retried: its own entry, else `default`, else the built-in."""
+        retries = {**DEFAULT_RETRIES, **self.retries}
+        if component_id in self.retries or component_id in DEFAULT_RETRIES:
+            return retries[component_id]
+        return retries["default"]
 
 
 class PipelineSpec(StrictModel):
@@ -279,16 +300,26 @@ class PipelineSpec(StrictModel):
 
     def for_cluster(self, pipeline_root: str | None = None, image: str | None = None,
                     gpu_image: str | None = None, metadata: str | None = None,
-                    target: str = KFP_TARGET) -> PipelineSpec:
+                    target: str = KFP_TARGET, env: dict[str, str] | None = None,
+                    secret_env: dict[str, dict[str, str]] | None = None,
+                    retries: dict[str, int] | None = None) -> PipelineSpec:
         """This spec with the command line's cluster options over its `kubeflow` section, checked by
-        the rules a spec compiled for `target` must pass (an image, a pipeline root, ...); `SpecError`."""
+        the rules a spec compiled for `target` must pass (an image, a pipeline root, ...); `SpecError`.
+        `env`, `secret_env` and `retries` add to (and override entries of) the spec's own."""
         given = {"pipeline_root": pipeline_root, "image": image, "gpu_image": gpu_image, "metadata": metadata}
-        overrides = {key: value for key, value in given.items() if value}
+        overrides: dict[str, Any] = {key: value for key, value in given.items() if value}
         if metadata:
             try:
                 MetadataAddress.parse(metadata)
             except ValueError as error:
                 raise SpecError(self.id, [Problem("kubeflow.metadata", f"--metadata: {error}")]) from None
+        if env:
+            overrides["env"] = {**self.kubeflow.env, **env}
+        if secret_env:
+            sources = {name: SecretKey(**source) for name, source in secret_env.items()}
+            overrides["secret_env"] = {**self.kubeflow.secret_env, **sources}
+        if retries:
+            overrides["retries"] = {**self.kubeflow.retries, **retries}
         spec = self.model_copy(update={"kubeflow": self.kubeflow.model_copy(update=overrides)})
         problems = run_checks(spec, KUBEFLOW_CHECKS + (KFP_CHECKS if target == KFP_TARGET else []))
         if problems:

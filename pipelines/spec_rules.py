@@ -26,6 +26,7 @@ from components.validation.schemas import SchemaFileError, read_schema, schema_p
 from modules.model_hparams import MODEL_HPARAMS, UserHParams, hparams_class, model_name_problem
 from modules.spec_sections import GAN_STYLES, LEARNING_RATE, Categorical, Fillable, OneHot, ScaleLike, Vocabulary, output_width
 from pipelines.errors import Problem, error_message, problems_from_validation
+from pipelines.kubeflow.storage import cluster_location_problem, endpoint_problem
 from pipelines.names import EVAL_METRICS, FRECHET_DISTANCE, GAN_MODEL, LABEL_SLICE, TRAINER_ID, component_ids
 
 if TYPE_CHECKING:
@@ -488,6 +489,23 @@ def check_resources_name_components(spec: PipelineSpec) -> Iterator[Problem]:
                           f"unknown component {name!r}; expected default or one of: {', '.join(known)}")
 
 
+@check("kubeflow", "validation")
+@kubeflow_check("kubeflow", "validation")  # again when compiling: --retries adds entries
+def check_retries_name_components(spec: PipelineSpec) -> Iterator[Problem]:
+    known = component_ids(spec)
+    for name in spec.kubeflow.retries:
+        if name != "default" and name not in known:
+            yield Problem(f"kubeflow.retries.{name}",
+                          f"unknown component {name!r}; expected default or one of: {', '.join(known)}")
+
+
+@kubeflow_check("kubeflow")
+def check_s3_endpoints_carry_a_scheme(spec: PipelineSpec) -> Iterator[Problem]:
+    for name, value in sorted(spec.kubeflow.env.items()):
+        if problem := endpoint_problem(name, value):
+            yield Problem(f"kubeflow.env.{name}", problem)
+
+
 @kubeflow_check("kubeflow")
 def check_kubeflow_image(spec: PipelineSpec) -> Iterator[Problem]:
     if not spec.kubeflow.image:
@@ -511,12 +529,15 @@ def check_gpu_trainer_has_a_gpu_image(spec: PipelineSpec) -> Iterator[Problem]:
 
 @kubeflow_check("kubeflow")
 def check_kubeflow_pipeline_root(spec: PipelineSpec) -> Iterator[Problem]:
-    if not spec.kubeflow.pipeline_root:
+    root = spec.kubeflow.pipeline_root
+    if not root:
         yield Problem(
             "kubeflow.pipeline_root",
             "compiling for Kubeflow needs a pipeline root URI such as gs://BUCKET/PATH "
             "(kubeflow.pipeline_root in the spec, or --pipeline-root)",
         )
+    elif problem := cluster_location_problem(root):
+        yield Problem("kubeflow.pipeline_root", f"(or --pipeline-root) {problem}")
 
 
 # A Kubernetes extended resource name: nvidia.com/gpu, amd.com/gpu, gpu.intel.com/i915.

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 from components.shipped import PACKAGE_SCHEME
 from pipelines.cli import output
@@ -19,10 +20,15 @@ from pipelines.cli.common import (
     writable_file,
 )
 from pipelines.errors import SpecError
+from pipelines.kubeflow.backend_versions import NEWEST_CHECKED, format_version
 from pipelines.kubeflow.metadata_address import DEFAULT_METADATA
 from pipelines.names import DEFAULT_EXPERIMENT
 from pipelines.spec import KFP_TARGET, TARGETS, VERTEX_TARGET, PipelineSpec, load_spec, spec_ids
 
+if TYPE_CHECKING:
+    from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner
+
+_NEWEST_BACKEND = format_version(NEWEST_CHECKED)
 TARGET_SERVICES = {KFP_TARGET: "open-source Kubeflow Pipelines", VERTEX_TARGET: "Vertex AI Pipelines"}
 
 
@@ -32,21 +38,60 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if not args.output:
         raise UsageError("compile: give --output FILE (or --all --output-dir DIR)")
     _check_target_options(args)
-    spec = spec_from_args(args, heavy_rules=False)
-    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image,
-                     metadata=args.metadata, target=args.target)
+    spec = _for_cluster(spec_from_args(args, heavy_rules=False), args, args.target)
     writable_file(args.output, "--output")
     spec.check_heavy_rules()
+    _warn_of_missing_storage_settings(spec, args.data_path)
     compiled = _compile(spec, args, args.output, args.data_path)  # heavy: TFX, TF, Beam
     print(f"{spec.id}: {TARGET_SERVICES[args.target]} pipeline written to {args.output}")
     output.print_run_parameters(_pipeline_inputs(compiled))
     return EXIT_OK
 
 
+def _for_cluster(spec: PipelineSpec, args: argparse.Namespace, target: str = KFP_TARGET) -> PipelineSpec:
+    """`spec` with the command line's cluster options over its `kubeflow` section; `SpecError`."""
+    return spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image,
+                            metadata=args.metadata, target=target, env=key_values(args.env, "--env"),
+                            secret_env=key_values(args.secret_env, "--secret-env", _secret_source),
+                            retries=_retries(args.retries))
+
+
+def _secret_source(text: str) -> dict[str, str]:
+    """`SECRET:KEY` (a key of a Kubernetes secret) as the spec writes it."""
+    secret, colon, key = text.partition(":")
+    if not colon or not secret or not key:
+        raise UsageError(f"--secret-env: expected NAME=SECRET:KEY (a key of a Kubernetes secret), got {text!r}")
+    return {"secret": secret, "key": key}
+
+
+def _retries(items: list[str]) -> dict[str, int]:
+    """`--retries N` (every step but the Pusher) or `--retries COMPONENT=N`, as `kubeflow.retries`."""
+    retries = {}
+    for item in items:
+        name, equals, count = item.rpartition("=")
+        if not count.isdigit():
+            raise UsageError(f"--retries {item!r}: expected N or COMPONENT=N with N a whole number >= 0")
+        retries[name if equals else "default"] = int(count)
+    return retries
+
+
+def _warn_of_missing_storage_settings(spec: PipelineSpec, data_path: str | None) -> None:
+    from pipelines.kubeflow.storage import s3_settings_warnings
+
+    kubeflow = spec.kubeflow
+    locations = [kubeflow.pipeline_root or "", data_path or spec.data.path or ""]
+    for warning in s3_settings_warnings(locations, kubeflow.env, kubeflow.secret_env):
+        print(f"warning: {spec.id}: {warning}", file=sys.stderr)
+
+
 def _check_target_options(args: argparse.Namespace) -> None:
     if args.target == VERTEX_TARGET and args.metadata:
         raise UsageError("--metadata: Vertex AI Pipelines keeps ML Metadata itself; the option is for "
                          "--target kubeflow")
+    for option in ("env", "secret_env", "retries"):
+        if args.target == VERTEX_TARGET and getattr(args, option):
+            raise UsageError(f"--{option.replace('_', '-')}: the option is for --target kubeflow (open-source KFP); "
+                             "Vertex AI Pipelines steps take their service account's credentials")
 
 
 def _compile(spec: PipelineSpec, args: argparse.Namespace, output_file: str, data_path: str | None) -> dict:
@@ -81,7 +126,7 @@ def _compile_all(args: argparse.Namespace) -> int:
     for spec_id in spec_ids():
         target = os.path.join(args.output_dir, f"{spec_id}.{extension}")
         try:
-            spec = load_spec(spec_id)
+            spec = _for_cluster(load_spec(spec_id), args, args.target)
             _compile(spec, args, target, _data_dir_of(spec, args.data_path))
         except SpecError as error:
             failures.append(str(error))
@@ -105,14 +150,13 @@ def _data_dir_of(spec: PipelineSpec, base: str | None) -> str | None:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     """Compiles the spec for open-source KFP and starts a run on that server with kfp.Client."""
-    spec = spec_from_args(args, heavy_rules=False)
-    spec.for_cluster(pipeline_root=args.pipeline_root, image=args.image, gpu_image=args.gpu_image,
-                     metadata=args.metadata)
+    spec = _for_cluster(spec_from_args(args, heavy_rules=False), args)
     from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters
     from pipelines.kubeflow.kfp_compiler import compile_for_kfp  # heavy: TFX, TF, Beam
     from pipelines.kubeflow.submit import SubmitError, submit
 
     spec.check_heavy_rules()
+    _warn_of_missing_storage_settings(spec, args.data_path)
     with tempfile.TemporaryDirectory() as scratch:
         package = os.path.join(scratch, f"{spec.id}.yaml")
         compiled = compile_for_kfp(spec, package, pipeline_root=args.pipeline_root, image=args.image,
@@ -153,16 +197,41 @@ def cmd_run_compiled(args: argparse.Namespace) -> int:
 
 
 def _run_kfp_pipeline(args: argparse.Namespace, document: dict, parameters: dict[str, str]) -> int:
+    from pipelines.kubeflow.backend_versions import format_version, parse_version
+    from pipelines.kubeflow.compiled import load_platform_spec
     from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner
 
     if args.mount:
         raise UsageError("--mount: a pipeline compiled for open-source KFP names no path of an image "
                          "(shipped files are found in this installation); the option is for Vertex pipelines")
-    runner = KfpPipelineRunner(document)
-    print(f"{args.file}: running {runner.name} ({len(runner.tasks)} steps, up to {runner.parallelism} at once)")
+    try:
+        version = parse_version(args.backend_version)
+    except ValueError as error:
+        raise UsageError(f"--backend-version: {error}") from None
+    runner = KfpPipelineRunner(document, backend_version=version, platform_spec=load_platform_spec(args.file))
+    _check_metadata_is_reachable(args.file, runner)
+    print(f"{args.file}: running {runner.name} ({len(runner.tasks)} steps, up to {runner.parallelism} at once) "
+          f"as KFP backend {format_version(version)}")
     run = runner.run(parameters, log_dir=args.log_dir)
     output.print_kfp_run(run, runner.run_summary(run))
     return EXIT_OK
+
+
+def _check_metadata_is_reachable(path: str, runner: KfpPipelineRunner) -> None:
+    """A pipeline compiled for the cluster's metadata service (gRPC, the default) cannot run here:
+    say so before its steps start, each of which would wait for the service and fail."""
+    from pipelines.kubeflow.compiled import CompiledPipelineError
+
+    try:
+        address = runner.metadata_address()
+    except CompiledPipelineError:
+        return  # not a coursepipe pipeline: its steps name no store
+    if address.scheme == "grpc" and (reason := address.unreachable_reason()):
+        raise UsageError(
+            f"{path}: its steps use ML Metadata at {address.uri}, which this machine cannot reach ({reason}); "
+            "that is the cluster's metadata service: to run the pipeline here, compile it with "
+            "--metadata sqlite:///ABSOLUTE/PATH (or mysql://HOST:PORT/DATABASE) and a local --pipeline-root"
+        )
 
 
 def _run_vertex_pipeline(args: argparse.Namespace, document: dict, parameters: dict[str, str]) -> int:
@@ -191,6 +260,15 @@ def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
                         help="the data directory (or file) as the pods see it (gs://, s3:// or a mounted path; "
                         "default: the spec's data.path, or the data an installed package ships); "
                         "with --all: a base folder, each spec reading URI/<id>")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable of every step, over the spec's kubeflow.env, e.g. "
+                        "S3_ENDPOINT=http://minio-service.kubeflow:9000 (no secrets: use --secret-env)")
+    parser.add_argument("--secret-env", action="append", default=[], metavar="NAME=SECRET:KEY",
+                        help="an environment variable of every step from a key of a Kubernetes secret, e.g. "
+                        "AWS_ACCESS_KEY_ID=mlpipeline-minio-artifact:accesskey")
+    parser.add_argument("--retries", action="append", default=[], metavar="[COMPONENT=]N",
+                        help="how often a failed step is started again (KFP backend 2.5.0+): N for every step but "
+                        "the Pusher (default 2), COMPONENT=N for one (Pusher=1 to retry pushes too)")
 
 
 def register(add: AddCommand) -> None:
@@ -219,6 +297,9 @@ def register(add: AddCommand) -> None:
                        help="where each step's log goes (default runs/compiled/NAME/RUN_ID; kubeflow target)")
     local.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a pipeline parameter for this run, e.g. train_epochs=5")
+    local.add_argument("--backend-version", default=_NEWEST_BACKEND, metavar="X.Y.Z",
+                       help="kubeflow target: the open-source KFP backend release to emulate (what its driver fills "
+                       f"in, retries, the platform spec it reads); default {_NEWEST_BACKEND}, oldest 2.0.0")
     local.add_argument("--mount", action="append", default=[], metavar="IMAGE_PATH=LOCAL_PATH",
                        help="vertex target: a path inside the image and its copy here (the shipped schemas are "
                        "mounted already)")

@@ -69,6 +69,17 @@ def load_compiled(path: str) -> dict[str, Any]:
     return document
 
 
+def load_platform_spec(path: str) -> dict[str, Any]:
+    """The Kubernetes platform spec the KFP compiler writes after the pipeline spec (the document
+    with `platforms`), or {} when the pipeline has none."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            documents = list(yaml.safe_load_all(handle))
+    except (OSError, yaml.YAMLError) as error:
+        raise CompiledPipelineError(f"{path}: cannot read a compiled pipeline: {error}") from None
+    return next((d for d in documents[1:] if isinstance(d, dict) and "platforms" in d), {})
+
+
 def as_pipeline_job(document: dict[str, Any]) -> dict[str, Any]:
     """A PipelineJob around a bare pipeline spec (TFX's runner reads `pipelineSpec` and `runtimeConfig`)."""
     return document if "pipelineSpec" in document else {"pipelineSpec": document, "runtimeConfig": {}}

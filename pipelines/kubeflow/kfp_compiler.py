@@ -10,8 +10,9 @@ Resolvers, caching, spans and fingerprints then happen inside the steps, exactly
 KFP sees container tasks, the TFX DAG's edges as `.after()`, and its own cache off.
 
 Per step the compiled YAML holds: the project image (the GPU image for a GPU Trainer), the node's
-IR as JSON, the KFP run's id (`{{$.pipeline_job_uuid}}`, a parameter constant the KFP driver
-fills in), the ML Metadata URI, the run parameters the node reads (pipeline inputs with
+IR as JSON, the KFP run's id (`{{workflow.uid}}`, which the API server of every 2.x backend
+replaces by the run's id; KFP's own `{{$.pipeline_job_uuid}}` is filled in only from 2.5.0, see
+`backend_versions`), the ML Metadata URI, the run parameters the node reads (pipeline inputs with
 defaults), CPU/memory/GPU limits, the spec's environment, and in the Kubernetes platform spec
 (`platforms.kubernetes`, what kfp-kubernetes writes) secrets as environment variables and the
 Trainer's node selector and tolerations. No path of the compiling machine: shipped data and
@@ -30,11 +31,12 @@ from typing import Any, Callable
 import yaml
 from google.protobuf import json_format
 
-from components.shipped import package_uri
+from components.shipped import PACKAGE_SCHEME, package_uri
 from components.sources import ClusterDataError, cluster_location, get_source
 from components.validation.schemas import SCHEMAS_DIR, SCHEMAS_PACKAGE
 from pipelines.errors import Problem, SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
+from pipelines.kubeflow.backend_versions import RUN_ID_PLACEHOLDER
 from pipelines.kubeflow.node_runner import run_parameter_defaults
 from pipelines.kubeflow.resources import (
     DEFAULT_GPU_TYPE,
@@ -44,6 +46,7 @@ from pipelines.kubeflow.resources import (
     kubeflow_pipeline_name,
     memory_gb,
 )
+from pipelines.kubeflow.storage import cluster_location_problem
 from pipelines.names import TRAINER_ID
 from pipelines.spec import KubeflowConfig, PipelineSpec, TrainerResources
 
@@ -74,10 +77,7 @@ def compile_for_kfp(
     from tfx.dsl.compiler import compiler as tfx_compiler
 
     spec = spec.for_cluster(pipeline_root=pipeline_root, image=image, gpu_image=gpu_image, metadata=metadata)
-    try:
-        location = cluster_location(get_source(spec.data.source), data_path or spec.data.path)
-    except ClusterDataError as error:
-        raise SpecError(spec.id, [Problem("data.path", str(error))]) from None
+    location = pod_data_location(spec, data_path)
     root = spec.kubeflow.pipeline_root.rstrip("/")
     pipeline = create_pipeline(
         spec,
@@ -97,9 +97,24 @@ def compile_for_kfp(
     pipeline_func = _kfp_pipeline(spec, steps, parameters)
     os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
     kfp_compiler.Compiler().compile(pipeline_func, output_file)
-    logger.info("Wrote the Kubeflow pipeline of %s to %s", spec.id, output_file)
+    logger.debug("Wrote the Kubeflow pipeline of %s to %s", spec.id, output_file)
     with open(output_file, encoding="utf-8") as handle:
         return next(yaml.safe_load_all(handle))
+
+
+def pod_data_location(spec: PipelineSpec, data_path: str | None) -> Any:
+    """Where the pods read the spec's data (`--data-dir` over `data.path`); `SpecError` for a
+    location no pod can open (a relative path, a scheme no filesystem reads)."""
+    source = get_source(spec.data.source)
+    path = data_path or spec.data.path
+    if path is not None and not source.generated and not path.startswith(PACKAGE_SCHEME):
+        if problem := cluster_location_problem(path):
+            field = "--data-dir" if data_path else "data.path"
+            raise SpecError(spec.id, [Problem("data.path", f"({field}) {problem}")])
+    try:
+        return cluster_location(source, path)
+    except ClusterDataError as error:
+        raise SpecError(spec.id, [Problem("data.path", str(error))]) from None
 
 
 @dataclass(frozen=True)
@@ -197,13 +212,14 @@ def _kfp_pipeline(spec: PipelineSpec, steps: list[_NodeStep], parameters: dict[s
         tasks: dict[str, Any] = {}
         for step in steps:  # the IR lists nodes in topological order
             task = components[step.node_id](
-                **{RUN_ID_INPUT: dsl.PIPELINE_JOB_ID_PLACEHOLDER}, **{name: given[name] for name in step.parameters}
+                **{RUN_ID_INPUT: RUN_ID_PLACEHOLDER}, **{name: given[name] for name in step.parameters}
             )
             task.set_display_name(step.node_id)
             task.set_caching_options(False)  # TFX caches through ML Metadata, keyed on the data too
             for upstream in step.upstream:
                 task.after(tasks[upstream])
             _with_resources(task, component_resources(kubeflow, step.node_id))
+            _with_retries(task, kubeflow, step.node_id)
             _with_environment(task, kubeflow, step.node_id)
             tasks[step.node_id] = task
 
@@ -213,10 +229,10 @@ def _kfp_pipeline(spec: PipelineSpec, steps: list[_NodeStep], parameters: dict[s
         for name in names
     ])
     body.__annotations__ = {name: type(parameters[name]) for name in names}
-    return dsl.pipeline(
-        name=kubeflow_pipeline_name(spec.id), description=spec.description,
-        pipeline_root=kubeflow.pipeline_root,
-    )(body)
+    # No KFP pipeline root: TFX's root is in every node's IR. KFP's own (its launcher uploads each
+    # task's executor-logs there from 2.5.0, with its own S3 settings, not the pods') stays the
+    # installation's default, which its launcher is configured for.
+    return dsl.pipeline(name=kubeflow_pipeline_name(spec.id), description=spec.description)(body)
 
 
 def _image(kubeflow: KubeflowConfig, node_id: str) -> str:
@@ -236,6 +252,13 @@ def _with_resources(task: Any, resources: Any) -> None:
     if isinstance(resources, TrainerResources) and resources.gpus:
         task.set_accelerator_type(resources.gpu_type or DEFAULT_GPU_TYPE)
         task.set_accelerator_limit(resources.gpus)
+
+
+def _with_retries(task: Any, kubeflow: KubeflowConfig, node_id: str) -> None:
+    """The step's retry policy (Argo's retryStrategy on backends from 2.5.0): the backoff doubles."""
+    retries = kubeflow.retry_count(node_id)
+    if retries:
+        task.set_retry(retries, backoff_duration=f"{kubeflow.retry_backoff_seconds}s", backoff_factor=2.0)
 
 
 def _with_environment(task: Any, kubeflow: KubeflowConfig, node_id: str) -> None:

@@ -1,6 +1,8 @@
 """Run a pipeline compiled for open-source Kubeflow Pipelines on this machine, as the backend would.
 
-What the KFP 2.x backend does with the YAML, this runner does here, and refuses what it refuses:
+What the KFP 2.x backend does with the YAML, this runner does here, and refuses what it refuses,
+as the release it emulates (`backend_version`, default the newest checked; see `backend_versions`):
+- the API server replaces `{{workflow.uid}}` anywhere in the workflow by the run's id;
 - its Argo compiler implements container and importer executors only ("non-container and
   non-importer executor not implemented"), and a task depending on a task that does not exist
   is an error before anything runs;
@@ -11,7 +13,11 @@ What the KFP 2.x backend does with the YAML, this runner does here, and refuses 
   (`{{$.inputs.parameters['train_epochs']}}`; numbers as Go formats them: 500, 0.9) and runs the
   container's own command in its own process, with the container's environment;
 - a task starts when every task it depends on succeeded; independent tasks run in parallel;
-  when one fails, nothing new starts, what runs finishes, and the run fails.
+  a failed task is started again as its `retryPolicy` says (from 2.5.0: Argo's retryStrategy,
+  after the backoff); when its last try fails, nothing new starts, what runs finishes, and the
+  run fails;
+- the Kubernetes platform spec is read as the release's proto reads it: 2.0.x has no
+  `tolerations` and refuses them.
 
 Steps share only what pods share: the pipeline root and the ML Metadata store the compiled
 pipeline names (a SQLite file here, MySQL or the metadata gRPC service on a cluster), and the
@@ -32,6 +38,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from pipelines.kubeflow import backend_versions
+from pipelines.kubeflow.backend_versions import NEWEST_CHECKED, RUN_ID_PLACEHOLDER, Version, format_version, has
 from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_logged, run_parameters
 from pipelines.kubeflow.filesystems import load_filesystems_for
 from pipelines.kubeflow.metadata_address import MetadataAddress
@@ -50,16 +58,19 @@ class StepResult:
     task: str
     display_name: str
     seconds: float
+    attempts: int = 1
 
 
 @dataclass
 class KfpRun:
-    """One run of a compiled pipeline: its id (the steps' `{{$.pipeline_job_uuid}}`), parameters,
-    the folder of its step logs, and each finished step in the order it finished."""
+    """One run of a compiled pipeline: its id (what the backend puts for `{{workflow.uid}}` and
+    `{{$.pipeline_job_uuid}}`), parameters, the folder of its step logs, the pipeline spec as the
+    API server stored it for this run, and each finished step in the order it finished."""
 
     run_id: str
     parameters: dict[str, Any]
     log_dir: str
+    spec: dict[str, Any] = field(default_factory=dict)
     steps: list[StepResult] = field(default_factory=list)
 
 
@@ -71,12 +82,14 @@ def is_kfp_pipeline(document: Mapping[str, Any]) -> bool:
 class KfpPipelineRunner:
     """Runs the tasks of one compiled pipeline spec; see the module docstring."""
 
-    def __init__(self, spec: dict[str, Any], python: str = sys.executable,
-                 parallelism: int | None = None) -> None:
+    def __init__(self, spec: dict[str, Any], python: str = sys.executable, parallelism: int | None = None,
+                 backend_version: Version = NEWEST_CHECKED, platform_spec: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
         self.name = spec["pipelineInfo"]["name"]
         self.python = python
         self.parallelism = parallelism or max(2, os.cpu_count() or 2)
+        self.backend_version = backend_version
+        self.platform_spec = platform_spec or {}
         self.tasks: dict[str, Any] = spec["root"].get("dag", {}).get("tasks", {})
         self._check_as_the_backend_does()
 
@@ -98,16 +111,28 @@ class KfpPipelineRunner:
             for upstream in task.get("dependentTasks", []):
                 if upstream not in self.tasks:
                     raise CompiledPipelineError(f"task {name}: depends on task {upstream}, which does not exist")
+        kubernetes = self.platform_spec.get("platforms", {}).get("kubernetes", {})
+        for label, config in kubernetes.get("deploymentSpec", {}).get("executors", {}).items():
+            if "tolerations" in config and not has(self.backend_version, backend_versions.TOLERATIONS):
+                raise CompiledPipelineError(
+                    f"platforms.kubernetes: executor {label}: KFP backend {format_version(self.backend_version)} "
+                    'refuses the platform spec (unknown field "tolerations"); tolerations need backend '
+                    f"{format_version(backend_versions.TOLERATIONS)} or newer"
+                )
 
-    def _container(self, task_name: str) -> dict[str, Any]:
-        component = self.spec["components"][self.tasks[task_name]["componentRef"]["name"]]
-        return self.spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
+    def _container(self, task_name: str, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The task's container as compiled, or as `spec` (a run's stored spec) holds it."""
+        spec = spec or self.spec
+        component = spec["components"][spec["root"]["dag"]["tasks"][task_name]["componentRef"]["name"]]
+        return spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
 
     def run(self, parameter_overrides: Mapping[str, str] | None = None, log_dir: str | None = None) -> KfpRun:
         """Runs every task; raises `CompiledStepError` for the first that fails."""
         parameters = run_parameters({"pipelineSpec": self.spec}, parameter_overrides or {})
         run_id = str(uuid.uuid4())
-        run = KfpRun(run_id, parameters, log_dir or os.path.join("runs", "compiled", self.name, run_id))
+        # The API server's ReplaceUID: a plain text replacement over the whole stored workflow.
+        stored = json.loads(json.dumps(self.spec).replace(RUN_ID_PLACEHOLDER, run_id))
+        run = KfpRun(run_id, parameters, log_dir or os.path.join("runs", "compiled", self.name, run_id), stored)
         os.makedirs(run.log_dir, exist_ok=True)
         waiting = {name: set(task.get("dependentTasks", [])) for name, task in self.tasks.items()}
         done: set[str] = set()
@@ -159,8 +184,11 @@ class KfpPipelineRunner:
             "{{$.pipeline_task_name}}": task_name,
             "{{$.pipeline_task_uuid}}": f"{task_name}-{run.run_id[:8]}",
         }
+        if not has(self.backend_version, backend_versions.RUN_PLACEHOLDERS_IN_CONSTANTS):
+            system = {}  # before 2.5.0 the driver passes such a constant on as it is written
         values = {}
-        for key, source in self.tasks[task_name].get("inputs", {}).get("parameters", {}).items():
+        task = run.spec["root"]["dag"]["tasks"][task_name]
+        for key, source in task.get("inputs", {}).get("parameters", {}).items():
             if "componentInputParameter" in source:
                 values[key] = run.parameters[source["componentInputParameter"]]
             elif "constant" in source.get("runtimeValue", {}):
@@ -175,29 +203,68 @@ class KfpPipelineRunner:
 
     def _command_line(self, run: KfpRun, task_name: str) -> list[str]:
         """The container's command and arguments with the input parameters filled in."""
-        container = self._container(task_name)
+        container = self._container(task_name, run.spec)
         values = self._task_parameters(run, task_name)
         args = []
         for arg in container.get("args", []):
-            arg = _INPUT_PARAMETER.sub(lambda match: _as_argument(task_name, values, match.group(1)), arg)
-            if unresolved := _ANY_PLACEHOLDER.search(arg):
+            if unresolved := _ANY_PLACEHOLDER.search(_INPUT_PARAMETER.sub("", arg)):
                 raise CompiledPipelineError(f"task {task_name}: placeholder {unresolved.group(0)} is not "
                                             "supported by this runner")
-            args.append(arg)
+            args.append(_INPUT_PARAMETER.sub(lambda match: _as_argument(task_name, values, match.group(1)), arg))
         return [*container.get("command", []), *args]
+
+    def retry_policy(self, task_name: str) -> RetryPolicy:
+        """How often the backend starts the task again after a failure, and how long it waits."""
+        policy = self.tasks[task_name].get("retryPolicy")
+        if policy is None or not has(self.backend_version, backend_versions.RETRY_POLICY):
+            return RetryPolicy(0)
+        return RetryPolicy(int(policy.get("maxRetryCount", 0)), _seconds(policy.get("backoffDuration", "0s")),
+                           float(policy.get("backoffFactor", 2.0)), _seconds(policy.get("backoffMaxDuration", "3600s")))
 
     def _run_task(self, run: KfpRun, task_name: str) -> StepResult:
         command = self._command_line(run, task_name)
-        environment = {**os.environ, **{e["name"]: e["value"] for e in self._container(task_name).get("env", [])}}
+        container = self._container(task_name, run.spec)
+        environment = {**os.environ, **{e["name"]: e["value"] for e in container.get("env", [])}}
         display_name = self.tasks[task_name].get("taskInfo", {}).get("name", task_name)
         log_path = os.path.join(run.log_dir, f"{task_name}.log")
+        policy = self.retry_policy(task_name)
         started = time.monotonic()
-        logger.info("%s: %s started", run.run_id, task_name)
-        try:
-            run_logged(task_name, command, log_path, self.python, cwd=run.log_dir, env=environment)
-        finally:
-            logger.info("%s: %s ended after %.1f s", run.run_id, task_name, time.monotonic() - started)
-        return StepResult(task_name, display_name, time.monotonic() - started)
+        attempt = 0
+        while True:
+            attempt += 1
+            logger.info("%s: %s started (try %d of %d)", run.run_id, task_name, attempt, policy.max_retries + 1)
+            try:
+                run_logged(task_name, command, log_path, self.python, cwd=run.log_dir, env=environment)
+                break
+            except CompiledStepError:
+                if attempt > policy.max_retries:
+                    raise
+                delay = policy.delay_before(attempt)
+                logger.warning("%s: %s failed (try %d of %d); retrying in %.0f s", run.run_id, task_name, attempt,
+                               policy.max_retries + 1, delay)
+                time.sleep(delay)
+            finally:
+                logger.info("%s: %s ended after %.1f s", run.run_id, task_name, time.monotonic() - started)
+        return StepResult(task_name, display_name, time.monotonic() - started, attempt)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A task's `retryPolicy` as Argo applies it: up to `max_retries` more tries, the n-th after
+    `backoff * factor**(n-1)` seconds, never more than `max_backoff`."""
+
+    max_retries: int
+    backoff: float = 0.0
+    factor: float = 2.0
+    max_backoff: float = 3600.0
+
+    def delay_before(self, retry: int) -> float:
+        return min(self.backoff * self.factor ** (retry - 1), self.max_backoff)
+
+
+def _seconds(duration: str) -> float:
+    """A protobuf Duration as KFP writes it in YAML (`30s`, `0.5s`)."""
+    return float(str(duration).removesuffix("s") or 0)
 
 
 def _as_argument(task_name: str, values: Mapping[str, Any], name: str) -> str:

@@ -13,6 +13,7 @@ ML Metadata config only inside a step.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -38,8 +39,10 @@ class MetadataAddress:
 
     @classmethod
     def parse(cls, uri: str) -> MetadataAddress:
-        """The address in `uri`; `ValueError` saying what was expected."""
+        """The address in `uri`; `ValueError` saying what was expected (never repeating a password)."""
         parts = urlsplit(uri)
+        if parts.password is not None:
+            uri = uri.replace(f":{parts.password}@", ":***@", 1)
         try:
             port = parts.port
         except ValueError:
@@ -57,6 +60,17 @@ class MetadataAddress:
                                  f"{MYSQL_USER_ENV} and {MYSQL_PASSWORD_ENV}")
             return cls(parts.scheme, parts.hostname, port, database)
         raise ValueError(f"expected {EXPECTED}, got {uri!r}")
+
+    def unreachable_reason(self, timeout: float = 3.0) -> str | None:
+        """Why this machine cannot reach a server store (None: a TCP connection opened, or SQLite).
+        Checked before a run's steps start, each of which would otherwise wait for it and fail."""
+        if self.scheme == "sqlite":
+            return None
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout):
+                return None
+        except OSError as error:
+            return error.strerror or str(error)
 
     def connection_config(self, environ: Mapping[str, str] = os.environ) -> Any:
         """The ML Metadata connection TFX's launcher opens: a `ConnectionConfig` (MySQL, SQLite) or

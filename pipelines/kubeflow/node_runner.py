@@ -112,8 +112,21 @@ def _resolve_shipped_paths(node: Any) -> None:
             field.string_value = resolve_package_uri(field.string_value)
 
 
+def check_run_id(run_id: str) -> None:
+    """A run id still holding a placeholder was not filled in by the backend: every run would share
+    it, and TFX would take run 1's executions as this run's (doing nothing, saying it succeeded)."""
+    if "{{" in run_id:
+        raise NodeArgumentError(
+            f"--run-id: {run_id!r} is a placeholder the KFP backend did not fill in, so every run would share "
+            "one TFX run and later runs would silently do nothing; KFP backends before 2.5.0 fill "
+            "{{$.pipeline_job_uuid}} only in newer releases: recompile with this version of coursepipe "
+            "(it passes {{workflow.uid}}, which every 2.x backend fills in)"
+        )
+
+
 def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequence[str]]) -> int:
     """Launches the node; returns the exit status (see the module docstring)."""
+    check_run_id(run_id)
     from google.protobuf import json_format
     from tfx.orchestration import metadata as tfx_metadata
     from tfx.orchestration.local import runner_utils

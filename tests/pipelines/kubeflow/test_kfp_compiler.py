@@ -10,6 +10,7 @@ import json
 import os
 import site
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -98,11 +99,12 @@ def test_shipped_data_and_schemas_are_named_by_package(every_spec):
 
 
 def test_the_run_id_is_the_kfp_run_and_kfp_caching_is_off(every_spec):
-    """The driver fills `{{$.pipeline_job_uuid}}` only as a parameter constant, not inside args."""
+    """`{{workflow.uid}}`, which the API server of every 2.x backend replaces by the run's id (KFP's
+    `{{$.pipeline_job_uuid}}` reaches the driver's substitution only from 2.5.0)."""
     _, pipeline, _ = every_spec["iris_softmax"]
     for task in pipeline["root"]["dag"]["tasks"].values():
         run_id = task["inputs"]["parameters"]["pipeline_run_id"]
-        assert run_id == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
+        assert run_id == {"runtimeValue": {"constant": "{{workflow.uid}}"}}
         assert not task.get("cachingOptions", {}).get("enableCache", False)
     for executor in _executors(pipeline).values():
         args = executor["container"]["args"]
@@ -242,3 +244,87 @@ def test_warm_start_and_tuning_compile_for_both_targets(iris_spec, tmp_path):
     vertex_tasks = vertex["pipelineSpec"]["root"]["dag"]["tasks"]
     trainer_inputs = vertex_tasks["Trainer"]["inputs"]["artifacts"]
     assert {"base_model", "hyperparameters"} <= set(trainer_inputs) and "Tuner" in vertex_tasks
+
+
+def test_kfps_own_pipeline_root_is_left_to_the_installation_and_tfxs_is_in_every_node(every_spec):
+    """From 2.5.0 KFP's launcher uploads each task's executor-logs to KFP's pipeline root with its
+    own S3 settings; a root of ours there (a MinIO bucket by its s3:// name) would fail every task."""
+    text, pipeline, _ = every_spec["iris_softmax"]
+    assert "defaultPipelineRoot" not in pipeline
+    for executor in _executors(pipeline).values():
+        assert ROOT in executor["container"]["args"][1]  # the node's IR
+
+
+def test_every_step_but_the_pusher_is_retried_with_a_doubling_backoff(every_spec):
+    _, pipeline, _ = every_spec["iris_softmax"]
+    tasks = pipeline["root"]["dag"]["tasks"]
+    assert "retryPolicy" not in tasks["pusher"]
+    for name, task in tasks.items():
+        if name != "pusher":
+            assert task["retryPolicy"] == {"maxRetryCount": 2, "backoffDuration": "30s", "backoffFactor": 2.0,
+                                          "backoffMaxDuration": "3600s"}, name
+
+
+def _compile_cli(capsys, tmp_path, *options: str) -> tuple[int, str, str, Path]:
+    """`coursepipe compile iris_softmax` with `options`: exit code, stdout, stderr, the output file."""
+    output = tmp_path / "p.yaml"
+    code = cli.main(["compile", "iris_softmax", "--output", str(output), "--image", IMAGE, *options])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err, output
+
+
+def test_environment_secrets_and_retries_from_the_command_line_reach_the_steps(tmp_path, capsys):
+    code, out, err, output = _compile_cli(
+        capsys, tmp_path, "--pipeline-root", ROOT, "--env", "S3_ENDPOINT=http://seaweedfs.kubeflow:8333",
+        "--env", "AWS_ENDPOINT_URL=http://seaweedfs.kubeflow:8333",
+        "--secret-env", "AWS_ACCESS_KEY_ID=mlpipeline-minio-artifact:accesskey",
+        "--secret-env", "AWS_SECRET_ACCESS_KEY=mlpipeline-minio-artifact:secretkey",
+        "--retries", "1", "--retries", "Pusher=3", "--retries", "Trainer=0")
+    assert code == 0, err
+    assert "warning" not in err and err.count("written to") == 0 and out.count("written to") == 1
+    pipeline, platform = _documents(output)
+    transform = _task_executor(pipeline, "Transform")["container"]
+    assert {"name": "S3_ENDPOINT", "value": "http://seaweedfs.kubeflow:8333"} in transform["env"]
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for config in executors.values():
+        assert config["secretAsEnv"] == [{"secretName": "mlpipeline-minio-artifact", "keyToEnv": [
+            {"secretKey": "accesskey", "envVar": "AWS_ACCESS_KEY_ID"},
+            {"secretKey": "secretkey", "envVar": "AWS_SECRET_ACCESS_KEY"}]}]
+    tasks = pipeline["root"]["dag"]["tasks"]
+    assert tasks["pusher"]["retryPolicy"]["maxRetryCount"] == 3 and "retryPolicy" not in tasks["trainer"]
+    assert tasks["transform"]["retryPolicy"]["maxRetryCount"] == 1
+
+
+def test_an_s3_root_without_endpoint_or_credentials_is_warned_of(tmp_path, capsys):
+    code, _, err, _ = _compile_cli(capsys, tmp_path, "--pipeline-root", ROOT)
+    assert code == 0
+    assert "warning: iris_softmax: an s3:// location without S3_ENDPOINT and AWS_ENDPOINT_URL" in err
+    assert "warning: iris_softmax: an s3:// location without credentials" in err
+    code, _, err, _ = _compile_cli(capsys, tmp_path, "--pipeline-root", "gs://bucket/root")
+    assert code == 0 and "warning" not in err
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--pipeline-root", "http://x"], "kubeflow.pipeline_root: (or --pipeline-root) expected gs://BUCKET/PATH, "
+     "s3://BUCKET/PATH or an absolute path every pod mounts, got 'http://x' (no pod reads or writes that scheme)"),
+    (["--pipeline-root", "runs/root"], "got the relative path 'runs/root'"),
+    (["--pipeline-root", "s3://"], "expected a bucket in 's3://'"),
+    (["--pipeline-root", ROOT, "--data-dir", "data/iris"],
+     "data.path: (--data-dir) expected gs://BUCKET/PATH, s3://BUCKET/PATH or an absolute path every pod mounts, "
+     "got the relative path 'data/iris'"),
+    (["--pipeline-root", ROOT, "--env", "S3_ENDPOINT=minio-service.kubeflow:9000"],
+     "kubeflow.env.S3_ENDPOINT: S3_ENDPOINT='minio-service.kubeflow:9000': expected the endpoint with its scheme, "
+     "e.g. http://minio-service.kubeflow:9000"),
+    (["--pipeline-root", ROOT, "--secret-env", "AWS_ACCESS_KEY_ID=accesskey"], "--secret-env: expected NAME=SECRET:KEY"),
+    (["--pipeline-root", ROOT, "--retries", "Pusher=-1"], "--retries 'Pusher=-1': expected N or COMPONENT=N"),
+    (["--pipeline-root", ROOT, "--retries", "Trainr=1"], "kubeflow.retries.Trainr: unknown component 'Trainr'"),
+])
+def test_what_no_pod_can_use_is_refused_naming_the_option(tmp_path, capsys, options, expected):
+    code, out, err, output = _compile_cli(capsys, tmp_path, *options)
+    assert code == 2 and expected in err, err
+    assert "Traceback" not in err and not output.exists()
+
+
+def test_a_refused_metadata_address_never_repeats_its_password(tmp_path, capsys):
+    code, _, err, _ = _compile_cli(capsys, tmp_path, "--pipeline-root", ROOT, "--metadata", "mysql://ml:hunter2@db:3306/mlmd")
+    assert code == 2 and "credentials do not go in the URI" in err and "hunter2" not in err

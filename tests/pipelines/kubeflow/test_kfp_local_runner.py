@@ -8,12 +8,14 @@ failures are checked in seconds. The compiled iris pipeline runs in test_kfp_run
 
 import json
 import os
+import re
 
 import pytest
 import yaml
 from kfp import compiler, components, dsl
 
 from pipelines import cli
+from pipelines.kubeflow.backend_versions import parse_version
 from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError
 from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner, is_kfp_pipeline
 
@@ -146,3 +148,63 @@ def test_run_compiled_reports_a_failed_step_and_a_refused_pipeline(diamond_file,
     assert cli.main(["run-compiled", str(path), "--param", "rowz=1"]) == 2
     assert "unknown pipeline parameter(s) rowz" in capsys.readouterr().err
 
+
+
+@dsl.pipeline(name="run-ids")
+def run_ids():
+    """One step gets KFP's run placeholder, the other Argo's, as a parameter constant."""
+    _step("kfp")(run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, value="x", seconds=0.0)
+    _step("argo")(run_id="{{workflow.uid}}", value="x", seconds=0.0)
+
+
+@pytest.mark.parametrize("version, kfp_placeholder_filled", [
+    ("2.0.0", False), ("2.4.1", False), ("2.5.0", True), ("2.17.0", True)])
+def test_only_backends_from_2_5_fill_the_kfp_run_placeholder_and_every_one_fills_workflow_uid(
+        version, kfp_placeholder_filled, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv("OUT", str(out))
+    path = tmp_path / "run_ids.yaml"
+    compiler.Compiler().compile(run_ids, str(path))
+    run = KfpPipelineRunner(_load(path), backend_version=parse_version(version)).run(log_dir=str(tmp_path / "logs"))
+    records = _records(out)
+    run_id = records["argo"]["run_id"]
+    assert run_id == run.run_id and re.fullmatch(r"[0-9a-f-]{36}", run_id)  # the API server's ReplaceUID
+    assert records["kfp"]["run_id"] == (run_id if kfp_placeholder_filled else "{{$.pipeline_job_uuid}}")
+
+
+@pytest.mark.parametrize("version", ["1.8.5", "2.18.0", "latest"])
+def test_an_unsupported_backend_version_is_a_usage_error(diamond_file, version, capsys):
+    path, _ = diamond_file
+    assert cli.main(["run-compiled", str(path), "--backend-version", version]) == 2
+    assert "--backend-version: " in capsys.readouterr().err
+
+
+def test_a_pipeline_compiled_for_the_clusters_metadata_service_is_refused_before_any_step(iris_spec, tmp_path, capsys):
+    from pipelines.kubeflow.kfp_compiler import compile_for_kfp
+
+    path = tmp_path / "iris.yaml"
+    compile_for_kfp(iris_spec, str(path), pipeline_root=str(tmp_path / "root"), image="unused")  # gRPC: the default
+    assert cli.main(["run-compiled", str(path), "--log-dir", str(tmp_path / "logs")]) == 2
+    err = capsys.readouterr().err
+    assert "its steps use ML Metadata at grpc://metadata-grpc-service.kubeflow:8080, which this machine cannot " \
+           "reach" in err
+    assert "compile it with --metadata sqlite:///ABSOLUTE/PATH" in err and "Traceback" not in err
+    assert not (tmp_path / "logs").exists()  # no step started
+
+
+def test_tolerations_are_refused_by_a_2_0_backend_and_read_from_2_1(iris_spec, tmp_path, capsys):
+    from pipelines.kubeflow.kfp_compiler import compile_for_kfp
+    from tests.conftest import spec_with
+
+    spec = spec_with(iris_spec, kubeflow={"trainer": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}})
+    path = tmp_path / "iris.yaml"
+    compile_for_kfp(spec, str(path), pipeline_root=str(tmp_path / "root"), image="unused",
+                    metadata=f"sqlite://{tmp_path}/root/metadata.sqlite")
+    assert cli.main(["run-compiled", str(path), "--backend-version", "2.0.5"]) == 2
+    err = capsys.readouterr().err
+    assert 'KFP backend 2.0.5 refuses the platform spec (unknown field "tolerations"); tolerations need backend ' \
+           "2.1.0 or newer" in err
+    documents = list(yaml.safe_load_all(path.read_text()))
+    runner = KfpPipelineRunner(documents[0], backend_version=parse_version("2.1.0"), platform_spec=documents[1])
+    assert len(runner.tasks) == 10

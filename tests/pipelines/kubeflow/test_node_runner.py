@@ -31,6 +31,9 @@ def test_a_parameter_the_node_cannot_use_is_named(given, message):
     (["--node-ir", "not json", "--run-id", "r", "--metadata", "sqlite:///tmp/m.sqlite"],
      "--node-ir: not a compiled TFX pipeline node"),
     (["--node-ir", "{}", "--run-id", "r", "--metadata", "sqlite:///tmp/m.sqlite"], "--node-ir: expected one node, got 0"),
+    # What a KFP backend before 2.5.0 passes for KFP's run placeholder: every run would share it.
+    (["--node-ir", "{}", "--run-id", "{{$.pipeline_job_uuid}}", "--metadata", "sqlite:///tmp/m.sqlite"],
+     "--run-id: '{{$.pipeline_job_uuid}}' is a placeholder the KFP backend did not fill in"),
 ])
 def test_arguments_the_step_cannot_use_exit_2_with_the_reason(args, message, capsys):
     assert node_runner.main(args) == 2

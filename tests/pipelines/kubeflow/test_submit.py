@@ -30,7 +30,7 @@ def test_submit_uploads_the_pipeline_spec_and_starts_a_run(capsys, monkeypatch, 
     upload = next(r for r in state.requests if r.path == f"{API}/pipelines/upload")
     assert upload.query["name"] == ["iris-softmax"]
     spec = pipeline_spec(upload.body)
-    assert spec["pipelineInfo"]["name"] == "iris-softmax" and spec["defaultPipelineRoot"] == ROOT
+    assert spec["pipelineInfo"]["name"] == "iris-softmax" and "defaultPipelineRoot" not in spec
     assert "trainer" in spec["root"]["dag"]["tasks"]
     assert spec["deploymentSpec"]["executors"]["exec-trainer"]["container"]["image"] == IMAGE
     experiment = next(r for r in state.requests if r.method == "POST" and r.path == f"{API}/experiments")
