@@ -246,7 +246,8 @@ def print_kfp_run(run: KfpRun, summary: RunSummary) -> None:
     parameters = ", ".join(f"{name}={value}" for name, value in sorted(run.parameters.items()))
     print(f"run {run.run_id} ({parameters or 'no parameters'}); step logs in {run.log_dir}")
     for step in run.steps:
-        print(f"  {step.display_name:35s} {step.seconds:6.1f} s")
+        retried = f" ({step.attempts} tries: failed {step.attempts - 1}, then succeeded)" if step.attempts > 1 else ""
+        print(f"  {step.display_name:35s} {step.seconds:6.1f} s{retried}")
     print(f"  {len(summary.executed)} executed ({', '.join(summary.executed) or 'none'}), "
           f"{len(summary.cached)} from cache")
     for name, value in sorted(summary.metrics.items()):

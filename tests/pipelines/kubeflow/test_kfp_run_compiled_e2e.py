@@ -3,23 +3,31 @@
 One module fixture compiles iris (SQLite ML Metadata and a local root, the data in span folders)
 and runs it four times with `coursepipe run-compiled`, each step in its own process:
 1. span 1: everything executes, the model is blessed and pushed;
-2. unchanged: every step comes from TFX's cache, nothing new is pushed;
-3. `train_epochs` changed: exactly Trainer, Evaluator and Pusher execute, against run 1's model;
+2. unchanged, as KFP backend 2.4.1 (whose driver leaves `{{$.pipeline_job_uuid}}` as it is):
+   every step comes from TFX's cache in a run of its own, nothing new is pushed;
+3. `train_epochs` changed, the Trainer's process killed once mid-execution: it is retried, and
+   exactly Trainer, Evaluator and Pusher execute, against run 1's model, with one push;
 4. span 2 with petal_length shifted: the validator stops the run with the drift row.
+Then the YAML as the previous compiler wrote it (`{{$.pipeline_job_uuid}}`) on 2.4.1: its steps
+refuse the unfilled run id (exit 2) instead of silently taking run 1's executions.
 The slow tier runs it with ML Metadata on a real MariaDB server.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from io import StringIO
 
 import ml_metadata as mlmd
 import pytest
+import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from pipelines import cli
@@ -58,6 +66,8 @@ class CompiledRuns:
     unchanged: CompiledRun
     longer: CompiledRun
     drifted: CompiledRun
+    stale_placeholder: CompiledRun
+    killed_trainer_pid: int | None
 
     def summary(self, run: CompiledRun) -> RunSummary:
         return summary_of_run(self.store_config, run.run_id)
@@ -66,7 +76,8 @@ class CompiledRuns:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, iris_spec):
     base = tmp_path_factory.mktemp("compiled")
-    spec = spec_with(iris_spec, training={"epochs": 50, "validation_freq": 10}, evaluation={"lower_bound": 0.3})
+    spec = spec_with(iris_spec, training={"epochs": 50, "validation_freq": 10}, evaluation={"lower_bound": 0.3},
+                     kubeflow={"retry_backoff_seconds": 1})
     spec_file, pipeline_file = base / "iris_spans.yaml", str(base / "iris.yaml")
     spec_file.write_text(spec.to_yaml())
     data_dir, root = str(base / "data"), str(base / "root")
@@ -78,15 +89,68 @@ def runs(tmp_path_factory, iris_spec):
                      "--data-dir", data_dir]) == 0
     serving = os.path.join(root, "serving")
     first = _run_compiled(pipeline_file, serving)
-    unchanged = _run_compiled(pipeline_file, serving)
-    longer = _run_compiled(pipeline_file, serving, "--param", "train_epochs=60")
+    unchanged = _run_compiled(pipeline_file, serving, "--backend-version", "2.4.1")
+    longer_logs = base / "longer-logs"
+    killer = KillOnce(str(longer_logs / "trainer.log"), "Trainer")
+    killer.start()
+    try:
+        longer = _run_compiled(pipeline_file, serving, "--param", "train_epochs=60", "--log-dir", str(longer_logs))
+    finally:
+        killer.stop.set()
+        killer.join()
     std = (sum((r["petal_length"] - 3.758) ** 2 for r in rows) / len(rows)) ** 0.5
     shifted = [dict(row, petal_length=round(row["petal_length"] + 2 * std, 2)) for row in rows]
     write_iris_source_file(os.path.join(data_dir, "span-2", "iris.csv"), shifted)
     drifted = _run_compiled(pipeline_file, serving)
+    stale_file = base / "iris-before-2.5-fix.yaml"
+    stale_file.write_text(open(pipeline_file, encoding="utf-8").read().replace("{{workflow.uid}}",
+                                                                              "{{$.pipeline_job_uuid}}"))
+    stale_placeholder = _run_compiled(str(stale_file), serving, "--backend-version", "2.4.1")
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
-    return CompiledRuns(config, mlmd.MetadataStore(config), first, unchanged, longer, drifted)
+    return CompiledRuns(config, mlmd.MetadataStore(config), first, unchanged, longer, drifted, stale_placeholder,
+                        killer.killed)
+
+
+def _step_process(node_id: str) -> int | None:
+    """The pid of a running step (`node_runner`) process whose node IR is `node_id`'s."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                args = handle.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "pipelines.kubeflow.node_runner" in args and "--node-ir" in args:
+            node = json.loads(args[args.index("--node-ir") + 1])["nodes"][0]["pipelineNode"]
+            if node["nodeInfo"]["id"] == node_id:
+                return int(entry)
+    return None
+
+
+class KillOnce(threading.Thread):
+    """SIGKILLs the step process of `node_id` once, as an eviction would, as soon as its log says
+    TFX registered the execution and starts the executor."""
+
+    def __init__(self, log_path: str, node_id: str) -> None:
+        super().__init__(daemon=True)
+        self.log_path, self.node_id = log_path, node_id
+        self.stop = threading.Event()
+        self.killed: int | None = None
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            if not os.path.exists(self.log_path):
+                continue
+            with open(self.log_path, encoding="utf-8", errors="replace") as log:
+                if "Going to run a new execution" not in log.read():
+                    continue
+            pid = _step_process(self.node_id)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                self.killed = pid
+                return
 
 
 def _node_io(store: mlmd.MetadataStore, run_id: str, node_id: str, key: str, event_type: int) -> list[str]:
@@ -111,8 +175,10 @@ def test_the_first_run_executes_every_step_and_pushes(runs):
 
 
 def test_an_unchanged_run_executes_nothing_and_pushes_nothing(runs):
+    """On backend 2.4.1: the run id reached TFX (its executions are in a run of their own)."""
     unchanged = runs.unchanged
     assert unchanged.code == 0, unchanged.stdout + unchanged.stderr
+    assert "as KFP backend 2.4.1" in unchanged.stdout and unchanged.run_id != runs.first.run_id
     summary = runs.summary(unchanged)
     assert summary.executed == [] and len(summary.cached) == 8
     assert unchanged.serving == runs.first.serving
@@ -120,9 +186,13 @@ def test_an_unchanged_run_executes_nothing_and_pushes_nothing(runs):
 
 
 def test_a_changed_parameter_reruns_exactly_training_against_the_first_model(runs):
+    """The Trainer's first process was killed mid-execution: its retry ran it to the end, one push."""
     longer = runs.longer
     assert longer.code == 0, longer.stdout + longer.stderr
     assert "train_epochs=60" in longer.stdout
+    assert runs.killed_trainer_pid is not None
+    assert re.search(r"^  Trainer +[0-9.]+ s \(2 tries: failed 1, then succeeded\)$", longer.stdout, re.MULTILINE)
+    assert len(longer.serving) == len(runs.first.serving) + 1
     summary = runs.summary(longer)
     assert sorted(summary.executed) == ["Evaluator", "Pusher", "Trainer"]
     first_model = _node_io(runs.store, runs.first.run_id, "Trainer", "model", metadata_store_pb2.Event.OUTPUT)
@@ -152,31 +222,45 @@ def _run_compiled_process(pipeline_file: str, environment: dict[str, str], *extr
 
 @pytest.mark.slow
 @pytest.mark.skipif(not mariadb_server_installed(), reason="needs Debian's mariadb-server (apt-get install mariadb-server)")
-def test_the_compiled_pipeline_on_mysql_metadata_and_an_s3_root(tmp_path):
+def test_the_compiled_pipeline_on_mysql_metadata_and_an_s3_root(tmp_path, iris_spec):
     """What a cluster without KFP's metadata service has: ML Metadata on a real MySQL-compatible
     server (MariaDB, started here) and the pipeline root in an S3-compatible store (moto's server),
-    steps in parallel processes. A login the server refuses fails the first step with a message
-    naming the credentials; with the right one the run executes and pushes into the bucket, and
-    an unchanged run takes everything from the cache."""
+    steps in parallel processes, StatisticsGen, Transform and Evaluator with a CPU limit of 2 and
+    so Beam's multi-processing workers (fresh processes that must open s3:// files through
+    TensorFlow). The endpoint reaches the steps through `compile --env`, as it would reach pods. A
+    login the server refuses fails the first step with a message naming the credentials; with the
+    right one the run executes and pushes into the bucket, and an unchanged run takes everything
+    from the cache."""
     import boto3
     from moto.server import ThreadedMotoServer
 
-    pipeline_file = str(tmp_path / "iris.yaml")
+    pipeline_file, spec_file = str(tmp_path / "iris.yaml"), tmp_path / "iris_beam_workers.yaml"
+    two_cores = {"cpu": "2"}
+    spec_file.write_text(spec_with(iris_spec, kubeflow={"resources": {
+        "StatisticsGen": two_cores, "Transform": two_cores, "Evaluator": two_cores}}).to_yaml())
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     s3.start()
     host, port = s3.get_host_and_port()
-    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "course", "AWS_SECRET_ACCESS_KEY": "course-secret",
-                   "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-                   "AWS_ENDPOINT_URL": f"http://{host}:{port}", "S3_ENDPOINT": f"http://{host}:{port}",
-                   "S3_USE_HTTPS": "0", "S3_VERIFY_SSL": "0"}
+    endpoint = f"http://{host}:{port}"
+    # What the cluster's secrets give the pods; the endpoint is compiled in (--env).
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "course", "AWS_SECRET_ACCESS_KEY": "course-secret"}
     try:
-        client = boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"], region_name="us-east-1",
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                               aws_access_key_id="course", aws_secret_access_key="course-secret")
         client.create_bucket(Bucket="course")
         with mariadb_server(tmp_path) as server:
-            assert cli.main(["compile", "iris_softmax", "--output", pipeline_file, "--pipeline-root", "s3://course/root",
-                             "--image", "registry.example/course-pipelines:test",
-                             "--metadata", f"mysql://127.0.0.1:{server.port}/mlmd"]) == 0
+            assert cli.main(["compile", "--spec", str(spec_file), "--output", pipeline_file,
+                             "--pipeline-root", "s3://course/root", "--image", "registry.example/course-pipelines:test",
+                             "--metadata", f"mysql://127.0.0.1:{server.port}/mlmd", "--env", f"S3_ENDPOINT={endpoint}",
+                             "--env", f"AWS_ENDPOINT_URL={endpoint}", "--env", "AWS_REGION=us-east-1",
+                             "--env", "AWS_DEFAULT_REGION=us-east-1",
+                             "--secret-env", "AWS_ACCESS_KEY_ID=mlpipeline-minio-artifact:accesskey",
+                             "--secret-env", "AWS_SECRET_ACCESS_KEY=mlpipeline-minio-artifact:secretkey"]) == 0
+            with open(pipeline_file, encoding="utf-8") as handle:
+                executors = next(yaml.safe_load_all(handle))["deploymentSpec"]["executors"]
+            multi_processing = [label for label, executor in executors.items()
+                                if "--direct_running_mode=multi_processing" in executor["container"]["args"][1]]
+            assert sorted(multi_processing) == ["exec-evaluator", "exec-statisticsgen", "exec-transform"]
             environment["MLMD_MYSQL_USER"] = server.user
             refused = _run_compiled_process(pipeline_file, {**environment, "MLMD_MYSQL_PASSWORD": "not-the-password"},
                                             "--param", "train_epochs=50", "--log-dir", str(tmp_path / "refused"))
@@ -197,3 +281,11 @@ def test_the_compiled_pipeline_on_mysql_metadata_and_an_s3_root(tmp_path):
     assert any(key.endswith("/saved_model.pb") for key in pushed)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "0 executed (none), 8 from cache" in second.stdout
+
+
+def test_a_pipeline_compiled_with_kfps_run_placeholder_stops_on_a_backend_before_2_5(runs):
+    stale = runs.stale_placeholder
+    assert stale.code == 1
+    assert "exited with status 2" in stale.stderr
+    assert "--run-id: '{{$.pipeline_job_uuid}}' is a placeholder the KFP backend did not fill in" in stale.stderr
+    assert stale.serving == runs.longer.serving
