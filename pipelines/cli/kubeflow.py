@@ -149,11 +149,21 @@ def _data_dir_of(spec: PipelineSpec, base: str | None) -> str | None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """Compiles the spec for open-source KFP and starts a run on that server with kfp.Client."""
+    """Compiles the spec for open-source KFP and starts a run (or a recurring run) on that server
+    with kfp.Client; with --wait, follows the run to its end."""
+    from pipelines.kubeflow.submit_options import Connection, SubmitOptionError, parse_schedule
+
+    try:
+        connection = Connection.from_options(args.host, args.namespace, args.token_file)
+        schedule = parse_schedule(args.cron, args.every)
+    except SubmitOptionError as error:
+        raise UsageError(str(error)) from None
+    if schedule is not None and args.wait:
+        raise UsageError("--wait: follows one run; a recurring run (--cron, --every) starts many")
     spec = _for_cluster(spec_from_args(args, heavy_rules=False), args)
     from pipelines.kubeflow.compiled import CompiledPipelineError, run_parameters
     from pipelines.kubeflow.kfp_compiler import compile_for_kfp  # heavy: TFX, TF, Beam
-    from pipelines.kubeflow.submit import SubmitError, submit
+    from pipelines.kubeflow.submit import NamespaceRequiredError, SubmitError, submit, wait_for_run
 
     spec.check_heavy_rules()
     _warn_of_missing_storage_settings(spec, args.data_path)
@@ -166,16 +176,23 @@ def cmd_submit(args: argparse.Namespace) -> int:
         except CompiledPipelineError as error:
             raise UsageError(f"{spec.id}: {error}") from None
         try:
-            run = submit(package, compiled["pipelineInfo"]["name"], args.host, args.experiment, spec.description,
-                         parameters)
+            run = submit(package, compiled["pipelineInfo"]["name"], connection, args.experiment, spec.description,
+                         parameters, version_name=args.version_name, schedule=schedule)
+        except NamespaceRequiredError as error:
+            raise UsageError(f"{spec.id}: {error}") from None
         except SubmitError as error:
             print(f"error: {spec.id}: {error}", file=sys.stderr)
             return EXIT_FAILED
-    print(f"{spec.id}: submitted to {args.host}")
-    print(f"  pipeline {run.pipeline_id}, version {run.version_id}")
-    print(f"  experiment {args.experiment} ({run.experiment_id}), run {run.run_id}")
-    print(f"  {run.url}")
-    return EXIT_OK
+    output.print_submitted(spec.id, connection, args.experiment, run)
+    if not args.wait:
+        return EXIT_OK
+    try:
+        final = wait_for_run(connection, run.run_id, output.print_step_state, args.poll_seconds)
+    except SubmitError as error:
+        print(f"error: {spec.id}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"run {run.run_id}: {final}")
+    return EXIT_OK if final == "SUCCEEDED" else EXIT_FAILED
 
 
 def cmd_run_compiled(args: argparse.Namespace) -> int:
@@ -284,6 +301,20 @@ def register(add: AddCommand) -> None:
     sub = add("submit", cmd_submit, "compile a pipeline and start a run on an open-source KFP server (kfp.Client)")
     sub.add_argument("--host", required=True, metavar="URL", help="the KFP API endpoint, e.g. http://localhost:8080")
     sub.add_argument("--experiment", default=DEFAULT_EXPERIMENT, metavar="NAME", help="experiment of the run")
+    sub.add_argument("--namespace", metavar="NAMESPACE",
+                     help="multi-user Kubeflow: your profile's namespace, where the experiment and its runs live")
+    sub.add_argument("--token-file", metavar="PATH",
+                     help="a file holding the bearer token sent with each request (default: the file named by "
+                     "KF_PIPELINES_SA_TOKEN_PATH, else the token in COURSEPIPE_KFP_TOKEN; never on the command line)")
+    sub.add_argument("--version-name", metavar="NAME",
+                     help="the name of the new pipeline version when the pipeline exists (default NAME-TIMESTAMP)")
+    sub.add_argument("--wait", action="store_true",
+                     help="follow the run: print each step's state as it changes; exit 0 when it succeeded, else 1")
+    sub.add_argument("--poll-seconds", type=float, default=15.0, metavar="S", help="with --wait: how often to ask")
+    sub.add_argument("--cron", metavar="EXPR",
+                     help="a recurring run instead of one run: KFP's six-field cron, seconds first "
+                     "('0 0 2 * * *' daily at 02:00), or @daily, @every 6h; each run takes the newest span")
+    sub.add_argument("--every", metavar="DURATION", help="a recurring run every DURATION (30m, 6h, 1d)")
     _add_cluster_options(sub)
     sub.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="a pipeline parameter for this run, e.g. train_epochs=50 or eval_lower_bound=0.95")

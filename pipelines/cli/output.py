@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from components.validation.data_forms import LoadedData
     from pipelines.data_checks import CheckResult
     from pipelines.kubeflow.kfp_local_runner import KfpRun
+    from pipelines.kubeflow.submit import SubmittedRun
+    from pipelines.kubeflow.submit_options import Connection
     from pipelines.kubeflow.vertex_local_runner import CompiledRun
     from pipelines.predictions import CheckedData
     from pipelines.source_import import ImportedData
@@ -273,3 +275,20 @@ def print_compiled_run(run: CompiledRun) -> None:
         print(f"  blessed: {'yes' if blessing.get('blessed') == 1 else 'no'}")
     for pushed in run.artifact_metadata("tfx.PushedModel"):
         print(f"  pushed: {pushed['pushed_destination']}" if pushed.get("pushed") == 1 else "  pushed: nothing")
+
+
+def print_submitted(spec_id: str, connection: Connection, experiment: str, run: SubmittedRun) -> None:
+    """What `submit` created on the server."""
+    where = f" (namespace {connection.namespace})" if connection.namespace else ""
+    print(f"{spec_id}: submitted to {connection.host}{where}")
+    print(f"  pipeline {run.pipeline_id}, version {run.version_id}")
+    if run.schedule is not None:
+        print(f"  experiment {experiment} ({run.experiment_id}), recurring run {run.run_id}: {run.schedule.describe()}")
+    else:
+        print(f"  experiment {experiment} ({run.experiment_id}), run {run.run_id}")
+    print(f"  {run.url}")
+
+
+def print_step_state(step: str, state: str) -> None:
+    """One step of a followed run changed its state."""
+    print(f"  {step:35s} {state}", flush=True)

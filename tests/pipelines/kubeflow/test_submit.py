@@ -129,3 +129,128 @@ def test_submit_reports_a_refused_run_without_a_traceback(capsys, monkeypatch, t
     assert code == 1
     assert "refused the request (400" in output.err and "quota exceeded" in output.err
     assert "Traceback" not in output.err
+
+
+TOKEN = "token-of-team-a"  # what a profile's service account token stands for
+
+
+def _token_file(tmp_path) -> str:
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    return str(path)
+
+
+def test_a_multi_user_submit_runs_in_the_profile_namespace_with_the_bearer_token(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub(tokens={TOKEN: {"team-a"}}) as server:
+        code, output = _submit(server, capsys, "--namespace", "team-a", "--token-file", _token_file(tmp_path))
+        state = server.state
+    assert code == 0, output.err
+    (experiment,) = state.experiments.values()
+    assert experiment["namespace"] == "team-a"
+    (run,) = state.runs
+    assert run["namespace"] == "team-a" and run["experiment_id"] == experiment["experiment_id"]
+    assert "(namespace team-a)" in output.out
+    assert TOKEN not in output.out + output.err
+
+
+@pytest.mark.parametrize("environment, options, expected", [
+    ({}, ["--namespace", "team-a"], "there is no user identity header"),
+    ({"COURSEPIPE_KFP_TOKEN": "a-token-nobody-issued"}, ["--namespace", "team-a"], "Failed to review the token"),
+    ({"COURSEPIPE_KFP_TOKEN": TOKEN}, ["--namespace", "team-b"], "(403 Forbidden)"),
+])
+def test_the_stand_in_refuses_what_a_multi_user_kubeflow_refuses(capsys, monkeypatch, tmp_path, environment,
+                                                                  options, expected):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KF_PIPELINES_SA_TOKEN_PATH", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with KfpStub(tokens={TOKEN: {"team-a"}}) as server:
+        code, output = _submit(server, capsys, *options)
+        state = server.state
+    assert code == 1 and expected in output.err and "Traceback" not in output.err
+    assert not state.runs
+
+
+def test_the_token_may_come_from_the_environment_and_a_namespace_is_required(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", _token_file(tmp_path))
+    with KfpStub(tokens={TOKEN: {"team-a"}}) as server:
+        missing_namespace = _submit(server, capsys)
+        code, output = _submit(server, capsys, "--namespace", "team-a")
+        runs = list(server.state.runs)
+    assert missing_namespace[0] == 2 and "is a multi-user Kubeflow: give --namespace" in missing_namespace[1].err
+    assert code == 0, output.err
+    assert len(runs) == 1
+
+
+def test_an_unreadable_token_file_is_refused_before_anything_is_compiled(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        code, output = _submit(server, capsys, "--token-file", str(tmp_path / "missing"))
+        requests = list(server.state.requests)
+    assert code == 2 and f"--token-file: cannot read {tmp_path / 'missing'}" in output.err
+    assert requests == []
+
+
+@pytest.mark.parametrize("outcome, code", [("SUCCEEDED", 0), ("FAILED", 1)])
+def test_wait_follows_each_step_and_exits_by_the_final_state(capsys, monkeypatch, tmp_path, outcome, code):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        server.state.run_outcome = outcome
+        result, output = _submit(server, capsys, "--wait", "--poll-seconds", "0")
+    assert result == code, output.err
+    lines = output.out.splitlines()
+    assert any(line.split() == ["Trainer", "RUNNING"] for line in lines)
+    assert any(line.split() == ["Trainer", "SUCCEEDED"] for line in lines)
+    assert lines[-2].split()[-1] == outcome  # the last step the server reported
+    assert lines[-1] == f"run run-1: {outcome}"
+
+
+def test_a_recurring_run_on_kfps_cron_or_an_interval(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        daily = _submit(server, capsys, "--cron", "0 0 2 * * *", "--param", "train_epochs=50")
+        hourly = _submit(server, capsys, "--every", "6h", "--version-name", "nightly-v2")
+        state = server.state
+    assert daily[0] == 0 and hourly[0] == 0, daily[1].err + hourly[1].err
+    first, second = state.recurring_runs
+    assert first["trigger"]["cron_schedule"]["cron"] == "0 0 2 * * *"
+    assert first["runtime_config"]["parameters"]["train_epochs"] == 50
+    assert int(second["trigger"]["periodic_schedule"]["interval_second"]) == 6 * 3600
+    assert state.versions["pipeline-1"][-1]["display_name"] == "nightly-v2"
+    assert "recurring run recurring-1: cron '0 0 2 * * *'" in daily[1].out and not state.runs
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--cron", "0 2 * * *"], "--cron: '0 2 * * *' has five fields; KFP's cron has six, seconds first"),
+    (["--cron", "0 0 2 * * * 2027"], "--cron: expected six fields"),
+    (["--every", "soon"], "--every: expected a duration such as 30m, 6h or 1d"),
+    (["--cron", "@daily", "--wait"], "--wait: follows one run"),
+])
+def test_a_schedule_kfp_would_misread_or_refuse_is_a_usage_error(capsys, monkeypatch, tmp_path, options, expected):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with KfpStub() as server:
+        code, output = _submit(server, capsys, *options)
+        requests = list(server.state.requests)
+    assert code == 2 and expected in output.err and requests == []
+
+
+def test_the_stand_in_refuses_a_cron_robfig_cron_does_not_parse(monkeypatch, tmp_path, iris_spec):
+    """The API server parses the schedule with robfig/cron v1 (5 or 6 fields, or a descriptor)."""
+    from pipelines.kubeflow.kfp_compiler import compile_for_kfp
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    package = str(tmp_path / "iris.yaml")
+    compile_for_kfp(iris_spec, package, pipeline_root=ROOT, image=IMAGE)
+    with KfpStub() as server:
+        client = kfp.Client(host=server.url)
+        pipeline_id = client.upload_pipeline(package, pipeline_name="iris-softmax").pipeline_id
+        version_id = client.list_pipeline_versions(pipeline_id).pipeline_versions[0].pipeline_version_id
+        experiment_id = client.create_experiment("course").experiment_id
+        with pytest.raises(kfp_server_api.ApiException, match="Expected 5 to 6 fields, found 7"):
+            client.create_recurring_run(experiment_id, "r", cron_expression="0 0 2 * * * 2027",
+                                        pipeline_id=pipeline_id, version_id=version_id)
+        with pytest.raises(kfp_server_api.ApiException, match="Max concurrency of a recurring run must be at least 1"):
+            client.create_recurring_run(experiment_id, "r", interval_second=60, max_concurrency=11,
+                                        pipeline_id=pipeline_id, version_id=version_id)
