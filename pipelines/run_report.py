@@ -110,8 +110,9 @@ def statistics_table(statistics: statistics_pb2.DatasetFeatureStatisticsList) ->
             + html_table(("feature", "type", "present", "missing", "mean", "std", "min", "max", "values"), rows))
 
 
-def metrics_table(spec: PipelineSpec, summary: RunSummary) -> str:
-    bounds = {spec.evaluation.metric: (spec.evaluation.lower_bound, spec.evaluation.upper_bound)}
+def metrics_table(summary: RunSummary, metric: str, lower: float | None, upper: float | None) -> str:
+    """The candidate's metrics, the gated `metric`'s bounds, and each change against the baseline."""
+    bounds = {metric: (lower, upper)}
     rows = []
     for name, value in sorted(summary.metrics.items()):
         lower, upper = bounds.get(name, (None, None))
@@ -121,9 +122,8 @@ def metrics_table(spec: PipelineSpec, summary: RunSummary) -> str:
     return html_table(("metric", "value", "lower bound", "upper bound", "change vs baseline"), rows)
 
 
-def slices_table(spec: PipelineSpec, summary: RunSummary) -> str:
-    """Every slice's metrics (evaluation.slices), the worst on the gated metric first."""
-    metric = spec.evaluation.metric
+def slices_table(summary: RunSummary, metric: str) -> str:
+    """Every slice's metrics (evaluation.slices), the worst on the gated `metric` first."""
     worst_first = summary.slices_worst_first(metric, EVAL_METRICS[metric].higher_is_better)
     if not worst_first:
         return ""
@@ -166,7 +166,8 @@ def _embedded_png(path: str, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'/>"
 
 
-def _curves(summary: RunSummary) -> str:
+def curves_html(summary: RunSummary) -> str:
+    """The Trainer's loss and metric curves as an embedded picture."""
     path = os.path.join(summary.model_run_dir or "", CURVES_FILE)
     if not summary.model_run_dir or not os.path.exists(path):
         return "<p>No curves: the Trainer did not run in this run's lineage.</p>"
@@ -218,10 +219,12 @@ def run_report_html(spec: PipelineSpec, summary: RunSummary,
         "<h3>Anomalies</h3>",
         html_table(("anomaly",), [(w,) for w in summary.data_warnings]) if summary.data_warnings
         else "<p>No anomalies.</p>",
-        "<h2>Evaluation</h2>", metrics_table(spec, summary), slices_table(spec, summary),
+        "<h2>Evaluation</h2>",
+        metrics_table(summary, spec.evaluation.metric, spec.evaluation.lower_bound, spec.evaluation.upper_bound),
+        slices_table(summary, spec.evaluation.metric),
         f"<p>Blessed: {blessed[summary.blessed]}{' (' + html.escape(failures) + ')' if failures else ''}</p>",
         tuning_table(spec, summary),
-        "<h2>Training curves</h2>", _curves(summary),
+        "<h2>Training curves</h2>", curves_html(summary),
         *_samples(summary),
         "<h2>Pushed model</h2>",
     ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from modules.curves import CURVES_FILE
 from modules.sample_grids import FINAL_GRID
+from pipelines.kubeflow.kfp_artifacts import RECORDS_FILE
 from pipelines.names import EVAL_METRICS
 
 if TYPE_CHECKING:
@@ -261,6 +262,10 @@ def print_kfp_run(run: KfpRun, summary: RunSummary) -> None:
         print(f"  pushed to: {summary.pushed_destination}{note}")
     else:
         print("  pushed: nothing")
+    if run.artifacts:
+        stored = sum(artifact.stored_file is not None for artifact in run.artifacts)
+        print(f"  KFP UI artifacts: {len(run.artifacts)} ({stored} files stored under KFP's root), listed in "
+              f"{os.path.join(run.log_dir, RECORDS_FILE)}")
 
 
 def print_compiled_run(run: CompiledRun) -> None:

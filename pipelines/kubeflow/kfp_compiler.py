@@ -37,6 +37,7 @@ from components.validation.schemas import SCHEMAS_DIR, SCHEMAS_PACKAGE
 from pipelines.errors import Problem, SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.kubeflow.backend_versions import RUN_ID_PLACEHOLDER
+from pipelines.kubeflow.kfp_views import METRICS, STEP_OUTPUTS
 from pipelines.kubeflow.node_runner import run_parameter_defaults
 from pipelines.kubeflow.resources import (
     DEFAULT_GPU_TYPE,
@@ -47,7 +48,7 @@ from pipelines.kubeflow.resources import (
     memory_gb,
 )
 from pipelines.kubeflow.storage import cluster_location_problem
-from pipelines.names import TRAINER_ID
+from pipelines.names import EVALUATOR_ID, TRAINER_ID
 from pipelines.spec import KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
@@ -179,8 +180,9 @@ def _pipeline_parameters(steps: list[_NodeStep]) -> dict[str, Any]:
     return {name: default for step in steps for name, default in step.parameters.items()}
 
 
-def _component(step: _NodeStep, image: str, metadata: str) -> Callable[..., Any]:
-    """The KFP component of one node: the node runner, its IR and the run parameters it reads."""
+def _component(step: _NodeStep, image: str, metadata: str, gate_metric: str) -> Callable[..., Any]:
+    """The KFP component of one node: the node runner, its IR, the run parameters it reads, and
+    the output artifacts the KFP UI shows for it (`kfp_views`)."""
     from kfp import components
 
     inputs = [{"name": RUN_ID_INPUT, "type": "String"}] + [
@@ -189,9 +191,17 @@ def _component(step: _NodeStep, image: str, metadata: str) -> Callable[..., Any]
     args: list[Any] = ["--node-ir", step.node_ir, "--run-id", {"inputValue": RUN_ID_INPUT}, "--metadata", metadata]
     for name in sorted(step.parameters):
         args += ["--parameter", name, {"inputValue": name}]
+    outputs = STEP_OUTPUTS.get(step.node_id, {})
+    for name in outputs:
+        args += ["--kfp-output", name, {"outputPath": name}]
+    if METRICS in outputs:
+        args += ["--kfp-executor-input", {"executorInput": None}]
+    if step.node_id == EVALUATOR_ID:
+        args += ["--gate-metric", gate_metric]
     document = {
         "name": step.node_id,
         "inputs": inputs,
+        "outputs": [{"name": name, "type": kind} for name, kind in outputs.items()],
         "implementation": {"container": {"image": image, "command": NODE_RUNNER, "args": args}},
     }
     return components.load_component_from_text(yaml.safe_dump(document))
@@ -204,7 +214,8 @@ def _kfp_pipeline(spec: PipelineSpec, steps: list[_NodeStep], parameters: dict[s
     kubeflow = spec.kubeflow
     names = sorted(parameters)
     components = {
-        step.node_id: _component(step, _image(kubeflow, step.node_id), kubeflow.metadata) for step in steps
+        step.node_id: _component(step, _image(kubeflow, step.node_id), kubeflow.metadata, spec.evaluation.metric)
+        for step in steps
     }
 
     def body(*values: Any) -> None:

@@ -10,8 +10,10 @@ as the release it emulates (`backend_version`, default the newest checked; see `
   (defaults, then the run's values), a constant as written, except that a constant which is
   exactly one of KFP's run placeholders (`{{$.pipeline_job_uuid}}`, ...) becomes its value;
 - the launcher puts the input parameters into the container's arguments
-  (`{{$.inputs.parameters['train_epochs']}}`; numbers as Go formats them: 500, 0.9) and runs the
-  container's own command in its own process, with the container's environment;
+  (`{{$.inputs.parameters['train_epochs']}}`; numbers as Go formats them: 500, 0.9) and the
+  output artifacts' local paths and URIs and the executor input (`{{$}}`), runs the container's
+  own command in its own process, with the container's environment, then stores the output
+  artifacts under KFP's root and records them (`kfp_artifacts`);
 - a task starts when every task it depends on succeeded; independent tasks run in parallel;
   a failed task is started again as its `retryPolicy` says (from 2.5.0: Argo's retryStrategy,
   after the backoff); when its last try fails, nothing new starts, what runs finishes, and the
@@ -42,6 +44,7 @@ from pipelines.kubeflow import backend_versions
 from pipelines.kubeflow.backend_versions import NEWEST_CHECKED, RUN_ID_PLACEHOLDER, Version, format_version, has
 from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError, run_logged, run_parameters
 from pipelines.kubeflow.filesystems import load_filesystems_for
+from pipelines.kubeflow.kfp_artifacts import DEFAULT_KFP_ROOT, KfpArtifact, TaskOutputs, output_types, write_records
 from pipelines.kubeflow.metadata_address import MetadataAddress
 
 if TYPE_CHECKING:
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _INPUT_PARAMETER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
-_ANY_PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")  # `{{$}}` too: filled only where it is a whole argument
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ class KfpRun:
     log_dir: str
     spec: dict[str, Any] = field(default_factory=dict)
     steps: list[StepResult] = field(default_factory=list)
+    artifacts: list[KfpArtifact] = field(default_factory=list)  # the steps' KFP output artifacts
+
+    @property
+    def object_store(self) -> str:
+        """The folder standing for the object store behind KFP's root (`minio://BUCKET/KEY`)."""
+        return os.path.join(self.log_dir, "object-store")
 
 
 def is_kfp_pipeline(document: Mapping[str, Any]) -> bool:
@@ -154,6 +163,7 @@ class KfpPipelineRunner:
                         done.add(name)
                     except CompiledStepError as error:
                         failure = failure or error
+        write_records(run.log_dir, run.artifacts)
         if failure is not None:
             raise failure
         if waiting:
@@ -201,12 +211,22 @@ class KfpPipelineRunner:
                 )
         return values
 
-    def _command_line(self, run: KfpRun, task_name: str) -> list[str]:
-        """The container's command and arguments with the input parameters filled in."""
+    def _outputs(self, run: KfpRun, task_name: str) -> TaskOutputs:
+        component = self.spec["components"][self.tasks[task_name]["componentRef"]["name"]]
+        return TaskOutputs(task_name, output_types(component), f"{DEFAULT_KFP_ROOT}/{self.name}/{run.run_id}/{task_name}",
+                           os.path.join(run.log_dir, "pods", task_name))
+
+    def _command_line(self, run: KfpRun, task_name: str, outputs: TaskOutputs) -> list[str]:
+        """The container's command and arguments with the input parameters and the output
+        artifacts' placeholders filled in."""
         container = self._container(task_name, run.spec)
         values = self._task_parameters(run, task_name)
+        filled = outputs.placeholders(values)
         args = []
         for arg in container.get("args", []):
+            if arg in filled:
+                args.append(filled[arg])
+                continue
             if unresolved := _ANY_PLACEHOLDER.search(_INPUT_PARAMETER.sub("", arg)):
                 raise CompiledPipelineError(f"task {task_name}: placeholder {unresolved.group(0)} is not "
                                             "supported by this runner")
@@ -222,7 +242,9 @@ class KfpPipelineRunner:
                            float(policy.get("backoffFactor", 2.0)), _seconds(policy.get("backoffMaxDuration", "3600s")))
 
     def _run_task(self, run: KfpRun, task_name: str) -> StepResult:
-        command = self._command_line(run, task_name)
+        outputs = self._outputs(run, task_name)
+        command = self._command_line(run, task_name, outputs)
+        outputs.prepare()
         container = self._container(task_name, run.spec)
         environment = {**os.environ, **{e["name"]: e["value"] for e in container.get("env", [])}}
         display_name = self.tasks[task_name].get("taskInfo", {}).get("name", task_name)
@@ -245,6 +267,7 @@ class KfpPipelineRunner:
                 time.sleep(delay)
             finally:
                 logger.info("%s: %s ended after %.1f s", run.run_id, task_name, time.monotonic() - started)
+        run.artifacts.extend(outputs.upload(run.object_store))
         return StepResult(task_name, display_name, time.monotonic() - started, attempt)
 
 

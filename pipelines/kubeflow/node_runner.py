@@ -16,8 +16,10 @@ this runner cannot use.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from components.shipped import resolve_package_uri
@@ -64,6 +66,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--metadata", required=True, metavar="URI", help="where ML Metadata is")
     parser.add_argument("--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="a run parameter of this node (train_epochs, eval_lower_bound, ...)")
+    parser.add_argument("--kfp-output", nargs=2, action="append", default=[], metavar=("NAME", "PATH"),
+                        help="where KFP's launcher takes this step's output artifact NAME from (metrics, view)")
+    parser.add_argument("--kfp-executor-input", metavar="JSON",
+                        help="KFP's executor input ({{$}}): where the launcher reads the metrics' metadata")
+    parser.add_argument("--gate-metric", metavar="NAME", help="the metric that blesses a model (the Evaluator)")
     return parser.parse_args(argv)
 
 
@@ -124,8 +131,27 @@ def check_run_id(run_id: str) -> None:
         )
 
 
-def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequence[str]]) -> int:
-    """Launches the node; returns the exit status (see the module docstring)."""
+@dataclass(frozen=True)
+class KfpOutputs:
+    """The step's KFP output artifacts: local paths by name, the executor input, the gated metric."""
+
+    paths: dict[str, str] = field(default_factory=dict)
+    executor_input: dict[str, Any] | None = None
+    gate_metric: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> KfpOutputs:
+        try:
+            executor_input = json.loads(args.kfp_executor_input) if args.kfp_executor_input else None
+        except json.JSONDecodeError as error:
+            raise NodeArgumentError(f"--kfp-executor-input: not KFP's executor input (JSON): {error}") from None
+        return cls(dict(args.kfp_output), executor_input, args.gate_metric)
+
+
+def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequence[str]],
+             kfp_outputs: KfpOutputs | None = None) -> int:
+    """Launches the node, then writes its KFP output artifacts; returns the exit status (see the
+    module docstring)."""
     check_run_id(run_id)
     from google.protobuf import json_format
     from tfx.orchestration import metadata as tfx_metadata
@@ -165,7 +191,28 @@ def run_node(node_ir: str, run_id: str, metadata: str, parameters: Sequence[Sequ
     logger.info("%s: run %s, ML Metadata at %s", node_id, run_id, metadata)
     with command_line_hidden():
         execution_info = node_launcher.launch()
-    return _exit_status(node_id, execution_info, tfx_metadata.Metadata(connection))
+    status = _exit_status(node_id, execution_info, tfx_metadata.Metadata(connection))
+    if status == EXIT_OK and kfp_outputs is not None and kfp_outputs.paths:
+        _write_kfp_outputs(node_id, connection, run_id, bindings, kfp_outputs)
+    return status
+
+
+def _write_kfp_outputs(node_id: str, connection: Any, run_id: str, bindings: dict[str, Any],
+                       outputs: KfpOutputs) -> None:
+    """The step's views for the KFP UI, read back from ML Metadata (see `kfp_views`). A view that
+    cannot be made is logged, not fatal: the node itself succeeded and is recorded so."""
+    from components.tunable import EVAL_LOWER_BOUND, EVAL_UPPER_BOUND
+    from pipelines.kubeflow.kfp_views import Gate, step_views, write_step_outputs
+    from pipelines.summary import summary_of_run
+
+    gate = None
+    if outputs.gate_metric:
+        gate = Gate(outputs.gate_metric, bindings.get(EVAL_LOWER_BOUND), bindings.get(EVAL_UPPER_BOUND))
+    try:
+        views = step_views(node_id, summary_of_run(connection, run_id), gate)
+        write_step_outputs(views, outputs.paths, outputs.executor_input)
+    except (OSError, ValueError, RuntimeError) as error:
+        logger.warning("%s: the KFP UI's views of this step could not be written: %s", node_id, error)
 
 
 def _exit_status(node_id: str, execution_info: Any, store: Any) -> int:
@@ -190,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     absl_logging.set_verbosity(absl_logging.INFO)  # TFX logs through absl; a new process says WARNING only
     try:
-        return run_node(args.node_ir, args.run_id, args.metadata, args.parameter)
+        return run_node(args.node_ir, args.run_id, args.metadata, args.parameter, KfpOutputs.from_args(args))
     except NodeArgumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -118,7 +118,8 @@ def test_run_parameters_have_defaults_and_reach_their_steps(every_spec):
     assert inputs["train_epochs"]["defaultValue"] == 500 and inputs["eval_lower_bound"]["defaultValue"] == 0.9
     assert all(parameter.get("isOptional") for parameter in inputs.values())
     trainer_args = _task_executor(pipeline, TRAINER_ID)["container"]["args"]
-    assert ["--parameter", "train_epochs", "{{$.inputs.parameters['train_epochs']}}"] == trainer_args[-3:]
+    at = trainer_args.index("--parameter")
+    assert ["--parameter", "train_epochs", "{{$.inputs.parameters['train_epochs']}}"] == trainer_args[at:at + 3]
     tasks = pipeline["root"]["dag"]["tasks"]
     assert tasks["trainer"]["inputs"]["parameters"]["train_epochs"] == {"componentInputParameter": "train_epochs"}
 
@@ -328,3 +329,19 @@ def test_what_no_pod_can_use_is_refused_naming_the_option(tmp_path, capsys, opti
 def test_a_refused_metadata_address_never_repeats_its_password(tmp_path, capsys):
     code, _, err, _ = _compile_cli(capsys, tmp_path, "--pipeline-root", ROOT, "--metadata", "mysql://ml:hunter2@db:3306/mlmd")
     assert code == 2 and "credentials do not go in the URI" in err and "hunter2" not in err
+
+
+def test_the_steps_declare_what_the_kfp_ui_shows(every_spec):
+    """system.Metrics and HTML / Markdown outputs, written through the launcher's placeholders."""
+    _, pipeline, _ = every_spec["iris_softmax"]
+    declared = {name: {output: spec["artifactType"]["schemaTitle"]
+                       for output, spec in component.get("outputDefinitions", {}).get("artifacts", {}).items()}
+                for name, component in pipeline["components"].items()}
+    assert declared["comp-evaluator"] == {"metrics": "system.Metrics", "view": "system.HTML"}
+    assert declared["comp-statisticsgen"] == {"metrics": "system.Metrics", "view": "system.HTML"}
+    assert declared["comp-trainer"] == {"view": "system.HTML"}
+    assert declared["comp-pusher"] == {"metrics": "system.Metrics", "view": "system.Markdown"}
+    assert declared["comp-latest-blessed-model-resolver"] == {} and declared["comp-transform"] == {}
+    evaluator = _task_executor(pipeline, "Evaluator")["container"]["args"]
+    assert ["--kfp-output", "view", "{{$.outputs.artifacts['view'].path}}"] == evaluator[-7:-4]
+    assert evaluator[-4:] == ["--kfp-executor-input", "{{$}}", "--gate-metric", "sparse_categorical_accuracy"]

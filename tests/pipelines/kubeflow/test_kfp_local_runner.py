@@ -17,6 +17,7 @@ from kfp import compiler, components, dsl
 from pipelines import cli
 from pipelines.kubeflow.backend_versions import parse_version
 from pipelines.kubeflow.compiled import CompiledPipelineError, CompiledStepError
+from pipelines.kubeflow.kfp_artifacts import read_records
 from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner, is_kfp_pipeline
 
 # A step: records its arguments and its start and end times in OUT/<name>.json after sleeping
@@ -84,7 +85,7 @@ def test_steps_run_in_dependency_order_independent_ones_in_parallel(diamond_file
     assert max(records["b"]["ended"], records["c"]["ended"]) <= records["d"]["started"]
     assert records["b"]["started"] < records["c"]["ended"] and records["c"]["started"] < records["b"]["ended"]
     assert [step.task for step in run.steps][0] == "a" and run.steps[-1].task == "d"
-    assert sorted(os.listdir(tmp_path / "logs")) == ["a.log", "b.log", "c.log", "d.log"]
+    assert sorted(os.listdir(tmp_path / "logs")) == ["a.log", "b.log", "c.log", "d.log", "kfp-artifacts.json"]
 
 
 def test_parameters_reach_the_arguments_as_the_launcher_writes_them(diamond_file, tmp_path):
@@ -208,3 +209,52 @@ def test_tolerations_are_refused_by_a_2_0_backend_and_read_from_2_1(iris_spec, t
     documents = list(yaml.safe_load_all(path.read_text()))
     runner = KfpPipelineRunner(documents[0], backend_version=parse_version("2.1.0"), platform_spec=documents[1])
     assert len(runner.tasks) == 10
+
+
+# A step with KFP output artifacts: writes an HTML file and, through the executor-output file named
+# in `{{$}}`, the metadata of a Metrics artifact; with "skip" it writes nothing.
+REPORTER = r"""
+import json, os, sys
+report, scores, executor_input, mode = sys.argv[1:5]
+if mode != "skip":
+    with open(report, "w") as handle:
+        handle.write("<p>accuracy 0.97</p>")
+    with open(scores, "w") as handle:
+        handle.write("{}")
+    output_file = json.loads(executor_input)["outputs"]["outputFile"]
+    os.makedirs(os.path.dirname(output_file), exist_ok=True)
+    with open(output_file, "w") as handle:
+        json.dump({"artifacts": {"scores": {"artifacts": [{"metadata": {"accuracy": 0.97}}]}}}, handle)
+"""
+
+
+def _reporter(mode: str):
+    document = {
+        "name": f"report-{mode}",
+        "outputs": [{"name": "report", "type": "HTML"}, {"name": "scores", "type": "Metrics"}],
+        "implementation": {"container": {"image": "unused", "command": ["python", "-c", REPORTER], "args": [
+            {"outputPath": "report"}, {"outputPath": "scores"}, {"executorInput": None}, mode]}},
+    }
+    return components.load_component_from_text(yaml.safe_dump(document))
+
+
+@dsl.pipeline(name="reports")
+def reports():
+    _reporter("write")()
+    _reporter("skip")()
+
+
+def test_output_artifacts_are_written_locally_then_stored_under_kfps_root_with_their_metadata(tmp_path):
+    path = tmp_path / "reports.yaml"
+    compiler.Compiler().compile(reports, str(path))
+    run = KfpPipelineRunner(_load(path)).run(log_dir=str(tmp_path / "logs"))
+    artifacts = {(a.task, a.name): a for a in read_records(str(tmp_path / "logs"))}
+    assert artifacts == {(a.task, a.name): a for a in run.artifacts}
+    report, scores = artifacts[("report-write", "report")], artifacts[("report-write", "scores")]
+    assert report.uri == f"minio://mlpipeline/v2/artifacts/reports/{run.run_id}/report-write/report"
+    assert report.schema_title == "system.HTML" and scores.schema_title == "system.Metrics"
+    assert open(report.stored_file).read() == "<p>accuracy 0.97</p>"
+    assert report.stored_file == str(tmp_path / "logs" / "object-store" / report.uri.split("://", 1)[1])
+    assert scores.metadata == {"accuracy": 0.97} and report.metadata == {}
+    skipped = artifacts[("report-skip", "report")]  # the launcher only warns of a missing file
+    assert skipped.stored_file is None and skipped.metadata == {}

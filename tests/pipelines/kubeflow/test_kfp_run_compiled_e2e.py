@@ -31,6 +31,7 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from pipelines import cli
+from pipelines.kubeflow.kfp_artifacts import KfpArtifact, read_records
 from pipelines.summary import RunSummary, summary_of_run
 from tests.components.validation_data import iris_rows, write_iris_source_file
 from tests.conftest import spec_with
@@ -47,6 +48,7 @@ class CompiledRun:
     stderr: str
     run_id: str | None
     serving: list[str]  # model versions in the serving directory after the run
+    log_dir: str | None = None
 
 
 def _run_compiled(pipeline_file: str, serving_dir: str, *extra: str) -> CompiledRun:
@@ -55,7 +57,8 @@ def _run_compiled(pipeline_file: str, serving_dir: str, *extra: str) -> Compiled
         code = cli.main(["run-compiled", pipeline_file, *extra])
     match = re.search(r"^run ([0-9a-f-]{36}) ", out.getvalue(), re.MULTILINE)
     serving = sorted(os.listdir(serving_dir)) if os.path.isdir(serving_dir) else []
-    return CompiledRun(code, out.getvalue(), err.getvalue(), match.group(1) if match else None, serving)
+    log_dir = extra[extra.index("--log-dir") + 1] if "--log-dir" in extra else None
+    return CompiledRun(code, out.getvalue(), err.getvalue(), match.group(1) if match else None, serving, log_dir)
 
 
 @dataclass
@@ -88,8 +91,9 @@ def runs(tmp_path_factory, iris_spec):
                      "--image", "registry.example/course-pipelines:test", "--metadata", f"sqlite://{metadata_path}",
                      "--data-dir", data_dir]) == 0
     serving = os.path.join(root, "serving")
-    first = _run_compiled(pipeline_file, serving)
-    unchanged = _run_compiled(pipeline_file, serving, "--backend-version", "2.4.1")
+    first = _run_compiled(pipeline_file, serving, "--log-dir", str(base / "first-logs"))
+    unchanged = _run_compiled(pipeline_file, serving, "--backend-version", "2.4.1", "--log-dir",
+                              str(base / "unchanged-logs"))
     longer_logs = base / "longer-logs"
     killer = KillOnce(str(longer_logs / "trainer.log"), "Trainer")
     killer.start()
@@ -281,6 +285,39 @@ def test_the_compiled_pipeline_on_mysql_metadata_and_an_s3_root(tmp_path, iris_s
     assert any(key.endswith("/saved_model.pb") for key in pushed)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "0 executed (none), 8 from cache" in second.stdout
+
+
+def _kfp_artifacts(run: CompiledRun) -> dict[tuple[str, str], KfpArtifact]:
+    return {(artifact.task, artifact.name): artifact for artifact in read_records(run.log_dir)}
+
+
+@pytest.mark.parametrize("which", ["first", "unchanged"])
+def test_the_kfp_ui_gets_metrics_and_views_of_each_step_executed_or_cached(runs, which):
+    """What KFP's launcher stores under its root and records for the UI's Visualizations tab."""
+    run = getattr(runs, which)
+    artifacts = _kfp_artifacts(run)
+    assert set(artifacts) == {("statisticsgen", "metrics"), ("statisticsgen", "view"), ("examplevalidator", "metrics"),
+                              ("examplevalidator", "view"), ("trainer", "view"), ("evaluator", "metrics"),
+                              ("evaluator", "view"), ("pusher", "metrics"), ("pusher", "view")}
+    for artifact in artifacts.values():
+        assert artifact.uri.startswith(f"minio://mlpipeline/v2/artifacts/{PIPELINE}/{run.run_id}/{artifact.task}/")
+        assert artifact.stored_file and artifact.stored_file.endswith(artifact.uri.split("://", 1)[1])
+    counts = artifacts[("statisticsgen", "metrics")].metadata
+    assert counts["examples_train"] + counts["examples_eval"] == 150
+    evaluation = artifacts[("evaluator", "metrics")]
+    assert evaluation.schema_title == "system.Metrics"
+    assert evaluation.metadata["sparse_categorical_accuracy"] >= 0.3
+    assert evaluation.metadata["sparse_categorical_accuracy_lower_bound"] == 0.3
+    assert evaluation.metadata["blessed"] == 1.0 and artifacts[("pusher", "metrics")].metadata["pushed"] == 1.0
+    views = {key: open(artifact.stored_file, encoding="utf-8").read() for key, artifact in artifacts.items()
+             if key[1] == "view"}
+    assert "<img alt='training curves' src='data:image/png;base64," in views[("trainer", "view")]
+    assert "<th>lower bound</th>" in views[("evaluator", "view")] and "Blessed: yes" in views[("evaluator", "view")]
+    assert "Data validation" in views[("examplevalidator", "view")]
+    assert "<h3>train</h3>" in views[("statisticsgen", "view")]
+    assert artifacts[("pusher", "view")].schema_title == "system.Markdown"
+    assert views[("pusher", "view")].startswith("## Pushed")
+    assert "KFP UI artifacts: 9 (9 files stored under KFP's root)" in run.stdout
 
 
 def test_a_pipeline_compiled_with_kfps_run_placeholder_stops_on_a_backend_before_2_5(runs):
