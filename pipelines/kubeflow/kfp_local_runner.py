@@ -182,8 +182,16 @@ class KfpPipelineRunner:
         """What the run did, read back from the steps' ML Metadata (executed, cached, blessed, pushed)."""
         from pipelines.summary import summary_of_run
 
-        load_filesystems_for(json.dumps(self.spec))  # the evaluation is read from the pipeline root
+        # The evaluation is read from the pipeline root, as the steps reach it: with their
+        # environment (an S3 endpoint compiled in with --env) over this command's.
+        for task_name in self.tasks:
+            os.environ.update(self._environment(task_name, run.spec))
+        load_filesystems_for(json.dumps(self.spec))
         return summary_of_run(self.metadata_address().connection_config(), run.run_id)
+
+    def _environment(self, task_name: str, spec: Mapping[str, Any]) -> dict[str, str]:
+        """The container's own environment variables (the spec's `kubeflow.env`)."""
+        return {variable["name"]: variable["value"] for variable in self._container(task_name, spec).get("env", [])}
 
     def _task_parameters(self, run: KfpRun, task_name: str) -> dict[str, Any]:
         """The task's input parameters, as the KFP driver resolves them."""
@@ -245,8 +253,7 @@ class KfpPipelineRunner:
         outputs = self._outputs(run, task_name)
         command = self._command_line(run, task_name, outputs)
         outputs.prepare()
-        container = self._container(task_name, run.spec)
-        environment = {**os.environ, **{e["name"]: e["value"] for e in container.get("env", [])}}
+        environment = {**os.environ, **self._environment(task_name, run.spec)}
         display_name = self.tasks[task_name].get("taskInfo", {}).get("name", task_name)
         log_path = os.path.join(run.log_dir, f"{task_name}.log")
         policy = self.retry_policy(task_name)

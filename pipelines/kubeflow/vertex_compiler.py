@@ -119,7 +119,7 @@ def compile_for_vertex(
     os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
     with open(output_file, "w", encoding="utf-8") as handle:
         json.dump(compiled, handle, indent=2, sort_keys=True)
-    logger.info("Wrote the Kubeflow pipeline of %s to %s", spec.id, output_file)
+    logger.debug("Wrote the Kubeflow pipeline of %s to %s", spec.id, output_file)
     return compiled
 
 

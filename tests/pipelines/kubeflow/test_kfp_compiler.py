@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import site
+import subprocess
 import sys
 from pathlib import Path
 
@@ -282,7 +283,7 @@ def test_environment_secrets_and_retries_from_the_command_line_reach_the_steps(t
         "--secret-env", "AWS_SECRET_ACCESS_KEY=mlpipeline-minio-artifact:secretkey",
         "--retries", "1", "--retries", "Pusher=3", "--retries", "Trainer=0")
     assert code == 0, err
-    assert "warning" not in err and err.count("written to") == 0 and out.count("written to") == 1
+    assert "warning" not in err and (out + err).count(str(output)) == 1  # the "written" line, once
     pipeline, platform = _documents(output)
     transform = _task_executor(pipeline, "Transform")["container"]
     assert {"name": "S3_ENDPOINT", "value": "http://seaweedfs.kubeflow:8333"} in transform["env"]
@@ -345,3 +346,13 @@ def test_the_steps_declare_what_the_kfp_ui_shows(every_spec):
     evaluator = _task_executor(pipeline, "Evaluator")["container"]["args"]
     assert ["--kfp-output", "view", "{{$.outputs.artifacts['view'].path}}"] == evaluator[-7:-4]
     assert evaluator[-4:] == ["--kfp-executor-input", "{{$}}", "--gate-metric", "sparse_categorical_accuracy"]
+
+
+def test_compile_says_where_it_wrote_once(tmp_path):
+    """In its own process, as a user runs it (the CLI's log handler writes to the real stderr)."""
+    output = tmp_path / "iris.yaml"
+    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "coursepipe"), "compile", "iris_softmax",
+                                "--output", str(output), "--pipeline-root", "gs://bucket/root", "--image", IMAGE],
+                               capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count(str(output)) == 1 and str(output) not in completed.stderr
