@@ -94,16 +94,16 @@ def read_source_splits(
     return serialized
 
 
-def encode_source_config(source_id: str, options: Mapping[str, Any], split: SplitConfig) -> example_gen_pb2.CustomConfig:
+def encode_source_config(source_id: str, options: Mapping[str, Any], split: SplitConfig,
+                         code_fingerprint: str | None = None) -> example_gen_pb2.CustomConfig:
     """The source, its options and the split as ExampleGen's `custom_config` (JSON in a Struct,
-    so integers stay integers)."""
+    so integers stay integers); with the fingerprint of a user's source code, which TFX's cache
+    key then covers (an edited source re-reads the data)."""
+    config = {"source": source_id, "options": dict(options), "split": TypeAdapter(SplitConfig).dump_python(split, mode="json")}
+    if code_fingerprint is not None:
+        config["code_fingerprint"] = code_fingerprint
     struct = struct_pb2.Struct()
-    struct.update({
-        _CONFIG_KEY: json.dumps(
-            {"source": source_id, "options": dict(options), "split": TypeAdapter(SplitConfig).dump_python(split, mode="json")},
-            sort_keys=True,
-        )
-    })
+    struct.update({_CONFIG_KEY: json.dumps(config, sort_keys=True)})
     packed = any_pb2.Any()
     packed.Pack(struct)
     return example_gen_pb2.CustomConfig(custom_config=packed)
@@ -178,9 +178,11 @@ class CourseExampleGenExecutor(base_executor.BaseExecutor):
 
 
 def course_example_gen(
-    source_id: str, location: DataLocation, options: Mapping[str, Any], split: SplitConfig
+    source_id: str, location: DataLocation, options: Mapping[str, Any], split: SplitConfig,
+    code_fingerprint: str | None = None,
 ) -> FileBasedExampleGen:
-    """ExampleGen for `source_id` reading `location`, split as the course splits."""
+    """ExampleGen for `source_id` reading `location`, split as the course splits (`code_fingerprint`:
+    of a user's source module, see `encode_source_config`)."""
     pattern = location.pattern or NO_INPUT_FILES
     return FileBasedExampleGen(
         input_base=location.input_base,
@@ -190,6 +192,6 @@ def course_example_gen(
                 example_gen_pb2.Input.Split(name=EVAL_SPLIT, pattern=pattern),
             ]
         ),
-        custom_config=encode_source_config(source_id, options, split),
+        custom_config=encode_source_config(source_id, options, split, code_fingerprint),
         custom_executor_spec=executor_spec.ExecutorClassSpec(CourseExampleGenExecutor),
     )

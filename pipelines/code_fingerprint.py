@@ -8,17 +8,26 @@ therefore puts a fingerprint of the code behind Transform's `preprocessing_fn` a
 key covers. A change re-executes exactly the components whose code changed, and what depends on
 their outputs; an unchanged tree keeps every cache hit.
 
-The code of a component is its entry module and every module of the same top-level package (or of
-`modules`) it imports, found by reading the source files' import statements, not by importing
-them: fingerprinting must not import TensorFlow.
+The code of a component is its entry module and every module it imports that is not part of an
+installed distribution (the standard library, site-packages), transitively, plus the entry
+module's own top-level package and `modules` wherever they are installed (in an image the project
+itself is in site-packages). So a user's helper package beside their model package counts, and
+TensorFlow does not. Imports are found by reading the source files' import statements, not by
+importing them: fingerprinting must not import TensorFlow.
+
+ExampleGen's config carries the fingerprint of a user's own data source module the same way, so
+an edited source re-reads the data.
 """
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import logging
 import os
+import site
+import sysconfig
 from typing import Iterable
 
 logger = logging.getLogger(__name__)
@@ -88,22 +97,40 @@ def _is_import_module_call(node: ast.AST) -> bool:
     )
 
 
+@functools.cache
+def _installed_roots() -> tuple[str, ...]:
+    """Folders whose modules belong to installed distributions: the standard library and every
+    site-packages (a virtual environment's and the base interpreter's)."""
+    paths = sysconfig.get_paths()
+    roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots |= set(site.getsitepackages()) | {site.getusersitepackages()}
+    return tuple(sorted({os.path.realpath(root) + os.sep for root in roots if root}))
+
+
+def is_installed(path: str) -> bool:
+    """Whether the source file `path` belongs to an installed distribution (not the user's code)."""
+    return os.path.realpath(path).startswith(_installed_roots())
+
+
 def code_files(entry_modules: Iterable[str]) -> dict[str, str]:
     """Module name -> source file, for the entry modules and the first-party modules they import,
-    transitively. First-party: the entry module's own top-level package, and `modules`."""
+    transitively. First-party: not part of an installed distribution, or in the entry module's own
+    top-level package or `modules` (the project's, even when installed)."""
     entries = list(entry_modules)
-    first_party = {name.split(".")[0] for name in entries} | {PROJECT_CODE_PACKAGE}
+    own_packages = {name.split(".")[0] for name in entries} | {PROJECT_CODE_PACKAGE}
     files: dict[str, str] = {}
+    seen: set[str] = set()
     pending = list(entries)
     while pending:
         name = pending.pop()
-        if name in files or name.split(".")[0] not in first_party:
+        if name in seen:
             continue
+        seen.add(name)
         path = module_file(name)
-        if path is None:
+        if path is None or (name.split(".")[0] not in own_packages and is_installed(path)):
             continue
         files[name] = path
-        pending.extend(_imported_names(path, name) - set(files))
+        pending.extend(_imported_names(path, name) - seen)
     return files
 
 

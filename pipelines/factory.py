@@ -44,7 +44,7 @@ from components.resolvers import (
     LatestBlessedOtherModelStrategy,
     PreviousSpanStatisticsStrategy,
 )
-from components.sources import DataLocation, declared_location, get_source
+from components.sources import DOTTED_PATH, DataLocation, declared_location, get_source
 from components.splits import EVAL_SPLIT
 from components.tunable import (
     EVAL_LOWER_BOUND,
@@ -152,6 +152,12 @@ def metric_bound_parameters(evaluation: EvaluationConfig) -> dict[str, RuntimePa
         for name, value in bounds.items()
         if value is not None
     }
+
+
+def source_code_fingerprint(source: str) -> str | None:
+    """The fingerprint of a user's data source module (`package.module:name`); None for the
+    course's sources, whose code ships with the project."""
+    return code_fingerprint([entry_module(source)]) if DOTTED_PATH.match(source) else None
 
 
 def trainer_code(spec: PipelineSpec) -> list[str]:
@@ -297,6 +303,7 @@ def create_pipeline(spec: PipelineSpec, placement: PipelinePlacement) -> Pipelin
         placement.data or declared_location(source, spec.data.path),
         spec.data.options,
         spec.data.split or source.default_split,
+        code_fingerprint=source_code_fingerprint(spec.data.source),
     ).with_id(EXAMPLE_GEN_ID)
     schema_gen, statistics_gen = _schema_and_statistics(spec, placement, example_gen)
     previous_statistics = _previous_statistics_resolver(spec, placement, statistics_gen)

@@ -20,7 +20,7 @@ import yaml
 
 from components.sources import get_source, locate
 from components.sources.base import DataFileError, MissingDataError
-from components.sources.profiles import ColumnProfile, column_declaration, describe, profile_files
+from components.sources.profiles import ColumnProfile, column_declaration, describe, one_line, profile_files
 from modules.spec_sections import TransformConfig, output_width
 
 Task = Literal["classification", "regression"]
@@ -45,12 +45,15 @@ class InitialSpec:
     gate: str
 
     def to_yaml(self, data_path: str) -> str:
+        # Comments carry what the data said (names, values): each on one line, so that no cell
+        # or column name can add a line, and with it a key, to the spec.
         header = [
-            f"# Written by `coursepipe init` from {data_path} on {datetime.date.today().isoformat()}:",
+            f"# Written by `coursepipe init` from {one_line(data_path)} on {datetime.date.today().isoformat()}:",
             "# the columns as found, a transform per column, a small MLP and a gate; edit freely.",
-            *(f"# {profile.name}: {describe(profile)}" for profile in self.profiles),
-            *(f"# left out of the model's inputs (feature: false): {name} ({why})" for name, why in self.left_out.items()),
-            f"# the gate: {self.gate}",
+            *(f"# {one_line(profile.name)}: {describe(profile)}" for profile in self.profiles),
+            *(f"# left out of the model's inputs (feature: false): {one_line(name)} ({one_line(why)})"
+              for name, why in self.left_out.items()),
+            f"# the gate: {one_line(self.gate)}",
         ]
         body = yaml.safe_dump(self.spec, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
         return "\n".join(header) + "\n" + body

@@ -90,6 +90,6 @@ def _user_source(dotted_path: str) -> DataSource:
 
 
 __all__ = [
-    "SOURCES", "ClusterDataError", "DataFileError", "DataLocation", "DataSource", "MissingDataError", "Record",
+    "DOTTED_PATH", "SOURCES", "ClusterDataError", "DataFileError", "DataLocation", "DataSource", "MissingDataError", "Record",
     "SourceRecords", "cluster_location", "declared_location", "get_source", "keras_cache_dir", "locate",
 ]

@@ -288,9 +288,14 @@ def _filled(column: Column, fill: float | int | str, where: str) -> Cell:
 
 
 def parse_scalar(kind: str, text: str) -> float | int | str:
-    """One cell's text as `kind`; ValueError when it is not one."""
+    """One cell's text as `kind`; ValueError when it is not one. `NaN`, `inf` and numbers beyond a
+    float (`1e400`) are not numbers here: stored, they would make every loss NaN (and TFDV would
+    report no anomaly), so they are a data error, not a value."""
     if kind == "float":
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
+        return value
     if kind == "int":
         return int(text.strip())
     return text
@@ -300,7 +305,8 @@ def parse_cell(column: Column, text: str, list_separator: str, where: str) -> Ce
     """A CSV cell's text as the column declares it: "" stays "" (empty), lists split and counted."""
     if text == "" or (column.kind != "string" and text.strip() == ""):
         return ""
-    expected = {"float": "a number", "int": "an integer", "string": "text"}[column.kind]
+    expected = {"float": "a finite number (leave the cell empty for a missing value)", "int": "an integer",
+                "string": "text"}[column.kind]
     parts = text.split(list_separator) if column.shape else [text]
     if column.shape:
         parts = [part for part in parts if part != ""]

@@ -62,6 +62,12 @@ def csv_rows(path: str, options: CsvOptions) -> Iterator[tuple[int, dict[str, st
 
 
 def _check_header(path: str, header: list[str], options: CsvOptions) -> None:
+    first_position: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in first_position:
+            raise DataFileError(f"{path}:1: column {name!r} appears twice in the header (columns "
+                                f"{first_position[name]} and {position}); expected each column name once")
+        first_position[name] = position
     missing = [column.name for column in options.columns if column.name not in header]
     if not missing:
         return

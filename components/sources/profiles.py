@@ -160,13 +160,21 @@ def column_declaration(column: Column) -> dict[str, Any]:
             **column.model_dump(mode="json", exclude_defaults=True, exclude={"name", "kind"})}
 
 
+def one_line(text: str) -> str:
+    """`text` safe to print on one line or to write into a `#` comment: line breaks and other
+    control characters escaped (`\\n`), so a cell or a column name can neither start a new line
+    of a written spec nor move a terminal's cursor."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
 def describe(profile: ColumnProfile) -> str:
-    """`12 of 15002 empty; 7 distinct: Cash, Credit Card, ...` (a comment beside a declaration)."""
+    """`12 of 15002 empty; 7 distinct: Cash, Credit Card, ...` (a comment beside a declaration),
+    on one line whatever the cells hold."""
     parts = [f"{profile.empty} of {profile.rows} empty" if profile.empty else "no empty cells"]
     if profile.distinct > MAX_KEPT_VALUES:
         parts.append(f"more than {MAX_KEPT_VALUES} distinct")
     elif profile.distinct <= 8:
-        parts.append(f"{profile.distinct} distinct: {', '.join(map(str, profile.values))}")
+        parts.append(f"{profile.distinct} distinct: {', '.join(one_line(str(value)) for value in profile.values)}")
     else:
         parts.append(f"{profile.distinct} distinct")
     return "; ".join(parts)

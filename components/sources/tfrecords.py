@@ -8,6 +8,7 @@ the record and the feature.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Iterator, Sequence
 
@@ -103,6 +104,9 @@ def example_cells(example: Any, columns: Sequence[Column], where: str) -> dict[s
                 values = [value.decode("utf-8") for value in values]
             except UnicodeDecodeError:
                 raise DataFileError(f"{where}: feature {column.name!r} expected UTF-8 text") from None
+        if column.kind == "float" and not all(math.isfinite(value) for value in values):
+            raise DataFileError(f"{where}: feature {column.name!r} holds {values if column.shape else values[0]}; "
+                                "expected finite numbers (NaN and infinity make every loss NaN)")
         if len(values) != column.size:
             raise DataFileError(f"{where}: feature {column.name!r} expected {column.size} values "
                                 f"(shape {column.shape or 'scalar'}), got {len(values)}")

@@ -119,13 +119,19 @@ def _data_command(tmp_path, source: str, path: str, options: dict) -> tuple[int,
 BAD_CSV = [
     ("missing_column.csv", "width,count,colour,species\n1,2,x,dog\n", ":1: column 'pixels'"),
     ("not_a_number.csv", HEADER + "1,2,x,0 0 0 0,dog\nwide,2,x,0 0 0 0,dog\n",
-     ":3: column 'width' expected a number, got 'wide'"),
+     ":3: column 'width' expected a finite number (leave the cell empty for a missing value), got 'wide'"),
     ("empty_cell.csv", HEADER + ",2,x,0 0 0 0,dog\n", ":2: column 'width' is empty"),
     ("wrong_delimiter.csv", HEADER.replace(",", ";") + "1;2;x;0 0 0 0;dog\n", "expected data.options.delimiter: ';'"),
     ("empty.csv", "", "the file is empty"),
     ("header_only.csv", HEADER, "only a header row"),
     ("unknown_class.csv", HEADER + "1,2,x,0 0 0 0,cow\n", ":2: column 'species': 'cow' is not one of the classes"),
     ("short_list.csv", HEADER + "1,2,x,0 0 0,dog\n", ":2: column 'pixels' expected 4 values"),
+    ("not_a_number_nan.csv", HEADER + "NaN,2,x,0 0 0 0,dog\n",
+     ":2: column 'width' expected a finite number (leave the cell empty for a missing value), got 'NaN'"),
+    ("overflowing_number.csv", HEADER + "1e400,2,x,0 0 0 0,dog\n", ":2: column 'width' expected a finite number"),
+    ("infinite_list_value.csv", HEADER + "1,2,x,0 inf 0 0,dog\n", ":2: column 'pixels' expected a finite number"),
+    ("duplicate_header.csv", HEADER.replace("species", "species,width") + "1,2,x,0 0 0 0,dog,3\n",
+     ":1: column 'width' appears twice in the header (columns 1 and 6)"),
 ]
 
 
@@ -201,6 +207,15 @@ def test_tfrecord_feature_of_another_type_exits_2_naming_record_and_feature(tmp_
     code, output = _data_command(tmp_path, "tfrecord", path, TF_OPTIONS)
     assert code == 2, output
     assert f"{path}: record 1: feature 'x' is stored as int (int64_list); the columns declare float" in output
+
+
+def test_a_non_finite_tfrecord_value_exits_2_naming_record_and_feature(tmp_path):
+    path = _write_tfrecords(tmp_path / "data" / "nan.tfrecord",
+                            [_example(x=[0.1, 0.2, 0.3], y=[1]), _example(x=[0.1, float("nan"), 0.3], y=[2])], False)
+    code, output = _data_command(tmp_path, "tfrecord", str(tmp_path / "data"), TF_OPTIONS)
+    assert code == 2, output
+    assert f"{path}: record 1: feature 'x' holds [0.1" in output and ", nan, " in output
+    assert "expected finite numbers" in output
 
 
 def test_not_a_tfrecord_file_is_a_data_error(tmp_path):

@@ -1,7 +1,9 @@
-"""Edited model code is not served from cache: a user's builder named by dotted path, changed
-between two runs of the same spec, re-executes the Trainer and what follows it; an unchanged tree
-executes nothing; `--no-cache` executes everything. Each run is its own `coursepipe` process, as a
-user runs it (a module edited on disk is re-imported only by a new process)."""
+"""Edited code is not served from cache: a user's builder named by dotted path, changed between
+two runs of the same spec, re-executes the Trainer and what follows it, and so does a helper in
+another top-level package the builder imports; an edited data source of the user's own re-executes
+ExampleGen; an unchanged tree executes nothing; `--no-cache` executes everything. Each run is its
+own `coursepipe` process, as a user runs it (a module edited on disk is re-imported only by a new
+process)."""
 from __future__ import annotations
 
 import json
@@ -12,18 +14,22 @@ from pathlib import Path
 
 import yaml
 
+from tests.components.test_user_sources import USER_SOURCE
 from tests.conftest import spec_with
 
 BUILDER = '''import tf_keras as keras
+
+from myhelpers.widths import HIDDEN
 
 
 def tiny(hparams):
     return keras.Sequential([
         keras.Input(shape=hparams.input_shape),
-        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(HIDDEN, activation="relu"),
         keras.layers.Dense(hparams.units, activation="softmax"),
     ])
 '''
+HELPER = "HIDDEN = 8\n"
 
 
 def _coursepipe(*argv: str, pythonpath: Path) -> dict:
@@ -34,14 +40,21 @@ def _coursepipe(*argv: str, pythonpath: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def test_an_edited_user_builder_re_executes_the_trainer(iris_spec, tmp_path, monkeypatch):
-    package = tmp_path / "code" / "mypkg"
+def test_edited_user_code_re_executes_the_components_that_run_it(iris_spec, tmp_path, monkeypatch):
+    package, helpers = tmp_path / "code" / "mypkg", tmp_path / "code" / "myhelpers"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
+    helpers.mkdir()
+    for folder in (package, helpers):
+        (folder / "__init__.py").write_text("")
     (package / "models.py").write_text(BUILDER)
+    (package / "sources.py").write_text(USER_SOURCE)
+    (helpers / "widths.py").write_text(HELPER)
     monkeypatch.syspath_prepend(str(tmp_path / "code"))  # the spec is validated here too
-    spec = spec_with(iris_spec, model={"name": "mypkg.models:tiny", "hparams": {"input_shape": [4], "units": 3}},
-                     training={"epochs": 5, "validation_freq": 5}, evaluation={"lower_bound": 0.0})
+    spec = spec_with(iris_spec, data={"source": "mypkg.sources:penguins", "split": None, "options": {}},
+                     transform={"features": {"bill_length": "zscore", "flipper_length": "zscore"}},
+                     model={"name": "mypkg.models:tiny", "hparams": {"input_shape": [2], "units": 3}},
+                     validation={"schema": None}, training={"epochs": 5, "validation_freq": 5},
+                     evaluation={"lower_bound": 0.0})
     spec_file = tmp_path / "tiny.yaml"
     spec_file.write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     run = ["run", "--spec", str(spec_file), "--output", str(tmp_path / "out")]
@@ -53,6 +66,15 @@ def test_an_edited_user_builder_re_executes_the_trainer(iris_spec, tmp_path, mon
     edited = _coursepipe(*run, pythonpath=tmp_path / "code")
     assert {"Trainer", "Evaluator", "Pusher"} <= set(edited["executed"])
     assert not {"CourseExampleGen", "StatisticsGen", "Transform"} & set(edited["executed"])
+
+    (helpers / "widths.py").write_text("HIDDEN = 12\n")  # another top-level package than the builder's
+    helper_edited = _coursepipe(*run, pythonpath=tmp_path / "code")
+    assert {"Trainer", "Evaluator", "Pusher"} <= set(helper_edited["executed"])
+    assert "CourseExampleGen" not in helper_edited["executed"]
+
+    (package / "sources.py").write_text(USER_SOURCE.replace("range(240)", "range(210)"))
+    source_edited = _coursepipe(*run, pythonpath=tmp_path / "code")
+    assert {"CourseExampleGen", "StatisticsGen", "Transform", "Trainer"} <= set(source_edited["executed"])
 
     unchanged = _coursepipe(*run, pythonpath=tmp_path / "code")
     assert unchanged["executed"] == []

@@ -1,0 +1,39 @@
+"""`coursepipe init` on hostile files: what the data holds never becomes spec text."""
+from __future__ import annotations
+
+import csv
+from contextlib import redirect_stderr, redirect_stdout
+from io import StringIO
+
+import yaml
+
+from pipelines import cli
+
+INJECTED = "x\npush: {destination: /elsewhere}\nbeam: {args: ['--runner=DataflowRunner']}"
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = cli.main(list(argv))
+    return code, out.getvalue() + err.getvalue()
+
+
+def test_cells_and_column_names_with_line_breaks_do_not_change_the_written_spec(tmp_path):
+    data = tmp_path / "hostile.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["size", "note\npush: {destination: /elsewhere}", "label"])
+        for row in range(40):
+            writer.writerow([row % 7, INJECTED if row % 2 else "plain", "a" if row % 3 else "b"])
+    spec_file = tmp_path / "hostile.yaml"
+    code, output = _cli("init", "hostile", "--data", str(data), "--label", "label", "--to", str(spec_file))
+    assert code == 0, output
+    text = spec_file.read_text(encoding="utf-8")
+    spec = yaml.safe_load(text)
+    assert set(spec) == {"id", "description", "data", "transform", "model", "training", "evaluation"}
+    assert "push" not in spec and "beam" not in spec
+    assert all(line.startswith("#") for line in text.splitlines()[:3])
+    assert "x\\npush: {destination: /elsewhere}" in text  # the cell, escaped in its comment
+    columns = [column["name"] for column in spec["data"]["options"]["columns"]]
+    assert "note\npush: {destination: /elsewhere}" in columns  # the name, quoted by YAML, as it is
