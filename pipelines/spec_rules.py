@@ -457,9 +457,13 @@ def check_slices_name_the_label_or_a_feature(spec: PipelineSpec) -> Iterator[Pro
             yield Problem(where, f"expected '{LABEL_SLICE}' or a feature of source {spec.data.source!r} "
                           f"({', '.join(features.features)}), got {config.by!r}")
             continue
-        if not config.buckets:
-            continue
         stored = features.feature(config.by) if config.by != LABEL_SLICE else None
+        if not config.buckets:
+            if stored is not None and stored.kind == "float":
+                yield Problem(f"evaluation.slices[{index}]",
+                              f"{config.by!r} is a float feature: one slice per distinct value would make about one "
+                              "slice per example; give buckets (ascending boundaries, e.g. buckets: [0.5, 1.5])")
+            continue
         if stored is None or stored.kind not in ("float", "int") or stored.shape not in ((), (1,)):
             yield Problem(f"evaluation.slices[{index}].buckets", f"buckets need a numeric feature with one value "
                           f"per example; {config.by!r} is not one")

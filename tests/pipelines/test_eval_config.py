@@ -34,9 +34,10 @@ def test_reported_metrics_are_computed_without_thresholds():
 
 def test_slices_by_label_and_feature_keep_the_overall_gate_on_the_overall_slice(iris_spec):
     spec = spec_with(iris_spec, evaluation={"lower_bound": 0.5, "slices": [
-        {"by": "label", "lower_bound": 0.8}, {"by": "petal_width"}]})
+        {"by": "label", "lower_bound": 0.8}, {"by": "petal_width", "buckets": [0.8]}]})
     config = eval_config(spec)
-    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["species"], ["petal_width"]]
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["species"], []]
+    assert "petal_width" in config.slicing_specs[2].slice_keys_sql
     (gated,) = [m for s in config.metrics_specs for m in s.metrics if m.class_name == "SparseCategoricalAccuracy"]
     assert not gated.HasField("threshold")  # TFMA would apply it to every slice, the baseline comparison too
     overall, per_class = gated.per_slice_thresholds
@@ -70,3 +71,10 @@ def test_buckets_slice_a_numeric_feature_by_sql_and_bound_by_its_column(iris_spe
     with pytest.raises(SpecError, match=r"evaluation.slices\[0\].buckets: buckets need a numeric feature with one "
                                         r"value per example; 'pixels' is not one"):
         spec_with(load_spec("digits_mlp"), evaluation={"slices": [{"by": "pixels", "buckets": [1.0]}]})
+
+
+def test_a_float_feature_is_sliced_only_into_buckets(iris_spec):
+    """One slice per distinct value of a float column would be about one slice per example."""
+    with pytest.raises(SpecError, match=r"evaluation.slices\[0\]: 'petal_width' is a float feature: one slice per "
+                                        r"distinct value .* give buckets"):
+        spec_with(iris_spec, evaluation={"slices": [{"by": "petal_width"}]})
