@@ -15,9 +15,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator
 
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from components.sources import get_source
 from components.sources.columns import TableOptions
@@ -579,6 +579,26 @@ def check_remote_beam_workers_run_the_image(spec: PipelineSpec) -> Iterator[Prob
         )
 
 
+def _search_values_out_of_range(space: dict, schema: type) -> Iterator[Problem]:
+    """Candidates (a choice's values, a range's ends) the hyperparameter itself refuses, e.g.
+    `dropout: [5.0, -1.0]`: found here rather than as a failed trial's traceback."""
+    for name, dimension in space.items():
+        if name == LEARNING_RATE:
+            adapter = TypeAdapter(Annotated[float, Field(gt=0)])
+        elif name in schema.model_fields:
+            field = schema.model_fields[name]
+            adapter = TypeAdapter(Annotated.__class_getitem__((field.annotation, *field.metadata)))
+        else:
+            continue
+        candidates = dimension.values if dimension.kind == "choice" else [dimension.min, dimension.max]
+        for value in candidates:
+            try:
+                adapter.validate_python(int(value) if dimension.kind == "int" else value)
+            except ValidationError as error:
+                reason = error.errors()[0]["msg"]
+                yield Problem(f"tuning.space.{name}", f"candidate {value!r} is not a valid {name}: {reason}")
+
+
 @check("tuning", "model", "training")
 def check_tuning_searches_known_hyperparameters(spec: PipelineSpec) -> Iterator[Problem]:
     """The search space names the model's hyperparameters (or the learning rate); the objective a
@@ -593,6 +613,7 @@ def check_tuning_searches_known_hyperparameters(spec: PipelineSpec) -> Iterator[
             if name not in known:
                 yield Problem(f"tuning.space.{name}", f"expected a hyperparameter of model {spec.model.name!r} "
                               f"or {LEARNING_RATE}: {', '.join(known)}")
+        yield from _search_values_out_of_range(tuning.space, schema)
     logged = ["loss", *spec.training.metrics]
     logged += [f"val_{name}" for name in logged]
     if tuning.objective not in logged:

@@ -81,3 +81,15 @@ def test_a_search_space_must_name_the_models_hyperparameters(iris_spec):
     assert "tuning.space.hiden: expected a hyperparameter of model 'iris_softmax' or learning_rate" in message
     assert "tuning.objective: expected a metric the Trainer logs: loss, sparse_categorical_accuracy, val_loss, " \
            "val_sparse_categorical_accuracy; got 'val_accuracy'" in message
+
+
+def test_search_values_the_hyperparameter_refuses_are_spec_errors(iris_spec):
+    """Found before a run, not as a failed trial's traceback."""
+    with pytest.raises(SpecError) as caught:
+        _with_tuning(iris_spec, {**TUNING, "space": {"l2": {"kind": "choice", "values": [0.01, -1.0]},
+                                                     "learning_rate": {"kind": "float", "min": -0.1, "max": 0.3}}})
+    message = str(caught.value)
+    assert "tuning.space.l2: candidate -1.0 is not a valid l2: Input should be greater than or equal to 0" in message
+    assert "tuning.space.learning_rate: candidate -0.1 is not a valid learning_rate: Input should be greater than 0" \
+        in message
+    assert "candidate 0.01 " not in message and "candidate 0.3 " not in message
