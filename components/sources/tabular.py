@@ -51,14 +51,20 @@ def read_text(path: str) -> str:
     """The text of `path` (gunzipped if needed), errors naming the file.
 
     UTF-8 with or without a byte-order mark: Excel's "CSV UTF-8" starts with one, which would
-    otherwise become part of the first column's name.
+    otherwise become part of the first column's name. A NUL byte is no text (Python's csv module
+    would stop with "line contains NUL"): a data error naming where.
     """
     try:
-        return read_maybe_gzip(path).decode("utf-8-sig")
+        text = read_maybe_gzip(path).decode("utf-8-sig")
     except OSError as error:
         raise DataFileError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
     except UnicodeDecodeError as error:
         raise DataFileError(f"{path}: byte {error.start}: expected UTF-8 text") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise DataFileError(f"{path}:{line}: a NUL byte (character {nul}); expected text, not a binary file")
+    return text
 
 
 def numeric_rows(path: str, text: str, names: Sequence[str], first_line: int = 1) -> Iterator[tuple[int, list[float]]]:

@@ -130,6 +130,8 @@ BAD_CSV = [
      ":2: column 'width' expected a finite number (leave the cell empty for a missing value), got 'NaN'"),
     ("overflowing_number.csv", HEADER + "1e400,2,x,0 0 0 0,dog\n", ":2: column 'width' expected a finite number"),
     ("infinite_list_value.csv", HEADER + "1,2,x,0 inf 0 0,dog\n", ":2: column 'pixels' expected a finite number"),
+    ("nul_byte.csv", HEADER + "1,2,x,0 0 0 0,dog\n1,2\x00,x,0 0 0 0,dog\n",
+     ":3: a NUL byte (character 55); expected text, not a binary file"),
     ("duplicate_header.csv", HEADER.replace("species", "species,width") + "1,2,x,0 0 0 0,dog,3\n",
      ":1: column 'width' appears twice in the header (columns 1 and 6)"),
 ]
