@@ -32,7 +32,7 @@ from tfx.utils import proto_utils
 
 from components.example_encoding import EncodingError, encode_example
 from components.sources import DataLocation, DataSource, Record, get_source
-from components.sources.base import DataFileError
+from components.sources.base import DataFileError, files_inside
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, SplitConfig, apply_split
 from modules.features import Feature, FeatureSet
 
@@ -158,7 +158,8 @@ class CourseExampleGenExecutor(base_executor.BaseExecutor):
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
         # The driver has put the resolved span into the pattern; both splits share it.
         pattern = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], input_config.splits[0].pattern)
-        files = [] if source.generated else sorted(fileio.glob(pattern))
+        base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+        files = [] if source.generated else files_inside(base, sorted(fileio.glob(pattern)))
         if not source.generated and not files:
             raise DataFileError(f"{source.id}: no file matches {pattern}")
         splits = read_source_splits(source, files, options, split)

@@ -65,7 +65,9 @@ class DataLocation:
         """
         if self.has_spans:
             raise ValueError(f"{self.input_base}/{self.pattern}: resolve the span first")
-        return sorted(glob.glob(os.path.join(self.input_base, self.pattern))) if self.pattern else []
+        if not self.pattern:
+            return []
+        return files_inside(self.input_base, sorted(glob.glob(os.path.join(self.input_base, self.pattern))))
 
     def newest_files(self) -> list[str]:
         """The files of the newest span (or of the span-less location) on this machine."""
@@ -73,6 +75,21 @@ class DataLocation:
             return self.local_files()
         newest = self.pattern.replace("{SPAN}", str(span_numbers(self.input_base)[-1]))
         return DataLocation(self.input_base, newest).local_files()
+
+
+def files_inside(base: str, files: list[str]) -> list[str]:
+    """`files` when each, links resolved, lies inside the data directory `base`; DataFileError
+    naming the first that does not (a link in a data folder pointing at /etc/passwd or another
+    user's files is not the user's data). Remote URIs are as the store lists them."""
+    if "://" in base:
+        return files
+    root = os.path.realpath(base)
+    for path in files:
+        target = os.path.realpath(path)
+        if os.path.commonpath([root, target]) != root:
+            raise DataFileError(f"{path}: a link to {target}, outside the data directory {base}; refused "
+                                "(copy the file into the data directory)")
+    return files
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,23 @@ def test_bad_csv_exits_2_naming_file_line_and_column(tmp_path, name, text, expec
     assert not os.path.exists(tmp_path / "imported" / "CourseExampleGen")  # nothing published
 
 
+def test_a_link_out_of_the_data_directory_is_refused_and_its_target_never_shown(tmp_path):
+    outside = tmp_path / "secret.csv"
+    outside.write_text(HEADER + "1,2,x,0 0 0 0,dog\nSECRET-LINE\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "data.csv").symlink_to(outside)
+    code, output = _data_command(tmp_path, "csv", str(data), OPTIONS)
+    assert code == 2, output
+    assert f"{data / 'data.csv'}: a link to {outside}, outside the data directory" in output
+    assert "SECRET-LINE" not in output and "Traceback" not in output
+    inside = data / "real.csv"
+    inside.write_text(HEADER + "1,2,x,0 0 0 0,dog\n3,4,y,0 0 0 0,cat\n")
+    (data / "data.csv").unlink()
+    (data / "data.csv").symlink_to(inside)  # a link within the folder is the user's data
+    assert _data_command(tmp_path, "csv", str(data), OPTIONS)[0] == 0
+
+
 def _example(**features) -> tf.train.Example:
     example = tf.train.Example()
     for name, values in features.items():
