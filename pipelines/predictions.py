@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf.message import DecodeError
 
 from components.validation.anomalies import AnomalyRow, errors_and_warnings
 from components.validation.data_forms import LoadedData
@@ -63,9 +65,34 @@ def checked_data(spec: PipelineSpec, data: str, output_dir: str | None) -> Check
     return CheckedData(checked.data, checked.schema_origin, tuple(errors))
 
 
-def predict(model_dir: str, examples: tuple[bytes, ...]) -> np.ndarray:
+# What the pipelines' Pusher exports: serving_default(examples: serialized tf.Examples) -> OUTPUT_KEY.
+EXAMPLES_INPUT = "examples"
+
+
+def serving_signature(model_dir: str) -> Any:
+    """The model's `serving_default`, checked to take serialized tf.Examples and return the
+    predictions; NoModelError saying what the directory holds instead (a damaged file, a model
+    of another pipeline)."""
+    try:
+        loaded = tf.saved_model.load(model_dir)
+    except (OSError, ValueError, RuntimeError, tf.errors.OpError, DecodeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise NoModelError(f"--model: {model_dir}: not a SavedModel TensorFlow can load ({reason})") from None
+    if SERVING_SIGNATURE not in loaded.signatures:
+        raise NoModelError(f"--model: {model_dir}: the model has no {SERVING_SIGNATURE} signature (it has: "
+                           f"{', '.join(loaded.signatures) or 'none'}); expected a model a pipeline pushed")
+    signature = loaded.signatures[SERVING_SIGNATURE]
+    inputs = sorted(signature.structured_input_signature[1])
+    outputs = sorted(signature.structured_outputs)
+    if inputs != [EXAMPLES_INPUT] or OUTPUT_KEY not in outputs:
+        raise NoModelError(f"--model: {model_dir}: its {SERVING_SIGNATURE} takes {', '.join(inputs)} and returns "
+                           f"{', '.join(outputs)}; expected serialized tf.Examples ({EXAMPLES_INPUT}) in and "
+                           f"{OUTPUT_KEY} out, as this project's pipelines push (a model of another pipeline?)")
+    return signature
+
+
+def predict(signature: Any, examples: tuple[bytes, ...]) -> np.ndarray:
     """The `serving_default` outputs for serialized examples, batch by batch, as one array."""
-    signature = tf.saved_model.load(model_dir).signatures[SERVING_SIGNATURE]
     batches = [signature(examples=tf.constant(examples[start:start + BATCH_SIZE]))[OUTPUT_KEY].numpy()
                for start in range(0, len(examples), BATCH_SIZE)]
     return np.concatenate(batches).reshape(len(examples), -1)

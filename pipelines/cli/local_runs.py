@@ -155,15 +155,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         model_directory,
         predict,
         prediction_rows,
+        serving_signature,
         write_predictions,
     )
 
     model_dir = as_usage_error(lambda: model_directory(layout.serving_dir, args.model), NoModelError)
+    signature = as_usage_error(lambda: serving_signature(model_dir), NoModelError)
     checked = as_usage_error(lambda: checked_data(spec, args.data, args.output))
     if not checked.ok:
         output.print_refused_predictions(spec, checked)
         return EXIT_FAILED
-    header, rows = prediction_rows(spec, predict(model_dir, checked.data.examples))
+    header, rows = prediction_rows(spec, predict(signature, checked.data.examples))
     write_predictions(args.to, header, rows)
     print(f"{spec.id}: {len(rows)} predictions of {output.checked_data_line((checked.data,))} by {model_dir} "
           f"written to {os.path.abspath(args.to)}")

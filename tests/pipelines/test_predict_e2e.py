@@ -61,6 +61,33 @@ def test_a_model_directory_without_a_saved_model_is_a_usage_error(runs, tmp_path
     assert code == 2 and "--model" in capsys.readouterr().err
 
 
+class _OtherModel(tf.Module):
+    """A model of another pipeline: its serving_default takes a float tensor `x`."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def serve(self, x):
+        return {"scores": x * 2.0}
+
+
+def test_a_damaged_or_foreign_model_is_a_usage_error_naming_the_problem(runs, tmp_path, capsys):
+    _, _, output = runs
+    data = write_csv(str(tmp_path / "requests.csv"), _iris_rows(with_label=False), IRIS.features)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "saved_model.pb").write_bytes(b"\x08\x01 not a protocol buffer \xff\xff")
+    foreign = tmp_path / "foreign"
+    module = _OtherModel()
+    tf.saved_model.save(module, str(foreign), signatures={SERVING_SIGNATURE: module.serve})
+    for model, expected in ((damaged, "not a SavedModel TensorFlow can load"),
+                            (foreign, f"its {SERVING_SIGNATURE} takes x and returns scores; expected serialized "
+                                      f"tf.Examples (examples) in")):
+        code = cli.main(["predict", "iris_softmax", "--output", output, "--data", data,
+                         "--to", str(tmp_path / "p.csv"), "--model", str(model)])
+        err = capsys.readouterr().err
+        assert code == 2 and f"--model: {model}: " in err and expected in err, err
+        assert "Traceback" not in err and not (tmp_path / "p.csv").exists()
+
+
 def test_prediction_rows_name_the_classes_and_read_one_sigmoid_unit_as_two_probabilities():
     from pipelines.predictions import prediction_rows
     from pipelines.spec import PipelineSpec, load_spec

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from pipelines import cli
 from pipelines.names import EXAMPLE_GEN_ID, TRAINER_ID
-from pipelines.predictions import predict
+from pipelines.predictions import predict, serving_signature
 from pipelines.summary import latest_output, latest_run_summary
 from tests.conftest import spec_with
 
@@ -66,7 +66,7 @@ def test_per_class_accuracy_matches_the_model_on_the_eval_split(sliced_run):
     metadata_path = os.path.join(output, "metadata.sqlite")
     records, labels, buckets = _eval_split(metadata_path)
     model = latest_output(metadata_path, (TRAINER_ID,), "Model")
-    predicted = predict(os.path.join(model.uri, "Format-Serving"), records).argmax(axis=1)
+    predicted = predict(serving_signature(os.path.join(model.uri, "Format-Serving")), records).argmax(axis=1)
     slices = {f"species={c}": labels == c for c in np.unique(labels)}
     slices.update({f"petal_width={b}": buckets == b for b in np.unique(buckets)})
     assert set(summary.slice_metrics) == set(slices)
