@@ -13,7 +13,8 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from components.sources.base import DataFileError, MissingDataError
-from pipelines.spec import PipelineSpec, load_spec, spec_path
+from pipelines.run_layout import default_output_dir
+from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
 
 if TYPE_CHECKING:
     from components.sources import DataLocation
@@ -76,6 +77,11 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", metavar="FILE", help="a spec YAML file instead of an id")
 
 
+def own_spec_file(spec_id: str) -> str:
+    """Where `coursepipe init ID` writes a user's spec by default: `ID.yaml` here."""
+    return f"{spec_id}.yaml"
+
+
 def spec_from_args(args: argparse.Namespace, heavy_rules: bool = True) -> PipelineSpec:
     """The spec of `ID` or `--spec FILE`, with `--source` swapped in where the command has it.
 
@@ -86,6 +92,15 @@ def spec_from_args(args: argparse.Namespace, heavy_rules: bool = True) -> Pipeli
         spec = PipelineSpec.from_yaml(args.spec, heavy_rules=heavy_rules)
     elif not args.id:
         raise UsageError("give a pipeline ID or --spec FILE (see 'coursepipe list')")
+    elif args.id not in spec_ids() and os.path.isfile(own_spec_file(args.id)):
+        spec = PipelineSpec.from_yaml(own_spec_file(args.id), heavy_rules=heavy_rules)
+        if spec.id != args.id:
+            raise UsageError(f"{args.id}: not a shipped pipeline, and {own_spec_file(args.id)} declares id "
+                             f"{spec.id!r}; give --spec {own_spec_file(args.id)}")
+        logging.getLogger(__name__).info("%s: the spec in %s", args.id, own_spec_file(args.id))
+    elif args.id not in spec_ids() and os.path.isdir(default_output_dir(args.id)):
+        raise UsageError(f"{args.id}: not a shipped pipeline, and there is no {own_spec_file(args.id)} here; "
+                         f"{default_output_dir(args.id)} holds its runs: give --spec FILE, the spec they ran")
     else:
         spec = load_spec(args.id, heavy_rules=heavy_rules)
     if getattr(args, "source", None):

@@ -25,6 +25,7 @@ from pipelines.cli.common import (
     as_usage_error,
     existing_path,
     key_values,
+    own_spec_file,
     spec_from_args,
     writable_directory,
     writable_file,
@@ -127,7 +128,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if not re.match(ID_PATTERN, args.id):
         raise UsageError(f"ID: {args.id!r} expected lower-case letters, digits and _ (a spec id, {ID_PATTERN})")
     existing_path(args.data, "--data", "a CSV file, TFRecords of tf.Example, or a directory of them")
-    target = args.to or f"{args.id}.yaml"
+    target = args.to or own_spec_file(args.id)
     if os.path.exists(target) and not args.force:
         raise UsageError(f"--to: {target} exists; expected a new file (or --force to replace it)")
     writable_file(target, "--to")

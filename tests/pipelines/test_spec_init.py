@@ -37,3 +37,17 @@ def test_cells_and_column_names_with_line_breaks_do_not_change_the_written_spec(
     assert "x\\npush: {destination: /elsewhere}" in text  # the cell, escaped in its comment
     columns = [column["name"] for column in spec["data"]["options"]["columns"]]
     assert "note\npush: {destination: /elsewhere}" in columns  # the name, quoted by YAML, as it is
+
+
+def test_commands_find_the_spec_init_wrote_by_its_id_or_say_to_give_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "mine.csv"
+    data.write_text("size,label\n" + "".join(f"{i % 9},{'ab'[i % 2]}\n" for i in range(40)))
+    assert _cli("init", "mine", "--data", str(data), "--label", "label")[0] == 0  # writes mine.yaml here
+    code, output = _cli("show", "mine")
+    assert code == 0 and "id: mine" in output, output
+    (tmp_path / "mine.yaml").rename(tmp_path / "elsewhere.yaml")
+    (tmp_path / "runs" / "mine").mkdir(parents=True)
+    code, output = _cli("runs", "mine")
+    assert code == 2 and "runs/mine holds its runs: give --spec FILE" in output
+    assert "expected one of" not in output  # not the list of the course's ids
