@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
@@ -288,6 +289,23 @@ FIT_STYLES = {"fit": fit_keras, "gradient_tape": fit_gradient_tape, "gan": fit_k
 KERAS_FIT_STYLES = ("fit", *GAN_STYLES)
 
 
+class DivergedError(ValueError):
+    """Training ended with a loss that is not a number: the model must not be exported or blessed."""
+
+
+def check_finite_losses(history: EpochHistory) -> None:
+    """Refuses a model whose last training or evaluation loss is NaN or infinite. Its accuracy can
+    still pass a gate (argmax of NaN scores is class 0), so the Trainer fails instead: nothing is
+    exported, blessed or pushed, and what was served stays."""
+    for name, points in history.values.items():
+        if not name.endswith("loss") or not points or math.isfinite(points[-1][1]):
+            continue
+        first = next(epoch for epoch, value in points if not math.isfinite(value))
+        raise DivergedError(f"training diverged: {name} is {points[-1][1]} after epoch {points[-1][0]} (not finite "
+                            f"since epoch {first}); no model is exported: lower the learning rate, or check the data "
+                            "for extreme values")
+
+
 def fit(model: keras.Model, training: TrainingConfig, train: tf.data.Dataset,
         evaluation: tf.data.Dataset, steps: int | None = None,
         callbacks: Sequence[keras.callbacks.Callback] = ()) -> EpochHistory:
@@ -295,6 +313,7 @@ def fit(model: keras.Model, training: TrainingConfig, train: tf.data.Dataset,
     when the spec asks."""
     history = EpochHistory()
     FIT_STYLES[training.style](model, training, train, evaluation, steps, history, callbacks)
+    check_finite_losses(history)
     if training.report_weights:
         for weight in model.weights:
             logger.info("learned %s = %s", weight.name, weight.numpy().round(4).tolist())

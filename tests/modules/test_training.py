@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from modules.fitting import ProfitLossFunction, ThroughputMeter, compile_model, fit
+from modules.fitting import DivergedError, ProfitLossFunction, ThroughputMeter, compile_model, fit
 from modules.registry import build_model
 from modules.spec_sections import TrainingConfig
 from modules.trainer import train_model
@@ -193,3 +193,16 @@ def test_throughput_meter_counts_each_epochs_batches_without_a_batch_hook(states
     model.fit(train, epochs=3, validation_data=_dataset(x, y, 4), verbose=0, callbacks=[meter])
     assert meter.epoch_batches == [3, 3, 3] and len(meter.epoch_seconds) == 3
     assert meter.examples_per_second() == pytest.approx(9 * 4 / sum(meter.epoch_seconds))
+
+
+def test_a_diverged_fit_fails_instead_of_exporting_a_nan_model():
+    """A learning rate far too large: the loss overflows; `fit` refuses the model."""
+    x = np.linspace(-1, 1, 32, dtype="float32").reshape(-1, 2) * 1e3
+    y = (x[:, :1] * 3.0).astype("float32")
+    training = TrainingConfig(style="fit", epochs=3, batch_size=8, optimizer={"name": "sgd", "learning_rate": 1e12},
+                              loss="mean_squared_error")
+    model = build_model("dot_mlp", {"input_shape": [2], "seed": 1})
+    compile_model(model, training)
+    with pytest.raises(DivergedError, match=r"training diverged: loss is (nan|inf) after epoch 3 \(not finite since "
+                                            r"epoch \d\); no model is exported"):
+        fit(model, training, _dataset(x, y, 8), _dataset(x, y, 8))
