@@ -71,6 +71,19 @@ def located_table(data_path: str) -> tuple[str, list[str]]:
                            "or a directory of them")
 
 
+def _check_label_varies(target: ColumnProfile, data_path: str) -> None:
+    """A label that is empty or takes one value teaches nothing: said of the data, before a spec
+    exists (rather than as problems of a spec file that was never written)."""
+    if target.empty == target.rows:
+        raise DataFileError(f"--label: column {one_line(target.name)!r} of {data_path} is empty in all {target.rows} "
+                            "rows; expected the values to predict")
+    if target.distinct < 2:
+        value = one_line(str(target.values[0])) if target.values else "?"
+        raise DataFileError(f"--label: column {one_line(target.name)!r} of {data_path} holds one value ({value!r}) in "
+                            f"all {target.rows - target.empty} filled rows; expected at least two classes (or varying "
+                            "numbers) to learn from")
+
+
 def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None = None) -> InitialSpec:
     """The spec for `data_path` predicting `label`; DataFileError when the label is not a column."""
     data_path = os.path.abspath(data_path)
@@ -81,6 +94,7 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
         raise DataFileError(f"--label: {label!r} is not a column of {data_path}; expected one of: "
                             f"{', '.join(by_name)}")
     target = by_name[label]
+    _check_label_varies(target, data_path)
     task = task or _task_of(target)
     transforms, left_out = _transforms(profiles, label)
     columns, label_options = _label_declaration(target, task, profiles, set(left_out))

@@ -51,3 +51,15 @@ def test_commands_find_the_spec_init_wrote_by_its_id_or_say_to_give_it(tmp_path,
     code, output = _cli("runs", "mine")
     assert code == 2 and "runs/mine holds its runs: give --spec FILE" in output
     assert "expected one of" not in output  # not the list of the course's ids
+
+
+def test_a_label_with_one_value_or_none_is_said_of_the_data(tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("a,b,label\n" + "".join(f"{i},{2 * i},yes\n" for i in range(30)))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,label\n" + "".join(f"{i},\n" for i in range(30)))
+    for data, expected in ((one, "holds one value ('yes') in all 30 filled rows; expected at least two classes"),
+                           (empty, "is empty in all 30 rows; expected the values to predict")):
+        code, output = _cli("init", "x", "--data", str(data), "--label", "label", "--to", str(tmp_path / "x.yaml"))
+        assert code == 2 and f"--label: column 'label' of {data} {expected}" in output, output
+        assert "problem(s) in the pipeline spec" not in output and not (tmp_path / "x.yaml").exists()
