@@ -77,11 +77,18 @@ def tfrecord_examples(path: str) -> Iterator[tuple[int, Any]]:
     try:
         for number, serialized in enumerate(tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator()):
             try:
-                yield number, tf.train.Example.FromString(serialized)
+                example = tf.train.Example.FromString(serialized)
             except DecodeError:
                 raise DataFileError(f"{path}: record {number}: not a serialized tf.Example") from None
+            if serialized and not example.features.feature:
+                # Protocol buffers parse leniently: another message (a TensorProto, a SequenceExample's
+                # context-free form) reads as an Example with unknown fields and no features.
+                raise DataFileError(f"{path}: record {number}: not a serialized tf.Example ({len(serialized)} bytes "
+                                    "that hold no tf.Example features: another kind of record?)")
+            yield number, example
     except tf.errors.DataLossError as error:
-        raise DataFileError(f"{path}: record {number + 1}: not a TFRecord file ({error.message})") from None
+        reason = error.message.split("}}")[-1].split("[Op:")[0].strip()  # TF's node name and op are noise here
+        raise DataFileError(f"{path}: record {number + 1}: not a TFRecord file ({reason})") from None
     if number < 0:
         raise DataFileError(f"{path}: no records; expected TFRecords of tf.Example")
 

@@ -240,8 +240,20 @@ def test_a_non_finite_tfrecord_value_exits_2_naming_record_and_feature(tmp_path)
 def test_not_a_tfrecord_file_is_a_data_error(tmp_path):
     path = tmp_path / "junk.tfrecord"
     path.write_bytes(gzip.compress(b"not records at all"))
-    with pytest.raises(DataFileError, match="junk.tfrecord: record 0: not a TFRecord file"):
+    with pytest.raises(DataFileError, match=r"junk.tfrecord: record 0: not a TFRecord file \(corrupted record at 0"):
         TFRECORD.read([str(path)], TFRECORD.parse_options(TF_OPTIONS))
+
+
+def test_records_of_another_protocol_buffer_are_not_taken_for_empty_examples(tmp_path):
+    """A TensorProto parses as a tf.Example with unknown fields and no features."""
+    tensor = tf.make_tensor_proto([1.0, 2.0]).SerializeToString()
+    path = tmp_path / "data" / "tensors.tfrecord"
+    path.parent.mkdir()
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        writer.write(tensor)
+    code, output = _cli("init", "x", "--data", str(path.parent), "--label", "y", "--to", str(tmp_path / "x.yaml"))
+    assert code == 2 and f"{path}: record 0: not a serialized tf.Example ({len(tensor)} bytes that hold no " \
+                          "tf.Example features" in output, output
 
 
 def test_data_command_without_columns_prints_declarations_to_paste(tmp_path):
