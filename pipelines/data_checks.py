@@ -66,9 +66,10 @@ def default_report_path(spec: PipelineSpec, output_dir: str | None, command: str
     return os.path.join(layout_for(spec, output_dir).output_dir, "validation", f"{command}-{stamp}.html")
 
 
-def _load(spec: PipelineSpec, path: str, schema: schema_pb2.Schema | None, field: str) -> LoadedData:
+def _load(spec: PipelineSpec, path: str, schema: schema_pb2.Schema | None, field: str,
+          keep: tuple[str, ...] = ()) -> LoadedData:
     source = get_source(spec.data.source)
-    return load_data(path, source, source.parse_options(spec.data.options), schema, field=field)
+    return load_data(path, source, source.parse_options(spec.data.options), schema, field=field, keep=keep)
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,11 @@ class CheckedPath:
 
 
 def check_path(spec: PipelineSpec, data: str, output_dir: str | None = None,
-               schema_file: str | None = None) -> CheckedPath:
+               schema_file: str | None = None, keep: tuple[str, ...] = ()) -> CheckedPath:
     """Reads `data` and checks it against the pipeline's schema (as serving data when the label is
     absent): what `validate` reports and what `predict` checks before it scores."""
     schema, origin = pipeline_schema(spec, output_dir, schema_file)
-    loaded = _load(spec, data, schema, "--data")
+    loaded = _load(spec, data, schema, "--data", keep)
     statistics = loaded.statistics(schema)
     outcome = validate_data(statistics, schema, spec.data.feature_set().label, os.path.basename(loaded.path))
     return CheckedPath(outcome, loaded, statistics, origin)

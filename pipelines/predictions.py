@@ -58,9 +58,10 @@ def model_directory(serving_dir: str, model: str) -> str:
     return os.path.join(serving_dir, max(versions, key=int))
 
 
-def checked_data(spec: PipelineSpec, data: str, output_dir: str | None) -> CheckedData:
-    """Reads `data` and checks it as `coursepipe validate` does; kinds in `warn_on` do not count."""
-    checked = check_path(spec, data, output_dir)
+def checked_data(spec: PipelineSpec, data: str, output_dir: str | None, keep: tuple[str, ...] = ()) -> CheckedData:
+    """Reads `data` and checks it as `coursepipe validate` does; kinds in `warn_on` do not count.
+    `keep`: columns of a serving CSV carried into the predictions (an id to join them back)."""
+    checked = check_path(spec, data, output_dir, keep=keep)
     errors, _ = errors_and_warnings(checked.outcome.rows, spec.validation.warn_on)
     return CheckedData(checked.data, checked.schema_origin, tuple(errors))
 
@@ -117,6 +118,14 @@ def prediction_rows(spec: PipelineSpec, outputs: np.ndarray) -> tuple[list[str],
     header = ["example", *(("prediction",) if outputs.shape[1] == 1 else
                            (f"prediction_{k}" for k in range(outputs.shape[1])))]
     return header, [[i, *(float(v) for v in row)] for i, row in enumerate(outputs)]
+
+
+def with_carried_columns(header: list[str], rows: list[list[object]], keep: tuple[str, ...],
+                         carried: tuple[tuple[str, ...], ...]) -> tuple[list[str], list[list[object]]]:
+    """The kept input columns first, then the predictions, row by row."""
+    if not keep:
+        return header, rows
+    return [*keep, *header], [[*values, *row] for values, row in zip(carried, rows, strict=True)]
 
 
 def write_predictions(path: str, header: list[str], rows: list[list[object]]) -> None:

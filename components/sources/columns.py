@@ -171,6 +171,13 @@ class TableOptions(StrictModel):
             raise ValueError(f"split_column: {self.split_column!r} is not declared in columns")
         return self
 
+    def model_inputs(self) -> list[str]:
+        """The columns a trained model reads: declared, not `feature: false`, not the label nor
+        the split column (what serving data must hold)."""
+        label = self.label if isinstance(self.label, str) else None
+        return [column.name for column in self.columns
+                if column.feature and column.name not in (label, self.split_column)]
+
     @property
     def label_name(self) -> str:
         if isinstance(self.label, DerivedLabel):

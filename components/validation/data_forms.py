@@ -40,9 +40,11 @@ class LoadedData:
     """Serialized examples read from `path`, and which of the three forms it was."""
 
     path: str
-    form: str  # "source", "csv" or "tfrecord"
+    form: str  # "source", "csv" (raw feature columns: serving data) or "tfrecord"
     files: tuple[str, ...]
     examples: tuple[bytes, ...]
+    # Per example, the text of the columns asked to be carried along (`predict --keep`).
+    carried: tuple[tuple[str, ...], ...] = ()
 
     def statistics(self, schema: schema_pb2.Schema | None = None) -> statistics_pb2.DatasetFeatureStatisticsList:
         return statistics_of(self.examples, self.path, schema)
@@ -78,16 +80,22 @@ def _tfrecord_files(directory: str) -> list[str]:
     return sorted(found)
 
 
-def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Schema | None, field: str = "--data") -> LoadedData:
-    """Reads `path` in whichever form it is; errors name the path and the forms expected."""
+def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Schema | None, field: str = "--data",
+              keep: tuple[str, ...] = ()) -> LoadedData:
+    """Reads `path` in whichever form it is; errors name the path and the forms expected. A CSV
+    the source's own reader would take, but that holds only the columns the model reads (serving
+    data: no label, no `feature: false` column), is read as raw feature columns."""
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.exists(path):
         raise MissingDataError(f"{field}: {path} does not exist")
     if os.path.isfile(path):
-        if source.layouts and _matches_layout(source, path):
+        if source.layouts and _matches_layout(source, path) and not _holds_serving_columns(path, options):
+            if keep:
+                raise DataFileError(f"--keep: {path} is read by the {source.id} source (it holds the label); "
+                                    "--keep is for serving data: the model's columns, no label")
             return _load_source(path, source, options, field)
-        if path.endswith(".csv"):
-            return _load_csv([path], path, schema)
+        if path.endswith((".csv", ".csv.gz")):
+            return _load_csv([path], path, schema, keep, getattr(options, "delimiter", ","))
         if _is_tfrecord(path):
             return _load_tfrecords([path], path)
         raise DataFileError(_unknown_form(path, source, field))
@@ -97,11 +105,26 @@ def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Sc
         pass
     csvs = sorted(glob.glob(os.path.join(path, "*.csv")))
     if csvs:
-        return _load_csv(csvs, path, schema)
+        return _load_csv(csvs, path, schema, keep)
     records = _tfrecord_files(path)
     if records:
         return _load_tfrecords(records, path)
     raise DataFileError(_unknown_form(path, source, field))
+
+
+def _holds_serving_columns(path: str, options: Any) -> bool:
+    """Whether a table source's CSV lacks some declared column (the label, a `feature: false`
+    one) but holds every column the model reads: serving data, not the source's training file."""
+    model_inputs = options.model_inputs() if hasattr(options, "model_inputs") else []
+    if not model_inputs or not path.endswith((".csv", ".csv.gz")):
+        return False
+    try:
+        with _open_text(path) as handle:
+            header = {name.strip() for name in next(csv.reader(handle, delimiter=options.delimiter), [])}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False  # the source's reader says what is wrong with the file
+    declared = {column.name for column in options.columns}
+    return not declared <= header and set(model_inputs) <= header
 
 
 def _unknown_form(path: str, source: DataSource, field: str) -> str:
@@ -178,25 +201,34 @@ def _open_text(name: str) -> TextIO:
     return open(name, encoding="utf-8-sig", newline="")
 
 
-def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None) -> LoadedData:
+def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None, keep: tuple[str, ...] = (),
+              delimiter: str = ",") -> LoadedData:
+    """Raw feature columns. With the pipeline's schema, columns it does not know are ignored
+    (an id, a note), and `keep` names columns whose text is carried along per example."""
     types = _schema_types(schema)
     examples: list[bytes] = []
+    carried: list[tuple[str, ...]] = []
     for name in files:
         try:
             with _open_text(name) as handle:
-                reader = csv.reader(handle)
-                header = next(reader, None)
+                reader = csv.reader(handle, delimiter=delimiter)
+                header = [column.strip() for column in next(reader, [])]
                 rows = list(reader)
         except UnicodeDecodeError as error:
             raise DataFileError(f"{name}: byte {error.start} is not UTF-8 text; expected a UTF-8 CSV") from None
         if not header:
             raise DataFileError(f"{name}: empty; expected a header row naming the raw feature columns")
+        missing = [column for column in keep if column not in header]
+        if missing:
+            raise DataFileError(f"--keep: {name}: no column {missing[0]!r} in the header {header}")
         for number, row in enumerate(rows, start=2):
             if len(row) != len(header):
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
-        columns = {column: _parse_column([row[i] for row in rows], types.get(column)) for i, column in enumerate(header)}
-        for index in range(len(rows)):
+        read = [i for i, column in enumerate(header) if not types or column in types]
+        columns = {header[i]: _parse_column([row[i] for row in rows], types.get(header[i])) for i in read}
+        for index, row in enumerate(rows):
             # An empty cell is a missing value: the feature is left out of that example.
             present = {column: values[index] for column, values in columns.items() if values[index] is not None}
             examples.append(encode_example(present, inferred_feature_set(present)))
-    return LoadedData(path, "csv", tuple(files), tuple(examples))
+            carried.append(tuple(row[header.index(column)] for column in keep))
+    return LoadedData(path, "csv", tuple(files), tuple(examples), tuple(carried) if keep else ())

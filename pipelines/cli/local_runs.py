@@ -156,16 +156,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predict,
         prediction_rows,
         serving_signature,
+        with_carried_columns,
         write_predictions,
     )
 
     model_dir = as_usage_error(lambda: model_directory(layout.serving_dir, args.model), NoModelError)
     signature = as_usage_error(lambda: serving_signature(model_dir), NoModelError)
-    checked = as_usage_error(lambda: checked_data(spec, args.data, args.output))
+    keep = tuple(args.keep)
+    checked = as_usage_error(lambda: checked_data(spec, args.data, args.output, keep))
     if not checked.ok:
         output.print_refused_predictions(spec, checked)
         return EXIT_FAILED
     header, rows = prediction_rows(spec, predict(signature, checked.data.examples))
+    header, rows = with_carried_columns(header, rows, keep, checked.data.carried)
     write_predictions(args.to, header, rows)
     print(f"{spec.id}: {len(rows)} predictions of {output.checked_data_line((checked.data,))} by {model_dir} "
           f"written to {os.path.abspath(args.to)}")
@@ -205,6 +208,9 @@ def register(add: AddCommand) -> None:
     scores = add("predict", cmd_predict, "score data with a pushed model (its serving signature) into a CSV")
     scores.add_argument("--data", required=True, metavar="FILE_OR_DIR", help=DATA_FORMS)
     scores.add_argument("--to", required=True, metavar="FILE", help="the CSV to write: one row per example")
+    scores.add_argument("--keep", action="append", default=[], metavar="COLUMN",
+                        help="a column of the data (CSV of the model's columns) copied into each prediction's row, "
+                        "e.g. an id to join the predictions back")
     scores.add_argument("--model", default="latest", metavar="latest|DIR",
                         help="the newest pushed model of the run directory (default), or a SavedModel directory")
     scores.add_argument("--output", metavar="DIR", help="the run directory (default runs/<id>)")

@@ -153,6 +153,42 @@ def test_validate_and_drift_work_on_csv_data_as_on_course_sources(garden):
     assert drifted and any("drift" in line.lower() or "COMPARATOR" in line for line in drifted), output
 
 
+def test_serving_data_of_the_models_columns_is_validated_and_scored_with_an_id_carried(garden, tmp_path):
+    """A file of the features alone (no label), in another order, with a column the pipeline
+    never read: validated and scored as the training file's rows are, the id carried along."""
+    *_, run_dir = garden
+    training_rows = tmp_path / "training_rows.csv"
+    _write_garden_csv(str(training_rows))
+    with open(training_rows, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))[:6]
+    serving = tmp_path / "requests.csv"
+    with open(serving, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["plant_id", "garden", *reversed(FEATURES)])
+        for number, row in enumerate(rows):
+            writer.writerow([f"p-{number}", row["garden"], *(row[name] for name in reversed(FEATURES))])
+    spec = ["--spec", os.path.join(os.path.dirname(run_dir), "garden_iris.yaml"), "--output", run_dir]
+    code, output = _cli("validate", *spec, "--data", str(serving))
+    assert code == 0 and "no anomalies" in output, output
+    scored, reference = tmp_path / "scored.csv", tmp_path / "reference.csv"
+    code, output = _cli("predict", *spec, "--data", str(serving), "--to", str(scored), "--keep", "plant_id")
+    assert code == 0, output
+    first_six = tmp_path / "first_six.csv"
+    with open(first_six, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert _cli("predict", *spec, "--data", str(first_six), "--to", str(reference))[0] == 0
+    with open(scored, encoding="utf-8") as handle:
+        got = list(csv.DictReader(handle))
+    with open(reference, encoding="utf-8") as handle:
+        expected = list(csv.DictReader(handle))
+    assert [row["plant_id"] for row in got] == [f"p-{number}" for number in range(6)]
+    assert [row["predicted_class"] for row in got] == [row["predicted_class"] for row in expected]
+    assert [float(row["probability_setosa"]) for row in got] == pytest.approx(
+        [float(row["probability_setosa"]) for row in expected], rel=1e-5)
+
+
 def test_a_drifted_csv_span_stops_the_run_before_transform(garden):
     *_, (code, output), summary, _ = garden
     assert code == 1, output
