@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -20,7 +21,14 @@ import yaml
 
 from components.sources import get_source, locate
 from components.sources.base import DataFileError, MissingDataError
-from components.sources.profiles import ColumnProfile, column_declaration, describe, one_line, profile_files
+from components.sources.profiles import (
+    ColumnProfile,
+    column_declaration,
+    describe,
+    describe_markers,
+    one_line,
+    profile_files,
+)
 from modules.spec_sections import TransformConfig, output_width
 
 Task = Literal["classification", "regression"]
@@ -43,6 +51,7 @@ class InitialSpec:
     left_out: dict[str, str]
     profiles: tuple[ColumnProfile, ...]
     gate: str
+    markers: str = ""  # the missing-value markers read as empty cells, with their counts
 
     def to_yaml(self, data_path: str) -> str:
         # Comments carry what the data said (names, values): each on one line, so that no cell
@@ -54,6 +63,7 @@ class InitialSpec:
             *(f"# left out of the model's inputs (feature: false): {one_line(name)} ({one_line(why)})"
               for name, why in self.left_out.items()),
             f"# the gate: {one_line(self.gate)}",
+            *([f"# read as missing (data.options.missing_values): {self.markers}"] if self.markers else []),
         ]
         body = yaml.safe_dump(self.spec, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
         return "\n".join(header) + "\n" + body
@@ -88,7 +98,8 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
     """The spec for `data_path` predicting `label`; DataFileError when the label is not a column."""
     data_path = os.path.abspath(data_path)
     source_id, files = located_table(data_path)
-    profiles = profile_files(source_id, files)
+    markers_seen: Counter[str] = Counter()
+    profiles = profile_files(source_id, files, markers_seen)
     by_name = {profile.name: profile for profile in profiles}
     if label not in by_name:
         raise DataFileError(f"--label: {label!r} is not a column of {data_path}; expected one of: "
@@ -135,7 +146,8 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
         "training": training,
         "evaluation": evaluation,
     }
-    return InitialSpec(spec, left_out, tuple(profiles), f"{evaluation['metric']} must beat {gate} in the data")
+    return InitialSpec(spec, left_out, tuple(profiles), f"{evaluation['metric']} must beat {gate} in the data",
+                       describe_markers(markers_seen))
 
 
 def _task_of(target: ColumnProfile) -> Task:

@@ -60,6 +60,10 @@ class Column(StrictModel):
         True, description="false: read but not written to the examples: a column only a derived label needs "
         "(as a feature it would leak the label), or one the model leaves out"
     )
+    missing_values: list[str] | None = Field(
+        None, description="CSV: this column's cells that mean 'no value' (over data.options.missing_values; "
+        "[] when NA is a real value here)"
+    )
 
     @property
     def size(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from typing import Iterator, Sequence
 
 from pydantic import Field, field_validator
@@ -20,6 +21,9 @@ from components.sources.tabular import read_text
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 
 CSV_LAYOUTS = ("*.csv", "*.csv.gz")
+# Cells that mean "no value", as pandas' `read_csv` reads them by default, and `?` (UCI's files).
+DEFAULT_MISSING_MARKERS = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                           "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "?")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 
 
@@ -27,6 +31,17 @@ class CsvOptions(TableOptions):
     """`data.options` of the csv source: the table's declarations and how its cells are written."""
 
     delimiter: str = Field(",", description="the character between cells (\\t for tab-separated files)")
+    missing_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING_MARKERS),
+        description="cells that mean 'no value' (an empty cell always does), read as empty: the column's "
+        "`missing` rule then applies; a column's own missing_values overrides this list",
+    )
+
+    def markers_of(self, column: str) -> frozenset[str]:
+        """The cells that mean 'no value' in `column`."""
+        declared = next((c for c in self.columns if c.name == column), None)
+        own = declared.missing_values if declared is not None else None
+        return frozenset(self.missing_values if own is None else own)
     quotechar: str = Field('"', description="the character that quotes a cell holding delimiters or line breaks")
     list_separator: str = Field(" ", description="between the values of a list column's cell")
 
@@ -38,14 +53,18 @@ class CsvOptions(TableOptions):
         return value
 
 
-def csv_rows(path: str, options: CsvOptions) -> Iterator[tuple[int, dict[str, str]]]:
-    """(first line, {column: cell}) of each data row of `path`; the header checked against the columns."""
+def csv_rows(path: str, options: CsvOptions,
+             markers_seen: Counter[str] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(first line, {column: cell}) of each data row of `path`; the header checked against the
+    columns; a missing-value marker (`NA`, `n/a`, ...) read as an empty cell and counted in
+    `markers_seen` (marker -> cells)."""
     text = read_text(path)
     if not text.strip():
         raise DataFileError(f"{path}: the file is empty; expected a header row, then data rows")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar)
     header = [name.strip() for name in next(reader)]
     _check_header(path, header, options)
+    markers = [options.markers_of(name) for name in header]
     line = reader.line_num + 1
     rows = 0
     for row in reader:
@@ -56,7 +75,14 @@ def csv_rows(path: str, options: CsvOptions) -> Iterator[tuple[int, dict[str, st
         if len(row) != len(header):
             raise DataFileError(f"{where}: expected {len(header)} cells (the header's columns), got {len(row)}")
         rows += 1
-        yield int(where.rsplit(":", 1)[1]), dict(zip(header, row, strict=True))
+        cells = {}
+        for name, cell, marks in zip(header, row, markers, strict=True):
+            if cell.strip() in marks:
+                if markers_seen is not None:
+                    markers_seen[cell.strip()] += 1
+                cell = ""
+            cells[name] = cell
+        yield int(where.rsplit(":", 1)[1]), cells
     if rows == 0:
         raise DataFileError(f"{path}: only a header row; expected data rows after it")
 

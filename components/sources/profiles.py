@@ -99,14 +99,16 @@ def _profiles(names: Iterable[str], collected: dict[str, _Collector], rows: int)
     return [profile for profile in found if profile is not None]
 
 
-def profile_csv(files: Sequence[str], delimiter: str = ",", quotechar: str = '"') -> list[ColumnProfile]:
-    """Every column of the CSV files (their header's order), kinds inferred: int, float, else string."""
+def profile_csv(files: Sequence[str], delimiter: str = ",", quotechar: str = '"',
+                markers_seen: Counter[str] | None = None) -> list[ColumnProfile]:
+    """Every column of the CSV files (their header's order), kinds inferred: int, float, else
+    string; missing-value markers (`NA`, ...) are empty cells, counted in `markers_seen`."""
     options = CsvOptions(delimiter=delimiter, quotechar=quotechar)
     collected: dict[str, _Collector] = {}
     names: list[str] = []
     rows = 0
     for path in files:
-        for _, cells in csv_rows(path, options):
+        for _, cells in csv_rows(path, options, markers_seen):
             rows += 1
             for name, cell in cells.items():
                 if name not in collected:
@@ -180,8 +182,15 @@ def describe(profile: ColumnProfile) -> str:
     return "; ".join(parts)
 
 
-def profile_files(source_id: str, files: Sequence[str]) -> list[ColumnProfile]:
-    """The profiles of a csv or tfrecord source's files."""
+def profile_files(source_id: str, files: Sequence[str],
+                  markers_seen: Counter[str] | None = None) -> list[ColumnProfile]:
+    """The profiles of a csv or tfrecord source's files (`markers_seen`: see `profile_csv`)."""
     if not files:
         raise DataFileError(f"{source_id}: no files to read")
-    return profile_csv(files) if source_id == "csv" else profile_tfrecords(files)
+    return profile_csv(files, markers_seen=markers_seen) if source_id == "csv" else profile_tfrecords(files)
+
+
+def describe_markers(markers_seen: Counter[str]) -> str:
+    """`NA: 344 cells, ?: 2 cells`: which missing-value markers were read as empty cells."""
+    return ", ".join(f"{one_line(marker)!r}: {count} cell{'s' if count != 1 else ''}"
+                     for marker, count in markers_seen.most_common())

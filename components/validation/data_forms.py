@@ -30,6 +30,7 @@ from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 from components.example_encoding import EncodingError, encode_example
 from components.example_gen import inferred_feature_set
 from components.sources import DataFileError, DataSource, MissingDataError, locate
+from components.sources.csv_files import DEFAULT_MISSING_MARKERS
 from components.sources.safe_files import is_gzip
 
 TFRECORD_PATTERNS = ("*.tfrecord", "*.tfrecords", "*.tfrecord.gz", "*.tfrecords.gz", "data_tfrecord-*")
@@ -95,7 +96,7 @@ def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Sc
                                     "--keep is for serving data: the model's columns, no label")
             return _load_source(path, source, options, field)
         if path.endswith((".csv", ".csv.gz")):
-            return _load_csv([path], path, schema, keep, getattr(options, "delimiter", ","))
+            return _load_csv([path], path, schema, keep, options)
         if _is_tfrecord(path):
             return _load_tfrecords([path], path)
         raise DataFileError(_unknown_form(path, source, field))
@@ -105,7 +106,7 @@ def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Sc
         pass
     csvs = sorted(glob.glob(os.path.join(path, "*.csv")))
     if csvs:
-        return _load_csv(csvs, path, schema, keep)
+        return _load_csv(csvs, path, schema, keep, options)
     records = _tfrecord_files(path)
     if records:
         return _load_tfrecords(records, path)
@@ -201,11 +202,20 @@ def _open_text(name: str) -> TextIO:
     return open(name, encoding="utf-8-sig", newline="")
 
 
+def _markers(options: Any, column: str) -> frozenset[str]:
+    """The cells of `column` that mean 'no value': the csv source's declaration, else the usual markers."""
+    if hasattr(options, "markers_of"):
+        return options.markers_of(column)
+    return frozenset(DEFAULT_MISSING_MARKERS)
+
+
 def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None, keep: tuple[str, ...] = (),
-              delimiter: str = ",") -> LoadedData:
+              options: Any = None) -> LoadedData:
     """Raw feature columns. With the pipeline's schema, columns it does not know are ignored
-    (an id, a note), and `keep` names columns whose text is carried along per example."""
+    (an id, a note), and `keep` names columns whose text is carried along per example; a
+    missing-value marker (`NA`, ...) is a missing value, as an empty cell."""
     types = _schema_types(schema)
+    delimiter = getattr(options, "delimiter", ",")
     examples: list[bytes] = []
     carried: list[tuple[str, ...]] = []
     for name in files:
@@ -225,7 +235,11 @@ def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None, kee
             if len(row) != len(header):
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
         read = [i for i, column in enumerate(header) if not types or column in types]
-        columns = {header[i]: _parse_column([row[i] for row in rows], types.get(header[i])) for i in read}
+        columns = {}
+        for i in read:
+            markers = _markers(options, header[i])
+            cells = ["" if row[i].strip() in markers else row[i] for row in rows]
+            columns[header[i]] = _parse_column(cells, types.get(header[i]))
         for index, row in enumerate(rows):
             # An empty cell is a missing value: the feature is left out of that example.
             present = {column: values[index] for column, values in columns.items() if values[index] is not None}

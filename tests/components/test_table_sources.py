@@ -126,12 +126,13 @@ BAD_CSV = [
     ("header_only.csv", HEADER, "only a header row"),
     ("unknown_class.csv", HEADER + "1,2,x,0 0 0 0,cow\n", ":2: column 'species': 'cow' is not one of the classes"),
     ("short_list.csv", HEADER + "1,2,x,0 0 0,dog\n", ":2: column 'pixels' expected 4 values"),
-    ("not_a_number_nan.csv", HEADER + "NaN,2,x,0 0 0 0,dog\n",
-     ":2: column 'width' expected a finite number (leave the cell empty for a missing value), got 'NaN'"),
+    ("not_a_number_inf.csv", HEADER + "inf,2,x,0 0 0 0,dog\n",
+     ":2: column 'width' expected a finite number (leave the cell empty for a missing value), got 'inf'"),
     ("overflowing_number.csv", HEADER + "1e400,2,x,0 0 0 0,dog\n", ":2: column 'width' expected a finite number"),
     ("infinite_list_value.csv", HEADER + "1,2,x,0 inf 0 0,dog\n", ":2: column 'pixels' expected a finite number"),
     ("nul_byte.csv", HEADER + "1,2,x,0 0 0 0,dog\n1,2\x00,x,0 0 0 0,dog\n",
      ":3: a NUL byte (character 55); expected text, not a binary file"),
+    ("na_marker_is_a_missing_value.csv", HEADER + "NA,2,x,0 0 0 0,dog\n", ":2: column 'width' is empty"),
     ("duplicate_header.csv", HEADER.replace("species", "species,width") + "1,2,x,0 0 0 0,dog,3\n",
      ":1: column 'width' appears twice in the header (columns 1 and 6)"),
 ]
@@ -145,6 +146,23 @@ def test_bad_csv_exits_2_naming_file_line_and_column(tmp_path, name, text, expec
     assert path in output and expected in output, output
     assert "Traceback" not in output
     assert not os.path.exists(tmp_path / "imported" / "CourseExampleGen")  # nothing published
+
+
+def test_missing_value_markers_are_declared_per_file_and_per_column(tmp_path):
+    """`NA` is missing by default; a file may name its own markers, and a column whose `NA` is a
+    value says `missing_values: []`."""
+    path = _write(tmp_path / "pets.csv", HEADER + "n/a,2,NA,0 0 0 0,dog\n2,-,NA,0 0 0 0,cat\n")
+    width = {"name": "width", "kind": "float", "missing": {"fill": -1.0}}
+    with pytest.raises(DataFileError, match=r"pets.csv:3: column 'count' expected an integer, got '-'"):
+        _read_csv([path], columns=[width, *COLUMNS[1:]])  # "-" is no marker by default
+    records = _read_csv([path], columns=[width, *COLUMNS[1:]], missing_values=["-", "n/a", "NA"])[ALL_RECORDS]
+    assert [record["width"] for record in records] == [-1.0, 2.0]  # n/a: missing, filled
+    assert all("colour" not in record for record in records)  # NA: missing, kept out of the example
+    colour = {**COLUMNS[2], "missing_values": []}  # NA is a colour here
+    records = _read_csv([path], columns=[width, COLUMNS[1], colour, *COLUMNS[3:]], missing_values=["-", "n/a"])[
+        ALL_RECORDS]
+    assert [record["colour"] for record in records] == ["NA", "NA"]
+    assert [record["count"] for record in records] == [2, 0]  # "-": this file's marker, filled with 0
 
 
 def test_a_link_out_of_the_data_directory_is_refused_and_its_target_never_shown(tmp_path):
