@@ -41,6 +41,12 @@ MAX_EMPTY_FRACTION = 0.5
 # An integer label with at most this many values is a class label by default.
 MAX_INTEGER_CLASSES = 20
 TARGET_STEPS = 3000  # training steps `init` aims at, in whole epochs
+MAX_EPOCHS = 1000  # a tiny file: 3,000 steps of a few batches each, still in bounds
+VALIDATIONS = 20  # about how often the eval split is scored during training (validation_freq)
+# A column identifies rows when at least this share of its filled cells are distinct values...
+MIN_IDENTIFIER_DISTINCT_SHARE = 0.95
+# ...in at least this many rows (in a handful, distinct values say nothing).
+MIN_ROWS_FOR_IDENTIFIERS = 20
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
     rows = target.rows - target.empty
     batch_size = 64 if rows >= 2000 else 32
     steps_per_epoch = max(1, math.ceil(rows * 0.8 / batch_size))
-    epochs = min(100, max(5, math.ceil(TARGET_STEPS / steps_per_epoch)))
+    epochs = min(MAX_EPOCHS, max(5, math.ceil(TARGET_STEPS / steps_per_epoch)))
     first = min(128, max(16, 2 ** math.ceil(math.log2(max(width, 1)))))
     hparams: dict[str, Any] = {"input_shape": [width], "hidden": [first, first // 2], "dropout": 0.1, "seed": 42}
     training: dict[str, Any] = {"batch_size": batch_size, "epochs": epochs,
@@ -135,7 +141,7 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
         training |= {"loss": "binary_crossentropy" if binary else "sparse_categorical_crossentropy", "metrics": [metric]}
         evaluation = {"metric": metric, "lower_bound": _rounded(target.most_common_share, up=True)}
         gate = "the share of the most common class"
-    training |= {"validation_freq": 1, "seed": 42}
+    training |= {"validation_freq": max(1, epochs // VALIDATIONS), "seed": 42}
     spec = {
         "id": pipeline_id,
         "description": f"{label} from {os.path.basename(data_path)} ({task}; written by coursepipe init)",
@@ -195,6 +201,9 @@ def _transforms(profiles: Sequence[ColumnProfile], label: str) -> tuple[dict[str
             left_out[profile.name] = f"{profile.empty} of {profile.rows} cells empty"
         elif profile.distinct <= 1:
             left_out[profile.name] = "one value only"
+        elif identifies_rows(profile):
+            left_out[profile.name] = ("an identifier: numbers rising row by row" if profile.increasing
+                                      else "an identifier: no value repeats")
         elif column.shape:
             left_out[profile.name] = f"a list column (shape {column.shape}); give it a transform of your own"
         elif column.kind == "string" and profile.distinct > MAX_STRING_CATEGORIES:
@@ -207,6 +216,15 @@ def _transforms(profiles: Sequence[ColumnProfile], label: str) -> tuple[dict[str
         else:
             transforms[profile.name] = {"kind": "zscore", **({"fill": profile.median} if profile.empty else {})}
     return transforms, left_out
+
+
+def identifies_rows(profile: ColumnProfile) -> bool:
+    """A column that names rows rather than describing them (an id, a sample number): integers
+    rising row by row, or integers or strings of which (nearly) no value repeats. A model would
+    learn the rows by heart from it, and serving rows have ids it never saw."""
+    if profile.column.kind == "float" or profile.rows - profile.empty < MIN_ROWS_FOR_IDENTIFIERS:
+        return False
+    return profile.increasing or profile.distinct_share >= MIN_IDENTIFIER_DISTINCT_SHARE
 
 
 def _rounded(value: float, up: bool) -> float:

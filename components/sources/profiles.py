@@ -34,6 +34,8 @@ class ColumnProfile:
     most_common_share: float  # of the non-empty cells: what always answering that value scores
     median: float | None
     mean_absolute_deviation: float | None  # from the median: what predicting the median scores
+    distinct_share: float = 0.0  # distinct values / filled cells: 1.0 when no value repeats
+    increasing: bool = False  # integers rising row after row (a row number, a sample number)
 
     @property
     def name(self) -> str:
@@ -91,6 +93,8 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         values=tuple(sorted(counted)) if len(counted) <= MAX_KEPT_VALUES else (),
         most_common_share=counted.most_common(1)[0][1] / len(values) if values else 0.0,
         median=median, mean_absolute_deviation=deviation,
+        distinct_share=len(counted) / len(values) if values else 0.0,
+        increasing=kind == "int" and len(values) > 1 and all(b > a for a, b in zip(values, values[1:], strict=False)),
     )
 
 

@@ -78,9 +78,11 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
             print(f"    trial {trial['trial_id']}: {objective} {trial['score']:.4f}  {_values(values)}")
     metric = spec.evaluation.metric
     if metric in summary.metrics:
-        bounds = [f"{name} {value}" for name, value in
-                  (("lower bound", spec.evaluation.lower_bound), ("upper bound", spec.evaluation.upper_bound))
-                  if value is not None]
+        value_now = summary.metrics[metric]
+        lower, upper = spec.evaluation.lower_bound, spec.evaluation.upper_bound
+        # How far past its bar the model is, so that a model that barely beats it is visible.
+        bounds = [*([f"lower bound {lower}, {value_now - lower:+.4f} above it"] if lower is not None else []),
+                  *([f"upper bound {upper}, {upper - value_now:+.4f} below it"] if upper is not None else [])]
         change = summary.metric_changes.get(metric)
         if change is not None:
             bounds.append(f"change vs baseline {change:+.4f}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from contextlib import redirect_stderr, redirect_stdout
 from io import StringIO
 
@@ -66,8 +67,9 @@ def test_a_label_with_one_value_or_none_is_said_of_the_data(tmp_path):
 
 
 def _write_penguins(path) -> dict[str, int]:
-    """A file in the layout of the public Palmer penguins CSV (its columns, `NA` for a missing
-    measurement or sex), three species of well-separated measurements; returns the NA counts."""
+    """A file in the layout of the public Palmer penguins CSV as R's write.csv exports it (a rowid
+    column, `NA` for a missing measurement or sex), three species of well-separated measurements;
+    returns the NA counts."""
     import random
 
     rng = random.Random(3)
@@ -76,7 +78,7 @@ def _write_penguins(path) -> dict[str, int]:
     missing = {"numbers": 0, "sex": 0}
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+        writer.writerow(["rowid", "species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
                          "body_mass_g", "sex", "year"])
         for row in range(240):
             species = list(centres)[row % 3]
@@ -87,7 +89,7 @@ def _write_penguins(path) -> dict[str, int]:
                 values, missing["numbers"] = ["NA"] * 4, missing["numbers"] + 4
             sex = "NA" if row % 37 == 5 else ("male" if rng.random() < 0.5 else "female")
             missing["sex"] += sex == "NA"
-            writer.writerow([species, ["Torgersen", "Biscoe", "Dream"][row % 3], *values, sex, 2007 + row % 3])
+            writer.writerow([row + 1, species, ["Torgersen", "Biscoe", "Dream"][row % 3], *values, sex, 2007 + row % 3])
     return missing
 
 
@@ -107,6 +109,10 @@ def test_na_cells_are_missing_values_and_numeric_columns_stay_numeric(tmp_path):
         assert columns[name]["kind"] in ("float", "int") and columns[name]["missing"] == "keep", columns[name]
         assert spec["transform"]["features"][name]["kind"] == "zscore"
     assert "NA" not in str(spec["transform"]["features"].get("sex", {}))  # no vocabulary entry for the marker
+    assert "rowid" not in spec["transform"]["features"]
+    assert "left out of the model's inputs: rowid (an identifier: numbers rising row by row)" in output
+    steps = spec["training"]["epochs"] * math.ceil(240 * 0.8 / spec["training"]["batch_size"])
+    assert 3000 <= steps < 3000 + math.ceil(240 * 0.8 / spec["training"]["batch_size"])  # about 3,000 steps
     code, output = _cli("data", "csv", "--data-dir", str(data))  # the declarations to paste
     assert code == 0 and f"# read as missing (data.options.missing_values): 'NA': {total} cells" in output, output
 
@@ -123,3 +129,9 @@ def test_the_penguins_spec_runs_on_its_numbers_and_blesses_a_good_model(tmp_path
     summary = latest_run_summary(str(tmp_path / "run" / "metadata.sqlite"))
     assert summary.blessed is True
     assert summary.metrics["sparse_categorical_accuracy"] >= 0.9  # the majority share is 1/3
+    margin = summary.metrics["sparse_categorical_accuracy"] - spec_lower_bound(spec_file)
+    assert f"lower bound {spec_lower_bound(spec_file)}, {margin:+.4f} above it" in output
+
+
+def spec_lower_bound(spec_file) -> float:
+    return yaml.safe_load(spec_file.read_text(encoding="utf-8"))["evaluation"]["lower_bound"]
