@@ -67,9 +67,10 @@ def default_report_path(spec: PipelineSpec, output_dir: str | None, command: str
 
 
 def _load(spec: PipelineSpec, path: str, schema: schema_pb2.Schema | None, field: str,
-          keep: tuple[str, ...] = ()) -> LoadedData:
+          keep: tuple[str, ...] = (), serving: bool = False) -> LoadedData:
     source = get_source(spec.data.source)
-    return load_data(path, source, source.parse_options(spec.data.options), schema, field=field, keep=keep)
+    return load_data(path, source, source.parse_options(spec.data.options), schema, field=field, keep=keep,
+                     serving=serving)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def check_path(spec: PipelineSpec, data: str, output_dir: str | None = None,
     """Reads `data` and checks it against the pipeline's schema (as serving data when the label is
     absent): what `validate` reports and what `predict` checks before it scores."""
     schema, origin = pipeline_schema(spec, output_dir, schema_file)
-    loaded = _load(spec, data, schema, "--data", keep)
+    loaded = _load(spec, data, schema, "--data", keep, serving=True)
     statistics = loaded.statistics(schema)
     outcome = validate_data(statistics, schema, spec.data.feature_set().label, os.path.basename(loaded.path))
     return CheckedPath(outcome, loaded, statistics, origin)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import math
 import os
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -23,9 +22,9 @@ from components.sources import get_source, locate
 from components.sources.base import DataFileError, MissingDataError
 from components.sources.profiles import (
     ColumnProfile,
+    ProfileNotes,
     column_declaration,
     describe,
-    describe_markers,
     one_line,
     profile_files,
 )
@@ -57,7 +56,7 @@ class InitialSpec:
     left_out: dict[str, str]
     profiles: tuple[ColumnProfile, ...]
     gate: str
-    markers: str = ""  # the missing-value markers read as empty cells, with their counts
+    notes: tuple[str, ...] = ()  # what profiling saw besides the columns (markers read as missing, sampling)
 
     def to_yaml(self, data_path: str) -> str:
         # Comments carry what the data said (names, values): each on one line, so that no cell
@@ -69,7 +68,7 @@ class InitialSpec:
             *(f"# left out of the model's inputs (feature: false): {one_line(name)} ({one_line(why)})"
               for name, why in self.left_out.items()),
             f"# the gate: {one_line(self.gate)}",
-            *([f"# read as missing (data.options.missing_values): {self.markers}"] if self.markers else []),
+            *(f"# {note}" for note in self.notes),
         ]
         body = yaml.safe_dump(self.spec, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
         return "\n".join(header) + "\n" + body
@@ -104,8 +103,8 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
     """The spec for `data_path` predicting `label`; DataFileError when the label is not a column."""
     data_path = os.path.abspath(data_path)
     source_id, files = located_table(data_path)
-    markers_seen: Counter[str] = Counter()
-    profiles = profile_files(source_id, files, markers_seen)
+    notes = ProfileNotes()
+    profiles = profile_files(source_id, files, notes)
     by_name = {profile.name: profile for profile in profiles}
     if label not in by_name:
         raise DataFileError(f"--label: {label!r} is not a column of {data_path}; expected one of: "
@@ -153,7 +152,7 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
         "evaluation": evaluation,
     }
     return InitialSpec(spec, left_out, tuple(profiles), f"{evaluation['metric']} must beat {gate} in the data",
-                       describe_markers(markers_seen))
+                       tuple(notes.lines()))
 
 
 def _task_of(target: ColumnProfile) -> Task:

@@ -8,7 +8,6 @@ delimiter and line breaks (Python's `csv` module, RFC 4180); UTF-8 with or witho
 from __future__ import annotations
 
 import csv
-import io
 import os
 from collections import Counter
 from typing import Iterator, Sequence
@@ -17,7 +16,7 @@ from pydantic import Field, field_validator
 
 from components.sources.base import DataFileError, Record, SourceRecords
 from components.sources.columns import TableOptions, TableRows, parse_cell, split_records, table_source
-from components.sources.tabular import read_text
+from components.sources.safe_files import TextFileError, bounded_lines, open_text
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 
 CSV_LAYOUTS = ("*.csv", "*.csv.gz")
@@ -58,11 +57,29 @@ def csv_rows(path: str, options: CsvOptions,
     """(first line, {column: cell}) of each data row of `path`; the header checked against the
     columns; a missing-value marker (`NA`, `n/a`, ...) read as an empty cell and counted in
     `markers_seen` (marker -> cells)."""
-    text = read_text(path)
-    if not text.strip():
+    try:
+        with open_text(path) as handle:
+            yield from _rows(path, bounded_lines(handle), options, markers_seen)
+    except TextFileError as error:
+        raise DataFileError(f"{path}:{error.line}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise DataFileError(f"{path}: byte {error.start}: expected UTF-8 text") from None
+    except OSError as error:
+        raise DataFileError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    except csv.Error as error:
+        raise DataFileError(f"{path}: not a CSV file as declared ({error})") from None
+
+
+def _rows(path: str, lines: Iterator[str], options: CsvOptions,
+          markers_seen: Counter[str] | None) -> Iterator[tuple[int, dict[str, str]]]:
+    """`csv_rows` of a file's lines, read one by one (a large file is never held whole)."""
+    reader = csv.reader(lines, delimiter=options.delimiter, quotechar=options.quotechar)
+    first = next(reader, None)
+    while first is not None and not any(cell.strip() for cell in first):
+        first = next(reader, None)  # blank lines before the header
+    if first is None:
         raise DataFileError(f"{path}: the file is empty; expected a header row, then data rows")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar)
-    header = [name.strip() for name in next(reader)]
+    header = [name.strip() for name in first]
     _check_header(path, header, options)
     markers = [options.markers_of(name) for name in header]
     line = reader.line_num + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import yaml
@@ -20,6 +20,8 @@ from components.sources.tfrecords import KIND_OF_LIST, tfrecord_examples
 
 # Distinct values kept per column: enough to name a label's classes and size a vocabulary.
 MAX_KEPT_VALUES = 1000
+# `init` and `data` infer columns from at most this many rows: a large file is sampled, not loaded whole.
+MAX_PROFILE_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,42 @@ def _profiles(names: Iterable[str], collected: dict[str, _Collector], rows: int)
     return [profile for profile in found if profile is not None]
 
 
+@dataclass
+class ProfileNotes:
+    """What profiling saw besides the columns: the missing-value markers read as empty cells, and
+    whether it stopped at `MAX_PROFILE_ROWS` (a large file is profiled from a sample)."""
+
+    markers: Counter[str] = field(default_factory=Counter)
+    sampled: bool = False
+
+    def lines(self) -> list[str]:
+        """What to tell the user, one line each."""
+        said = []
+        if self.markers:
+            said.append(f"read as missing (data.options.missing_values): {describe_markers(self.markers)}")
+        if self.sampled:
+            said.append(f"profiled from the first {MAX_PROFILE_ROWS} rows (the files hold more)")
+        return said
+
+
 def profile_csv(files: Sequence[str], delimiter: str = ",", quotechar: str = '"',
-                markers_seen: Counter[str] | None = None) -> list[ColumnProfile]:
+                notes: ProfileNotes | None = None) -> list[ColumnProfile]:
     """Every column of the CSV files (their header's order), kinds inferred: int, float, else
-    string; missing-value markers (`NA`, ...) are empty cells, counted in `markers_seen`."""
+    string, from at most `MAX_PROFILE_ROWS` rows; missing-value markers (`NA`, ...) are empty
+    cells, counted in `notes`."""
     options = CsvOptions(delimiter=delimiter, quotechar=quotechar)
+    notes = notes if notes is not None else ProfileNotes()
     collected: dict[str, _Collector] = {}
     names: list[str] = []
     rows = 0
     for path in files:
-        for _, cells in csv_rows(path, options, markers_seen):
+        if rows >= MAX_PROFILE_ROWS:
+            notes.sampled = True
+            break
+        for _, cells in csv_rows(path, options, notes.markers):
+            if rows >= MAX_PROFILE_ROWS:
+                notes.sampled = True
+                break
             rows += 1
             for name, cell in cells.items():
                 if name not in collected:
@@ -186,12 +214,11 @@ def describe(profile: ColumnProfile) -> str:
     return "; ".join(parts)
 
 
-def profile_files(source_id: str, files: Sequence[str],
-                  markers_seen: Counter[str] | None = None) -> list[ColumnProfile]:
-    """The profiles of a csv or tfrecord source's files (`markers_seen`: see `profile_csv`)."""
+def profile_files(source_id: str, files: Sequence[str], notes: ProfileNotes | None = None) -> list[ColumnProfile]:
+    """The profiles of a csv or tfrecord source's files (`notes`: see `profile_csv`)."""
     if not files:
         raise DataFileError(f"{source_id}: no files to read")
-    return profile_csv(files, markers_seen=markers_seen) if source_id == "csv" else profile_tfrecords(files)
+    return profile_csv(files, notes=notes) if source_id == "csv" else profile_tfrecords(files)
 
 
 def describe_markers(markers_seen: Counter[str]) -> str:

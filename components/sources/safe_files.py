@@ -14,7 +14,7 @@ import pickle
 import posixpath
 import tarfile
 import zlib
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, TextIO
 
 # What pickled data sets need: numpy arrays (CIFAR's data, IMDB's object arrays) and, for bytes
 # pickled by Python 3 at protocol 2, `_codecs.encode` (a pure str -> bytes conversion).
@@ -128,3 +128,41 @@ def read_maybe_gzip(path: str) -> bytes:
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise OSError(f"truncated or corrupt gzip file ({error})") from None
     return data
+
+
+# A physical line longer than this is no table row: a binary file, or a file of one endless line
+# (a gzip of a gigabyte of NUL bytes is a few megabytes on disk). Reading stops there.
+MAX_LINE_CHARACTERS = 1 << 20
+
+
+class TextFileError(ValueError):
+    """A text file that is not text as a table is: where (its line) and why; the caller names the file."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        super().__init__(reason)
+
+
+def open_text(path: str) -> TextIO:
+    """A file's text, gunzipped if it is gzip (whatever its name), UTF-8 with or without a
+    byte-order mark (Excel's "CSV UTF-8" starts with one), universal newlines left to the reader."""
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def bounded_lines(handle: TextIO, limit: int = MAX_LINE_CHARACTERS) -> Iterator[str]:
+    """The lines of `handle` one by one, never holding more than `limit` characters of one:
+    `TextFileError` for a longer line and for a NUL character (no text file holds one), so memory
+    stays bounded whatever the file holds."""
+    number = 0
+    while True:
+        line = handle.readline(limit)
+        if not line:
+            return
+        number += 1
+        if "\x00" in line:
+            raise TextFileError(number, "a NUL byte; expected text, not a binary file")
+        if len(line) >= limit and not line.endswith(("\n", "\r")):
+            raise TextFileError(number, f"a line of more than {limit} characters; expected rows of a table")
+        yield line

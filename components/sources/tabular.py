@@ -63,7 +63,7 @@ def read_text(path: str) -> str:
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
-        raise DataFileError(f"{path}:{line}: a NUL byte (character {nul}); expected text, not a binary file")
+        raise DataFileError(f"{path}:{line}: a NUL byte; expected text, not a binary file")
     return text
 
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import csv
 import fnmatch
 import glob
-import gzip
 import os
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -31,7 +30,7 @@ from components.example_encoding import EncodingError, encode_example
 from components.example_gen import inferred_feature_set
 from components.sources import DataFileError, DataSource, MissingDataError, locate
 from components.sources.csv_files import DEFAULT_MISSING_MARKERS
-from components.sources.safe_files import is_gzip
+from components.sources.safe_files import is_gzip, open_text
 
 TFRECORD_PATTERNS = ("*.tfrecord", "*.tfrecords", "*.tfrecord.gz", "*.tfrecords.gz", "data_tfrecord-*")
 
@@ -82,10 +81,12 @@ def _tfrecord_files(directory: str) -> list[str]:
 
 
 def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Schema | None, field: str = "--data",
-              keep: tuple[str, ...] = ()) -> LoadedData:
+              keep: tuple[str, ...] = (), serving: bool = False) -> LoadedData:
     """Reads `path` in whichever form it is; errors name the path and the forms expected. A CSV
     the source's own reader would take, but that holds only the columns the model reads (serving
-    data: no label, no `feature: false` column), is read as raw feature columns."""
+    data: no label, no `feature: false` column), is read as raw feature columns. `serving`: a raw
+    CSV's columns the schema does not know are ignored (an id, a note), as a model ignores them;
+    comparing data sets (drift) keeps them, a renamed column shows on both names."""
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.exists(path):
         raise MissingDataError(f"{field}: {path} does not exist")
@@ -96,7 +97,7 @@ def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Sc
                                     "--keep is for serving data: the model's columns, no label")
             return _load_source(path, source, options, field)
         if path.endswith((".csv", ".csv.gz")):
-            return _load_csv([path], path, schema, keep, options)
+            return _load_csv([path], path, schema if serving else None, keep, options, types_from=schema)
         if _is_tfrecord(path):
             return _load_tfrecords([path], path)
         raise DataFileError(_unknown_form(path, source, field))
@@ -106,7 +107,7 @@ def load_data(path: str, source: DataSource, options: Any, schema: schema_pb2.Sc
         pass
     csvs = sorted(glob.glob(os.path.join(path, "*.csv")))
     if csvs:
-        return _load_csv(csvs, path, schema, keep, options)
+        return _load_csv(csvs, path, schema if serving else None, keep, options, types_from=schema)
     records = _tfrecord_files(path)
     if records:
         return _load_tfrecords(records, path)
@@ -120,7 +121,7 @@ def _holds_serving_columns(path: str, options: Any) -> bool:
     if not model_inputs or not path.endswith((".csv", ".csv.gz")):
         return False
     try:
-        with _open_text(path) as handle:
+        with open_text(path) as handle:
             header = {name.strip() for name in next(csv.reader(handle, delimiter=options.delimiter), [])}
     except (OSError, UnicodeDecodeError, csv.Error):
         return False  # the source's reader says what is wrong with the file
@@ -195,13 +196,6 @@ def _parse_column(values: list[str], schema_type: int | None) -> list[Any]:
     return [None if value == "" else kind(value) for value in values]
 
 
-def _open_text(name: str) -> TextIO:
-    """A CSV's text; UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8" has one)."""
-    if name.endswith(".gz"):
-        return gzip.open(name, "rt", encoding="utf-8-sig", newline="")
-    return open(name, encoding="utf-8-sig", newline="")
-
-
 def _markers(options: Any, column: str) -> frozenset[str]:
     """The cells of `column` that mean 'no value': the csv source's declaration, else the usual markers."""
     if hasattr(options, "markers_of"):
@@ -209,18 +203,19 @@ def _markers(options: Any, column: str) -> frozenset[str]:
     return frozenset(DEFAULT_MISSING_MARKERS)
 
 
-def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None, keep: tuple[str, ...] = (),
-              options: Any = None) -> LoadedData:
-    """Raw feature columns. With the pipeline's schema, columns it does not know are ignored
-    (an id, a note), and `keep` names columns whose text is carried along per example; a
-    missing-value marker (`NA`, ...) is a missing value, as an empty cell."""
-    types = _schema_types(schema)
+def _load_csv(files: list[str], path: str, known: schema_pb2.Schema | None, keep: tuple[str, ...] = (),
+              options: Any = None, types_from: schema_pb2.Schema | None = None) -> LoadedData:
+    """Raw feature columns, typed as `types_from` says where it can. Columns `known` (a schema)
+    does not hold are ignored when it is given, and `keep` names columns whose text is carried
+    along per example; a missing-value marker (`NA`, ...) is a missing value, as an empty cell."""
+    types = _schema_types(types_from)
+    read_only = set(_schema_types(known)) if known is not None else None
     delimiter = getattr(options, "delimiter", ",")
     examples: list[bytes] = []
     carried: list[tuple[str, ...]] = []
     for name in files:
         try:
-            with _open_text(name) as handle:
+            with open_text(name) as handle:
                 reader = csv.reader(handle, delimiter=delimiter)
                 header = [column.strip() for column in next(reader, [])]
                 rows = list(reader)
@@ -234,7 +229,7 @@ def _load_csv(files: list[str], path: str, schema: schema_pb2.Schema | None, kee
         for number, row in enumerate(rows, start=2):
             if len(row) != len(header):
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
-        read = [i for i, column in enumerate(header) if not types or column in types]
+        read = [i for i, column in enumerate(header) if read_only is None or column in read_only]
         columns = {}
         for i in read:
             markers = _markers(options, header[i])

@@ -64,19 +64,17 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def _print_declarations(source: DataSource, path: str | None) -> None:
     """A table source without declared columns: what its files hold, as spec lines to paste."""
-    from collections import Counter
-
     from components.sources import locate
-    from components.sources.profiles import declared_columns_yaml, describe_markers, profile_files
+    from components.sources.profiles import ProfileNotes, declared_columns_yaml, profile_files
 
     if path is None:
         raise UsageError(f"--data-dir: the {source.id} source reads your own files; expected a file or directory")
     files = locate(source, path, "--data-dir").newest_files()
-    markers_seen: Counter[str] = Counter()
-    profiles = profile_files(source.id, files, markers_seen)
+    notes = ProfileNotes()
+    profiles = profile_files(source.id, files, notes)
     print(declared_columns_yaml(source.id, os.path.abspath(path), profiles), end="")
-    if markers_seen:
-        print(f"# read as missing (data.options.missing_values): {describe_markers(markers_seen)}")
+    for note in notes.lines():
+        print(f"# {note}")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -146,8 +144,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"{args.id}: wrote {target}")
     for name, why in initial.left_out.items():
         print(f"  left out of the model's inputs: {name} ({why})")
-    if initial.markers:
-        print(f"  read as missing values: {initial.markers}")
+    for note in initial.notes:
+        print(f"  {note}")
     print(f"  gate: {initial.gate}")
     print(f"  run it:  coursepipe run --spec {target}")
     return EXIT_OK

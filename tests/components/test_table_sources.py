@@ -131,7 +131,7 @@ BAD_CSV = [
     ("overflowing_number.csv", HEADER + "1e400,2,x,0 0 0 0,dog\n", ":2: column 'width' expected a finite number"),
     ("infinite_list_value.csv", HEADER + "1,2,x,0 inf 0 0,dog\n", ":2: column 'pixels' expected a finite number"),
     ("nul_byte.csv", HEADER + "1,2,x,0 0 0 0,dog\n1,2\x00,x,0 0 0 0,dog\n",
-     ":3: a NUL byte (character 55); expected text, not a binary file"),
+     ":3: a NUL byte; expected text, not a binary file"),
     ("na_marker_is_a_missing_value.csv", HEADER + "NA,2,x,0 0 0 0,dog\n", ":2: column 'width' is empty"),
     ("duplicate_header.csv", HEADER.replace("species", "species,width") + "1,2,x,0 0 0 0,dog,3\n",
      ":1: column 'width' appears twice in the header (columns 1 and 6)"),
@@ -294,3 +294,15 @@ def test_tfrecord_profiles_read_kinds_shapes_and_gaps(tmp_path):
     assert profiles["x"].column.shape == [3] and profiles["x"].column.kind == "float"
     assert profiles["tag"].column.missing == "keep" and profiles["tag"].empty == 1
     assert profiles["y"].column.kind == "int" and profiles["y"].values == (0, 2)
+
+
+def test_a_gzip_of_nul_bytes_or_of_one_endless_line_is_refused_at_its_first_line(tmp_path):
+    """Read line by line with a bound: a few kilobytes on disk that unpack to 64 MB fail at once."""
+    for name, chunk, expected in (("nul.csv.gz", b"\0" * (1 << 20), ":1: a NUL byte; expected text"),
+                                  ("endless.csv.gz", b"a" * (1 << 20), ":1: a line of more than 1048576 characters")):
+        path = tmp_path / name
+        with gzip.open(path, "wb") as handle:
+            for _ in range(64):
+                handle.write(chunk)
+        code, output = _cli("init", "x", "--data", str(path), "--label", "y", "--to", str(tmp_path / "x.yaml"))
+        assert code == 2 and f"{path}{expected}" in output, output

@@ -100,7 +100,7 @@ def test_na_cells_are_missing_values_and_numeric_columns_stay_numeric(tmp_path):
     code, output = _cli("init", "penguins", "--data", str(data), "--label", "species", "--to", str(spec_file))
     assert code == 0, output
     total = missing["numbers"] + missing["sex"]
-    assert f"read as missing values: 'NA': {total} cells" in output
+    assert f"read as missing (data.options.missing_values): 'NA': {total} cells" in output
     text = spec_file.read_text(encoding="utf-8")
     assert f"# read as missing (data.options.missing_values): 'NA': {total} cells" in text
     spec = yaml.safe_load(text)
