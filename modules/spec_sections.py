@@ -134,8 +134,38 @@ class Identity(Fillable):
     kind: Literal["identity"] = "identity"
 
 
+DatePart = Literal["year", "month", "day", "day_of_year", "weekday", "hour"]
+# Periods of the cyclic parts: each becomes (sin, cos) of its phase, so December sits beside
+# January and Sunday beside Monday; the year is a z-score (it does not come round again).
+DATE_PERIODS: dict[str, float] = {"month": 12, "day": 31, "day_of_year": 365.25, "weekday": 7, "hour": 24}
+
+
+class Date(Fillable):
+    """A date (a `kind: date` column, stored `YYYY-MM-DDTHH:MM:SS`) to numbers a model can use: the
+    year as a z-score over the training split, and each other part (month, day of the month, day
+    of the year, weekday Monday..Sunday, hour with its minutes) as the sine and cosine of where it
+    stands in its cycle."""
+
+    kind: Literal["date"] = "date"
+    parts: list[DatePart] = Field(
+        default_factory=lambda: ["year", "month", "day_of_year", "weekday"],
+        min_length=1, description="which parts of the date the model reads: year, month, day, day_of_year, weekday, hour",
+    )
+
+    @model_validator(mode="after")
+    def _each_part_once(self) -> Date:
+        twice = sorted({part for part in self.parts if self.parts.count(part) > 1})
+        if twice:
+            raise ValueError(f"parts: {', '.join(twice)} listed twice; expected each part once")
+        return self
+
+    @property
+    def width(self) -> int:
+        return sum(1 if part == "year" else 2 for part in self.parts)
+
+
 FeatureTransform = Annotated[
-    ZScore | ScaleTo01 | Divide | Rescale | OneHot | Pad | Vocabulary | Ids | Identity | Categorical | Bucketize,
+    ZScore | ScaleTo01 | Divide | Rescale | OneHot | Pad | Vocabulary | Ids | Identity | Categorical | Bucketize | Date,
     Field(discriminator="kind"),
 ]
 
@@ -150,6 +180,8 @@ def output_width(transform: FeatureTransform, input_width: int) -> int:
         return transform.depth if transform.output == "one_hot" else 1
     if isinstance(transform, Bucketize):
         return transform.num_buckets if transform.output == "one_hot" else 1
+    if isinstance(transform, Date):
+        return transform.width
     return input_width
 
 

@@ -6,6 +6,7 @@ returns a dense float32 or int64 tensor of shape `[batch, width]`, where `width`
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import tensorflow as tf
@@ -13,8 +14,10 @@ import tensorflow_transform as tft
 
 from modules.features import Feature
 from modules.spec_sections import (
+    DATE_PERIODS,
     Bucketize,
     Categorical,
+    Date,
     Divide,
     FeatureTransform,
     Identity,
@@ -156,6 +159,51 @@ def _vocabulary(x: tf.Tensor, t: Vocabulary) -> tf.Tensor:
     return pad_sequences(shifted, t.length, t.padding, t.truncating, 0)
 
 
+def _days_from_civil(year: tf.Tensor, month: tf.Tensor, day: tf.Tensor) -> tf.Tensor:
+    """Days since 1970-01-01 of a proleptic Gregorian date, in int64 arithmetic (H. Hinnant's
+    `days_from_civil`): TensorFlow has no calendar of its own."""
+    year = year - tf.cast(month <= 2, tf.int64)
+    era = tf.math.floordiv(year, 400)
+    year_of_era = year - era * 400
+    shifted_month = tf.where(month > 2, month - 3, month + 9)
+    day_of_year = (153 * shifted_month + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def date_parts(stored: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Dates as the sources store them (`YYYY-MM-DDTHH:MM:SS`, [batch]) to float parts: year,
+    month 1-12, day 1-31, day_of_year 1-366, weekday 0 (Monday) - 6, hour 0-24 (minutes as a fraction).
+    The numbers are read as the runs of digits, so a serving client's `2024-03-01 13:45` reads the
+    same; a value without a time is at midnight."""
+    digits = tf.strings.split(tf.strings.strip(tf.strings.regex_replace(stored, "[^0-9]+", " ")))
+    numbers = tf.strings.to_number(digits.to_tensor(default_value="0", shape=[None, 6]), tf.int64)
+    year, month, day, hour, minute = (numbers[:, i] for i in range(5))
+    month, day = tf.clip_by_value(month, 1, 12), tf.clip_by_value(day, 1, 31)
+    days = _days_from_civil(year, month, day)
+    ones = tf.ones_like(year)
+    return {
+        "year": tf.cast(year, tf.float32),
+        "month": tf.cast(month, tf.float32),
+        "day": tf.cast(day, tf.float32),
+        "day_of_year": tf.cast(days - _days_from_civil(year, ones, ones) + 1, tf.float32),
+        "weekday": tf.cast(tf.math.floormod(days + 3, 7), tf.float32),  # 1970-01-01 was a Thursday
+        "hour": tf.cast(hour, tf.float32) + tf.cast(minute, tf.float32) / 60.0,
+    }
+
+
+def _date(x: tf.Tensor, t: Date) -> tf.Tensor:
+    parts = date_parts(tf.reshape(_filled(x, t.fill), [-1]))
+    columns = []
+    for part in t.parts:
+        if part == "year":
+            columns.append(tft.scale_to_z_score(parts["year"]))
+            continue
+        phase = 2 * math.pi * parts[part] / DATE_PERIODS[part]
+        columns.extend([tf.sin(phase), tf.cos(phase)])
+    return tf.stack(columns, axis=1)
+
+
 _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
     ZScore: _zscore,
     ScaleTo01: _scale_to_0_1,
@@ -168,6 +216,7 @@ _APPLY: dict[type, Callable[[tf.Tensor, FeatureTransform], tf.Tensor]] = {
     Identity: _identity,
     Categorical: _categorical,
     Bucketize: _bucketize,
+    Date: _date,
 }
 
 

@@ -145,7 +145,7 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
         "id": pipeline_id,
         "description": f"{label} from {os.path.basename(data_path)} ({task}; written by coursepipe init)",
         "data": {"source": source_id, "path": data_path,
-                 "options": {"columns": columns, "label": label, **label_options}},
+                 "options": {**notes.options(), "columns": columns, "label": label, **label_options}},
         "transform": {"features": transforms},
         "model": {"name": "tabular_mlp", "hparams": hparams},
         "training": training,
@@ -200,8 +200,10 @@ def _transforms(profiles: Sequence[ColumnProfile], label: str) -> tuple[dict[str
             left_out[profile.name] = f"{profile.empty} of {profile.rows} cells empty"
         elif profile.distinct <= 1:
             left_out[profile.name] = "one value only"
+        elif column.kind == "date":
+            transforms[profile.name] = {"kind": "date", **({"fill": _middle(profile)} if profile.empty else {})}
         elif identifies_rows(profile):
-            left_out[profile.name] = ("an identifier: numbers rising row by row" if profile.increasing
+            left_out[profile.name] = ("an identifier: numbers rising or falling row by row" if profile.in_row_order
                                       else "an identifier: no value repeats")
         elif column.shape:
             left_out[profile.name] = f"a list column (shape {column.shape}); give it a transform of your own"
@@ -219,11 +221,21 @@ def _transforms(profiles: Sequence[ColumnProfile], label: str) -> tuple[dict[str
 
 def identifies_rows(profile: ColumnProfile) -> bool:
     """A column that names rows rather than describing them (an id, a sample number): integers
-    rising row by row, or integers or strings of which (nearly) no value repeats. A model would
-    learn the rows by heart from it, and serving rows have ids it never saw."""
-    if profile.column.kind == "float" or profile.rows - profile.empty < MIN_ROWS_FOR_IDENTIFIERS:
+    rising or falling row by row, strings of which (nearly) no value repeats, or integers that do
+    not repeat within a span of about their count (row numbers shuffled). A model would learn the
+    rows by heart from it, and serving rows have ids it never saw. Integers that rarely repeat
+    over a wide span (a trading volume, a price in cents) are measurements and stay."""
+    kind = profile.column.kind
+    if kind in ("float", "date") or profile.rows - profile.empty < MIN_ROWS_FOR_IDENTIFIERS:
         return False
-    return profile.increasing or profile.distinct_share >= MIN_IDENTIFIER_DISTINCT_SHARE
+    unique = profile.distinct_share >= MIN_IDENTIFIER_DISTINCT_SHARE
+    return profile.in_row_order or (unique and (kind == "string" or profile.compact))
+
+
+def _middle(profile: ColumnProfile) -> str:
+    """A date column's fill for its empty cells: halfway between its earliest and latest date."""
+    first, last = (datetime.datetime.fromisoformat(value) for value in profile.date_range or ("2000-01-01",) * 2)
+    return (first + (last - first) / 2).isoformat(timespec="seconds")
 
 
 def _rounded(value: float, up: bool) -> float:

@@ -24,7 +24,17 @@ from components.sources.columns import TableOptions
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.model_hparams import MODEL_HPARAMS, UserHParams, hparams_class, model_name_problem
-from modules.spec_sections import GAN_STYLES, LEARNING_RATE, Categorical, Fillable, OneHot, ScaleLike, Vocabulary, output_width
+from modules.spec_sections import (
+    GAN_STYLES,
+    LEARNING_RATE,
+    Categorical,
+    Date,
+    Fillable,
+    OneHot,
+    ScaleLike,
+    Vocabulary,
+    output_width,
+)
 from pipelines.errors import Problem, error_message, problems_from_validation
 from pipelines.kubeflow.storage import cluster_location_problem, endpoint_problem
 from pipelines.names import EVAL_METRICS, FRECHET_DISTANCE, GAN_MODEL, LABEL_SLICE, TRAINER_ID, component_ids
@@ -219,11 +229,17 @@ def check_transform_fits_the_feature(spec: PipelineSpec) -> Iterator[Problem]:
     if spec.data.known_source() is None:
         return
     features = spec.data.feature_set()
+    dates = _date_columns(spec)
     for name, transform in spec.transform.features.items():
         if name not in features.features:
             continue
         kind = features.feature(name).kind
-        if kind == "text" and not isinstance(transform, (Categorical, Vocabulary)):
+        if (name in dates) != isinstance(transform, Date):
+            yield Problem(f"transform.features.{name}",
+                          f"{name!r} holds dates; expected kind date, got {transform.kind}" if name in dates
+                          else f"kind date reads a date column; {name!r} is declared kind {kind} (expected kind: date "
+                          "in data.options.columns)")
+        elif kind == "text" and not isinstance(transform, (Categorical, Vocabulary, Date)):
             yield Problem(f"transform.features.{name}",
                           f"{name!r} holds strings; expected kind categorical (or vocabulary for free text), "
                           f"got {transform.kind}")
@@ -237,6 +253,19 @@ def check_transform_fits_the_feature(spec: PipelineSpec) -> Iterator[Problem]:
                           + ("a fill value: {kind: " + transform.kind + ", fill: VALUE}" if fillable
                              else f"a transform that fills it (zscore, scale_to_0_1, bucketize, categorical, identity), "
                                   f"got {transform.kind}"))
+
+
+def _date_columns(spec: PipelineSpec) -> set[str]:
+    """The columns a table source declares `kind: date` (none for other sources, or options that
+    do not parse: their own rule reports those)."""
+    source = spec.data.known_source()
+    if source is None or not issubclass(source.options_class, TableOptions):
+        return set()
+    try:
+        options = source.parse_options(spec.data.options)
+    except ValidationError:
+        return set()
+    return {column.name for column in options.columns if column.kind == "date"}
 
 
 @check("model")

@@ -18,13 +18,16 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from pydantic import Field, PositiveInt, model_validator
 
 from components.sources.base import DataFileError, DataSource, Record, SourceRecords
+from components.sources.dates import ISO_DESCRIPTION, parse_date
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
 from modules.features import CLASS_INDEX, SCALAR_FLOAT, Feature, FeatureSet
 from modules.spec_sections import StrictModel
 
-ColumnKind = Literal["float", "int", "string"]
-# How each declared kind is stored in a tf.Example (`modules.features.FeatureKind`).
-STORED_KIND: dict[str, Literal["float", "int", "text"]] = {"float": "float", "int": "int", "string": "text"}
+ColumnKind = Literal["float", "int", "string", "date"]
+# How each declared kind is stored in a tf.Example (`modules.features.FeatureKind`): a date as its
+# text `YYYY-MM-DDTHH:MM:SS` (`components.sources.dates`).
+STORED_KIND: dict[str, Literal["float", "int", "text"]] = {"float": "float", "int": "int", "string": "text",
+                                                           "date": "text"}
 # Values of a split column, and the split each names.
 SPLIT_NAMES = {"train": TRAIN_SPLIT, "eval": EVAL_SPLIT, "test": EVAL_SPLIT, "validation": EVAL_SPLIT}
 
@@ -64,6 +67,18 @@ class Column(StrictModel):
         None, description="CSV: this column's cells that mean 'no value' (over data.options.missing_values; "
         "[] when NA is a real value here)"
     )
+    date_format: str | None = Field(
+        None, description="kind date: how the cells are written, in Python's strptime codes (e.g. '%d-%b-%y' "
+        "for 19-Sep-03); default ISO 8601 (2024-03-01, 2024-03-01 13:45)"
+    )
+
+    @model_validator(mode="after")
+    def _date_format_for_dates(self) -> Column:
+        if self.date_format is not None and self.kind != "date":
+            raise ValueError(f"date_format: only for kind date; column {self.name!r} is {self.kind}")
+        if self.kind == "date" and self.shape:
+            raise ValueError(f"shape: a date column holds one date a cell; column {self.name!r} has shape {self.shape}")
+        return self
 
     @property
     def size(self) -> int:
@@ -152,7 +167,7 @@ class TableOptions(StrictModel):
                 column = declared.get(name)
                 if column is None:
                     raise ValueError(f"label: column {name!r} is not declared in columns")
-                if column.kind == "string" or column.shape:
+                if column.kind in ("string", "date") or column.shape:
                     raise ValueError(f"label: column {name!r} expected a numeric scalar column, got kind {column.kind}")
                 if column.missing == "keep":
                     raise ValueError(f"label: column {name!r} has missing: keep; a label needs every value "
@@ -164,6 +179,9 @@ class TableOptions(StrictModel):
             if column.missing == "keep" or column.shape:
                 raise ValueError(f"label: column {self.label!r} expected one value per row "
                                  "(no shape, missing: error or drop_row)")
+            if column.kind == "date":
+                raise ValueError(f"label: column {self.label!r} holds dates; expected classes or numbers to predict "
+                                 "(a date is a feature: transform kind date)")
             if column.kind == "string" and len(self.classes) < 2:
                 raise ValueError(f"classes: label {self.label!r} holds strings; expected its class names in id "
                                  "order (classes: [name, ...], at least two)")
@@ -292,16 +310,18 @@ class TableRows:
 
 def _filled(column: Column, fill: float | int | str, where: str) -> Cell:
     try:
-        value = parse_scalar(column.kind, str(fill)) if column.kind != "string" else str(fill)
+        value = parse_scalar(column.kind, str(fill), column.date_format) if column.kind != "string" else str(fill)
     except ValueError:
         raise DataFileError(f"{where}: column {column.name!r}: fill {fill!r} is not a {column.kind}") from None
     return [value] * column.size if column.shape else value
 
 
-def parse_scalar(kind: str, text: str) -> float | int | str:
+def parse_scalar(kind: str, text: str, date_format: str | None = None) -> float | int | str:
     """One cell's text as `kind`; ValueError when it is not one. `NaN`, `inf` and numbers beyond a
     float (`1e400`) are not numbers here: stored, they would make every loss NaN (and TFDV would
-    report no anomaly), so they are a data error, not a value."""
+    report no anomaly), so they are a data error, not a value. A date becomes its stored form."""
+    if kind == "date":
+        return parse_date(text, date_format)
     if kind == "float":
         value = float(text)
         if not math.isfinite(value):
@@ -317,7 +337,8 @@ def parse_cell(column: Column, text: str, list_separator: str, where: str) -> Ce
     if text == "" or (column.kind != "string" and text.strip() == ""):
         return ""
     expected = {"float": "a finite number (leave the cell empty for a missing value)", "int": "an integer",
-                "string": "text"}[column.kind]
+                "string": "text", "date": f"a date written {column.date_format!r}" if column.date_format
+                else ISO_DESCRIPTION}[column.kind]
     parts = text.split(list_separator) if column.shape else [text]
     if column.shape:
         parts = [part for part in parts if part != ""]
@@ -325,7 +346,7 @@ def parse_cell(column: Column, text: str, list_separator: str, where: str) -> Ce
             raise DataFileError(f"{where}: column {column.name!r} expected {column.size} values "
                                 f"(shape {column.shape}), got {len(parts)}")
     try:
-        values = [parse_scalar(column.kind, part) for part in parts]
+        values = [parse_scalar(column.kind, part, column.date_format) for part in parts]
     except ValueError:
         raise DataFileError(f"{where}: column {column.name!r} expected {expected}, got {text!r}") from None
     return values if column.shape else values[0]

@@ -43,11 +43,15 @@ class CsvOptions(TableOptions):
         return frozenset(self.missing_values if own is None else own)
     quotechar: str = Field('"', description="the character that quotes a cell holding delimiters or line breaks")
     list_separator: str = Field(" ", description="between the values of a list column's cell")
+    comment: str | None = Field(
+        None, description="lines that begin with this character are skipped, before the header and between "
+        "rows (a file's '# Data source: ...' line); none by default"
+    )
 
-    @field_validator("delimiter", "quotechar")
+    @field_validator("delimiter", "quotechar", "comment")
     @classmethod
-    def _one_character(cls, value: str) -> str:
-        if len(value) != 1:
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
             raise ValueError(f"expected one character, got {value!r}")
         return value
 
@@ -59,7 +63,10 @@ def csv_rows(path: str, options: CsvOptions,
     `markers_seen` (marker -> cells)."""
     try:
         with open_text(path) as handle:
-            yield from _rows(path, bounded_lines(handle), options, markers_seen)
+            lines = bounded_lines(handle)
+            if options.comment is not None:
+                lines = uncommented(lines, options.comment)
+            yield from _rows(path, lines, options, markers_seen)
     except TextFileError as error:
         raise DataFileError(f"{path}:{error.line}: {error}") from None
     except UnicodeDecodeError as error:
@@ -68,6 +75,23 @@ def csv_rows(path: str, options: CsvOptions,
         raise DataFileError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
     except csv.Error as error:
         raise DataFileError(f"{path}: not a CSV file as declared ({error})") from None
+
+
+def uncommented(lines: Iterator[str], comment: str) -> Iterator[str]:
+    """`lines` with each one that begins with `comment` blanked (kept as a line, so the numbers in
+    error messages stay those of the file; the reader skips blank lines)."""
+    for line in lines:
+        yield "\n" if line.startswith(comment) else line
+
+
+def commented_first_line(path: str, comment: str = "#") -> bool:
+    """Whether the file's first line begins with `comment` (a note above the header): what
+    `coursepipe init` and `data` take as the file's comment character."""
+    try:
+        with open_text(path) as handle:
+            return next(bounded_lines(handle), "").startswith(comment)
+    except (TextFileError, UnicodeDecodeError, OSError):
+        return False  # the reader proper says what is wrong with the file
 
 
 def _rows(path: str, lines: Iterator[str], options: CsvOptions,

@@ -15,7 +15,8 @@ import yaml
 
 from components.sources.base import DataFileError
 from components.sources.columns import Column, ColumnKind, parse_scalar
-from components.sources.csv_files import CsvOptions, csv_rows
+from components.sources.csv_files import CsvOptions, commented_first_line, csv_rows
+from components.sources.dates import date_format_of
 from components.sources.tfrecords import KIND_OF_LIST, tfrecord_examples
 
 # Distinct values kept per column: enough to name a label's classes and size a vocabulary.
@@ -37,7 +38,9 @@ class ColumnProfile:
     median: float | None
     mean_absolute_deviation: float | None  # from the median: what predicting the median scores
     distinct_share: float = 0.0  # distinct values / filled cells: 1.0 when no value repeats
-    increasing: bool = False  # integers rising row after row (a row number, a sample number)
+    in_row_order: bool = False  # integers rising (or falling) row after row: a row number, a sample number
+    compact: bool = False  # integers spanning at most twice their count (1..n shuffled), not measurements
+    date_range: tuple[str, str] | None = None  # a date column's earliest and latest (stored form)
 
     @property
     def name(self) -> str:
@@ -82,13 +85,17 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         return None  # lists of varying length: not a fixed-shape column
     kind: ColumnKind = "string" if "string" in kinds else "float" if "float" in kinds else "int" if kinds else "string"
     size = next(iter(collected.sizes), 1)
-    values = [parse_scalar(kind, str(cell)) for cell in collected.cells] if size == 1 else []
+    date_format = date_format_of(str(cell) for cell in collected.cells) if kind == "string" and size == 1 else False
+    if date_format is not False:
+        kind = "date"
+    values = [parse_scalar(kind, str(cell), date_format or None) for cell in collected.cells] if size == 1 else []
     counted = Counter(values)
-    numbers = [float(v) for v in values] if kind != "string" and values else []
+    numbers = [float(v) for v in values] if kind in ("int", "float") and values else []
     median = statistics.median(numbers) if numbers else None
     deviation = statistics.fmean(abs(v - median) for v in numbers) if median is not None else None
     column = Column(name=name, kind=kind, shape=[size] if size > 1 else [],
-                    missing="keep" if collected.empty else "error")
+                    missing="keep" if collected.empty else "error", date_format=date_format or None)
+    pairs = list(zip(values, values[1:], strict=False))
     return ColumnProfile(
         column=column, rows=rows, empty=collected.empty,
         distinct=len(counted) if len(counted) <= MAX_KEPT_VALUES else MAX_KEPT_VALUES + 1,
@@ -96,7 +103,9 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         most_common_share=counted.most_common(1)[0][1] / len(values) if values else 0.0,
         median=median, mean_absolute_deviation=deviation,
         distinct_share=len(counted) / len(values) if values else 0.0,
-        increasing=kind == "int" and len(values) > 1 and all(b > a for a, b in zip(values, values[1:], strict=False)),
+        in_row_order=kind == "int" and bool(pairs) and (all(b > a for a, b in pairs) or all(b < a for a, b in pairs)),
+        compact=kind == "int" and bool(values) and max(values) - min(values) < 2 * len(values),
+        date_range=(min(values), max(values)) if kind == "date" and values else None,
     )
 
 
@@ -112,6 +121,11 @@ class ProfileNotes:
 
     markers: Counter[str] = field(default_factory=Counter)
     sampled: bool = False
+    comment: str | None = None  # the files' comment character, when their first line is a note
+
+    def options(self) -> dict[str, str]:
+        """The `data.options` (besides the columns) the files need to be read as they were here."""
+        return {"comment": self.comment} if self.comment is not None else {}
 
     def lines(self) -> list[str]:
         """What to tell the user, one line each."""
@@ -128,8 +142,10 @@ def profile_csv(files: Sequence[str], delimiter: str = ",", quotechar: str = '"'
     """Every column of the CSV files (their header's order), kinds inferred: int, float, else
     string, from at most `MAX_PROFILE_ROWS` rows; missing-value markers (`NA`, ...) are empty
     cells, counted in `notes`."""
-    options = CsvOptions(delimiter=delimiter, quotechar=quotechar)
     notes = notes if notes is not None else ProfileNotes()
+    if any(commented_first_line(path) for path in files):
+        notes.comment = "#"
+    options = CsvOptions(delimiter=delimiter, quotechar=quotechar, comment=notes.comment)
     collected: dict[str, _Collector] = {}
     names: list[str] = []
     rows = 0
@@ -178,9 +194,13 @@ def profile_tfrecords(files: Sequence[str]) -> list[ColumnProfile]:
     return _profiles(sorted(names), collected, rows)
 
 
-def declared_columns_yaml(source_id: str, path: str, profiles: Sequence[ColumnProfile]) -> str:
-    """The `data:` section declaring these columns, each with a comment on its gaps and values."""
-    lines = ["data:", f"  source: {source_id}", f"  path: {path}", "  options:", "    columns:"]
+def declared_columns_yaml(source_id: str, path: str, profiles: Sequence[ColumnProfile],
+                          options: dict[str, str] | None = None) -> str:
+    """The `data:` section declaring these columns, each with a comment on its gaps and values,
+    after the other `options` the files need (`ProfileNotes.options`)."""
+    lines = ["data:", f"  source: {source_id}", f"  path: {path}", "  options:"]
+    lines += [f"    {key}: {yaml.safe_dump(value, default_style=chr(39)).strip()}" for key, value in (options or {}).items()]
+    lines.append("    columns:")
     for profile in profiles:
         flow = yaml.safe_dump(column_declaration(profile.column), default_flow_style=True, sort_keys=False).strip()
         lines.append(f"      - {flow:<60} # {describe(profile)}")
@@ -205,7 +225,10 @@ def describe(profile: ColumnProfile) -> str:
     """`12 of 15002 empty; 7 distinct: Cash, Credit Card, ...` (a comment beside a declaration),
     on one line whatever the cells hold."""
     parts = [f"{profile.empty} of {profile.rows} empty" if profile.empty else "no empty cells"]
-    if profile.distinct > MAX_KEPT_VALUES:
+    if profile.date_range is not None:
+        written = f" written {profile.column.date_format!r}" if profile.column.date_format else ""
+        parts.append(f"dates{one_line(written)} from {profile.date_range[0]} to {profile.date_range[1]}")
+    elif profile.distinct > MAX_KEPT_VALUES:
         parts.append(f"more than {MAX_KEPT_VALUES} distinct")
     elif profile.distinct <= 8:
         parts.append(f"{profile.distinct} distinct: {', '.join(one_line(str(value)) for value in profile.values)}")

@@ -16,13 +16,14 @@ from pydantic import Field, model_validator
 
 from components.sources.base import DataFileError, Record, SourceRecords
 from components.sources.columns import Cell, Column, TableOptions, TableRows, split_records, table_source
+from components.sources.dates import parse_date
 from components.sources.safe_files import is_gzip
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 
 TFRECORD_LAYOUTS = ("Split-*/*", "*.tfrecord", "*.tfrecord.gz", "*.tfrecords", "*.gz")
 # tf.train.Feature's `kind` oneof for each declared kind, and back.
-_LIST_OF_KIND = {"float": "float_list", "int": "int64_list", "string": "bytes_list"}
-KIND_OF_LIST = {value: key for key, value in _LIST_OF_KIND.items()}
+_LIST_OF_KIND = {"float": "float_list", "int": "int64_list", "string": "bytes_list", "date": "bytes_list"}
+KIND_OF_LIST = {"float_list": "float", "int64_list": "int", "bytes_list": "string"}
 _SPLIT_DIRS = {"Split-train": TRAIN_SPLIT, "Split-eval": EVAL_SPLIT}
 
 
@@ -106,11 +107,13 @@ def example_cells(example: Any, columns: Sequence[Column], where: str) -> dict[s
             raise DataFileError(f"{where}: feature {column.name!r} is stored as {KIND_OF_LIST[stored]} "
                                 f"({stored}); the columns declare {column.kind}")
         values = list(getattr(feature, stored).value)
-        if column.kind == "string":
+        if column.kind in ("string", "date"):
             try:
                 values = [value.decode("utf-8") for value in values]
             except UnicodeDecodeError:
                 raise DataFileError(f"{where}: feature {column.name!r} expected UTF-8 text") from None
+        if column.kind == "date":
+            values = [_date(value, column, where) for value in values]
         if column.kind == "float" and not all(math.isfinite(value) for value in values):
             raise DataFileError(f"{where}: feature {column.name!r} holds {values if column.shape else values[0]}; "
                                 "expected finite numbers (NaN and infinity make every loss NaN)")
@@ -119,6 +122,13 @@ def example_cells(example: Any, columns: Sequence[Column], where: str) -> dict[s
                                 f"(shape {column.shape or 'scalar'}), got {len(values)}")
         cells[column.name] = values if column.shape else values[0]
     return cells
+
+
+def _date(text: str, column: Column, where: str) -> str:
+    try:
+        return parse_date(text, column.date_format)
+    except ValueError as error:
+        raise DataFileError(f"{where}: feature {column.name!r} holds {text[:80]!r}; {error}") from None
 
 
 def read_tfrecords(files: Sequence[str], options: TfRecordOptions) -> SourceRecords:

@@ -29,8 +29,9 @@ from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 from components.example_encoding import EncodingError, encode_example
 from components.example_gen import inferred_feature_set
 from components.sources import DataFileError, DataSource, MissingDataError, locate
-from components.sources.csv_files import DEFAULT_MISSING_MARKERS
-from components.sources.safe_files import is_gzip, open_text
+from components.sources.columns import Column, parse_cell
+from components.sources.csv_files import DEFAULT_MISSING_MARKERS, uncommented
+from components.sources.safe_files import TextFileError, bounded_lines, is_gzip, open_text
 
 TFRECORD_PATTERNS = ("*.tfrecord", "*.tfrecords", "*.tfrecord.gz", "*.tfrecords.gz", "data_tfrecord-*")
 
@@ -203,6 +204,17 @@ def _markers(options: Any, column: str) -> frozenset[str]:
     return frozenset(DEFAULT_MISSING_MARKERS)
 
 
+def _date_columns(options: Any) -> dict[str, Column]:
+    """The columns a table source declares `kind: date`: a serving CSV's dates are read as the
+    source reads them (`components.sources.dates`), so the model sees the form it was trained on."""
+    return {column.name: column for column in getattr(options, "columns", []) if column.kind == "date"}
+
+
+def _stored_dates(cells: list[str], column: Column, name: str, lines: list[int]) -> list[str]:
+    """A date column's cells in their stored form; DataFileError naming `file:line` and the column."""
+    return [str(parse_cell(column, cell, " ", f"{name}:{line}")) for cell, line in zip(cells, lines, strict=True)]
+
+
 def _load_csv(files: list[str], path: str, known: schema_pb2.Schema | None, keep: tuple[str, ...] = (),
               options: Any = None, types_from: schema_pb2.Schema | None = None) -> LoadedData:
     """Raw feature columns, typed as `types_from` says where it can. Columns `known` (a schema)
@@ -216,9 +228,14 @@ def _load_csv(files: list[str], path: str, known: schema_pb2.Schema | None, keep
     for name in files:
         try:
             with open_text(name) as handle:
-                reader = csv.reader(handle, delimiter=delimiter)
-                header = [column.strip() for column in next(reader, [])]
-                rows = list(reader)
+                lines = bounded_lines(handle)
+                if getattr(options, "comment", None):
+                    lines = uncommented(lines, options.comment)
+                reader = csv.reader(lines, delimiter=delimiter)
+                header = [column.strip() for column in next((row for row in reader if row), [])]
+                numbered = [(reader.line_num, row) for row in reader if row]
+        except TextFileError as error:
+            raise DataFileError(f"{name}:{error.line}: {error}") from None
         except UnicodeDecodeError as error:
             raise DataFileError(f"{name}: byte {error.start} is not UTF-8 text; expected a UTF-8 CSV") from None
         if not header:
@@ -226,14 +243,18 @@ def _load_csv(files: list[str], path: str, known: schema_pb2.Schema | None, keep
         missing = [column for column in keep if column not in header]
         if missing:
             raise DataFileError(f"--keep: {name}: no column {missing[0]!r} in the header {header}")
-        for number, row in enumerate(rows, start=2):
+        for number, row in numbered:
             if len(row) != len(header):
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
+        rows = [row for _, row in numbered]
+        dates = _date_columns(options)
         read = [i for i, column in enumerate(header) if read_only is None or column in read_only]
         columns = {}
         for i in read:
             markers = _markers(options, header[i])
             cells = ["" if row[i].strip() in markers else row[i] for row in rows]
+            if header[i] in dates:
+                cells = _stored_dates(cells, dates[header[i]], name, [number for number, _ in numbered])
             columns[header[i]] = _parse_column(cells, types.get(header[i]))
         for index, row in enumerate(rows):
             # An empty cell is a missing value: the feature is left out of that example.

@@ -72,7 +72,7 @@ def _print_declarations(source: DataSource, path: str | None) -> None:
     files = locate(source, path, "--data-dir").newest_files()
     notes = ProfileNotes()
     profiles = profile_files(source.id, files, notes)
-    print(declared_columns_yaml(source.id, os.path.abspath(path), profiles), end="")
+    print(declared_columns_yaml(source.id, os.path.abspath(path), profiles, notes.options()), end="")
     for note in notes.lines():
         print(f"# {note}")
 

@@ -59,6 +59,13 @@ def print_run_json(spec: PipelineSpec, summary: RunSummary, seconds: float, run_
                       **summary_json(summary)}, indent=2))
 
 
+def _past_bound(side: str, bound: float, margin: float) -> str:
+    """`lower bound 0.661, +0.3133 above it` (a margin past the bar), or `..., 0.0400 short of it`."""
+    if margin < 0:
+        return f"{side} bound {bound}, {-margin:.4f} short of it"
+    return f"{side} bound {bound}, {margin:+.4f} {'above' if side == 'lower' else 'below'} it"
+
+
 def _values(values: Mapping[str, Any]) -> str:
     return ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
                      for name, value in sorted(values.items()))
@@ -81,8 +88,8 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
         value_now = summary.metrics[metric]
         lower, upper = spec.evaluation.lower_bound, spec.evaluation.upper_bound
         # How far past its bar the model is, so that a model that barely beats it is visible.
-        bounds = [*([f"lower bound {lower}, {value_now - lower:+.4f} above it"] if lower is not None else []),
-                  *([f"upper bound {upper}, {upper - value_now:+.4f} below it"] if upper is not None else [])]
+        bounds = [*([_past_bound("lower", lower, value_now - lower)] if lower is not None else []),
+                  *([_past_bound("upper", upper, upper - value_now)] if upper is not None else [])]
         change = summary.metric_changes.get(metric)
         if change is not None:
             bounds.append(f"change vs baseline {change:+.4f}")

@@ -287,6 +287,14 @@ def test_a_table_spec_loads_and_its_model_input_counts_one_hot_widths():
      "transform.features.fare: 'fare' may be missing (missing: keep); expected a fill value"),
     (lambda s: s["data"]["options"].update(label="nope"),
      "data.options: label: 'nope' is not declared in columns"),
+    (lambda s: s["transform"]["features"].update(width={"kind": "date"}),
+     "transform.features.width: kind date reads a date column; 'width' is declared kind float"),
+    (lambda s: s["data"]["options"]["columns"].__setitem__(0, {"name": "width", "kind": "date"}),
+     "transform.features.width: 'width' holds dates; expected kind date, got zscore"),
+    (lambda s: s["data"]["options"]["columns"].__setitem__(0, {"name": "width", "date_format": "%d/%m/%Y"}),
+     "data.options.columns.0: date_format: only for kind date; column 'width' is float"),
+    (lambda s: s["transform"]["features"].update(width={"kind": "date", "parts": ["year", "year"]}),
+     "transform.features.width: parts: year listed twice; expected each part once"),
 ])
 def test_table_mistakes_name_the_field(change, expected):
     bad = yaml.safe_load(yaml.safe_dump(TABLE))

@@ -110,7 +110,7 @@ def test_na_cells_are_missing_values_and_numeric_columns_stay_numeric(tmp_path):
         assert spec["transform"]["features"][name]["kind"] == "zscore"
     assert "NA" not in str(spec["transform"]["features"].get("sex", {}))  # no vocabulary entry for the marker
     assert "rowid" not in spec["transform"]["features"]
-    assert "left out of the model's inputs: rowid (an identifier: numbers rising row by row)" in output
+    assert "left out of the model's inputs: rowid (an identifier: numbers rising or falling row by row)" in output
     steps = spec["training"]["epochs"] * math.ceil(240 * 0.8 / spec["training"]["batch_size"])
     assert 3000 <= steps < 3000 + math.ceil(240 * 0.8 / spec["training"]["batch_size"])  # about 3,000 steps
     code, output = _cli("data", "csv", "--data-dir", str(data))  # the declarations to paste
