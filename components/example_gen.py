@@ -33,6 +33,7 @@ from tfx.utils import proto_utils
 from components.example_encoding import EncodingError, encode_example
 from components.sources import DataLocation, DataSource, Record, get_source
 from components.sources.base import DataFileError, files_inside
+from components.sources.columns import TableOptions
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, SplitConfig, apply_split
 from modules.features import Feature, FeatureSet
 
@@ -73,13 +74,16 @@ def to_example(record: Record, features: FeatureSet | None = None) -> tf.train.E
 def read_source_splits(
     source: DataSource, files: list[str], options: Any, split: SplitConfig
 ) -> dict[str, list[bytes]]:
-    """Reads, checks, splits and serializes every record of `source` (no Beam, no TFX)."""
+    """Reads, checks, splits and serializes every record of `source` (no Beam, no TFX); a user's
+    table must also hold the examples its `min_examples` asks for."""
     records = source.read(files, options)
     try:
         splits = apply_split(split, records)
     except ValueError as error:
         raise DataFileError(f"{source.id}: {error}") from None
     features = source.features(options)
+    if isinstance(options, TableOptions):
+        options.check_split_sizes(splits)
     serialized = {}
     for name, rows in splits.items():
         if not rows:

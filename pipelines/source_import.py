@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from components.sources import DataLocation, DataSource, get_source, locate
+from components.sources.columns import MinimumExamples, TableOptions
 from components.splits import SplitConfig
 from modules.features import FeatureSet
 from pipelines.names import EXAMPLE_GEN_ID
@@ -72,6 +73,8 @@ def run_example_gen(
     returns the metadata path."""
     source = get_source(source_id)
     parsed_options = source.parse_options(options)
+    if isinstance(parsed_options, TableOptions):  # an import to look at, not a training set: no minimum
+        parsed_options = parsed_options.model_copy(update={"min_examples": MinimumExamples(per_split=0, per_class=0)})
     location = data_location(source, path, "--data-dir", output_dir)  # missing files: before TFX loads
     from tfx.orchestration import metadata
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner

@@ -20,6 +20,7 @@ import yaml
 
 from components.sources import get_source, locate
 from components.sources.base import DataFileError, MissingDataError
+from components.sources.columns import DEFAULT_EVAL_FRACTION, MinimumExamples
 from components.sources.profiles import (
     ColumnProfile,
     ProfileNotes,
@@ -121,7 +122,7 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
     width = sum(output_width(transform, 1) for transform in parsed.values())
     rows = target.rows - target.empty
     batch_size = 64 if rows >= 2000 else 32
-    steps_per_epoch = max(1, math.ceil(rows * 0.8 / batch_size))
+    steps_per_epoch = max(1, math.ceil(rows * (1 - DEFAULT_EVAL_FRACTION) / batch_size))
     epochs = min(MAX_EPOCHS, max(5, math.ceil(TARGET_STEPS / steps_per_epoch)))
     first = min(128, max(16, 2 ** math.ceil(math.log2(max(width, 1)))))
     hparams: dict[str, Any] = {"input_shape": [width], "hidden": [first, first // 2], "dropout": 0.1, "seed": 42}
@@ -152,7 +153,24 @@ def initial_spec(pipeline_id: str, data_path: str, label: str, task: Task | None
         "evaluation": evaluation,
     }
     return InitialSpec(spec, left_out, tuple(profiles), f"{evaluation['metric']} must beat {gate} in the data",
-                       tuple(notes.lines()))
+                       (*notes.lines(), *_size_warnings(target, task)))
+
+
+def _size_warnings(target: ColumnProfile, task: Task) -> list[str]:
+    """What a run will refuse for lack of examples (`TableOptions.min_examples`), said up front."""
+    minimum = MinimumExamples()
+    rows = target.rows - target.empty
+    said = []
+    if rows * DEFAULT_EVAL_FRACTION < minimum.per_split:
+        eval_rows = math.floor(rows * DEFAULT_EVAL_FRACTION)
+        said.append(f"warning: {rows} labelled rows give about {eval_rows} eval examples; a run "
+                    f"refuses a split under {minimum.per_split} (data.options.min_examples)")
+    if task == "classification" and target.values:
+        rare = [str(value) for value, count in target.counts if count * (1 - DEFAULT_EVAL_FRACTION) < minimum.per_class]
+        if rare:
+            said.append(f"warning: class(es) {', '.join(one_line(name) for name in rare[:5])} have too few rows for "
+                        f"{minimum.per_class} training examples each; a run refuses that (data.options.min_examples)")
+    return said
 
 
 def _task_of(target: ColumnProfile) -> Task:

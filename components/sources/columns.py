@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 import operator
+from collections import Counter
 from typing import Any, Callable, Literal, Mapping, Sequence
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from components.sources.base import DataFileError, DataSource, Record, SourceRecords
 from components.sources.dates import ISO_DESCRIPTION, parse_date
@@ -30,6 +31,9 @@ STORED_KIND: dict[str, Literal["float", "int", "text"]] = {"float": "float", "in
                                                            "date": "text"}
 # Values of a split column, and the split each names.
 SPLIT_NAMES = {"train": TRAIN_SPLIT, "eval": EVAL_SPLIT, "test": EVAL_SPLIT, "validation": EVAL_SPLIT}
+
+# A table's share of rows in the eval split unless the spec's data.split says otherwise.
+DEFAULT_EVAL_FRACTION = 0.2
 
 Cell = float | int | str | list[float] | list[int] | list[str] | None
 
@@ -130,6 +134,15 @@ def _operand(side: Operand, values: Mapping[str, Any]) -> float:
     return float(side)
 
 
+class MinimumExamples(StrictModel):
+    """How few examples a run of a user's table refuses: a model scored on one eval example, or
+    trained on one example of a class, can score 1.0 and be blessed while it has learned nothing.
+    0 turns a minimum off."""
+
+    per_split: NonNegativeInt = Field(10, description="each split (train, eval) holds at least this many examples")
+    per_class: NonNegativeInt = Field(3, description="each class at least this many examples in the train split")
+
+
 class TableOptions(StrictModel):
     """`data.options` of a table source: its columns, its label, how splits are marked."""
 
@@ -147,6 +160,11 @@ class TableOptions(StrictModel):
     num_classes: int | None = Field(None, ge=2, description="an integer label's number of classes (ids 0..n-1)")
     split_column: str | None = Field(
         None, description="a column whose value (train / eval / test / validation) puts the row in that split"
+    )
+    min_examples: MinimumExamples = Field(
+        default_factory=MinimumExamples,
+        description="the fewest examples per split and per class a run accepts ({per_split: 10, per_class: 3}; "
+        "0 turns one off)",
     )
 
     @model_validator(mode="after")
@@ -192,6 +210,29 @@ class TableOptions(StrictModel):
         if self.split_column is not None and self.split_column not in declared:
             raise ValueError(f"split_column: {self.split_column!r} is not declared in columns")
         return self
+
+    def check_split_sizes(self, splits: Mapping[str, Sequence[Record]]) -> None:
+        """DataFileError when a split or a class of the train split holds fewer examples than
+        `min_examples` asks: said of the data, before anything is written or trained."""
+        sizes = ", ".join(f"{len(rows)} {name}" for name, rows in splits.items())
+        for name, rows in splits.items():
+            if len(rows) < self.min_examples.per_split:
+                raise DataFileError(
+                    f"data.options.min_examples.per_split: the {name} split holds {len(rows)} example(s) ({sizes}); "
+                    f"expected at least {self.min_examples.per_split}: a model measured on so few can score "
+                    "anything (more rows, or lower the minimum)")
+        features = self.feature_set()
+        train = splits.get(TRAIN_SPLIT, ())
+        if features.num_classes is None or not train:
+            return
+        counts = Counter(row[features.label] for row in train)
+        names = features.class_names or tuple(str(index) for index in range(features.num_classes))
+        for index, name in enumerate(names):
+            if counts[index] < self.min_examples.per_class:
+                raise DataFileError(
+                    f"data.options.min_examples.per_class: class {name!r} has {counts[index]} example(s) in the "
+                    f"{TRAIN_SPLIT} split ({sizes}); expected at least {self.min_examples.per_class} of each class "
+                    "to learn it from (more rows of it, or lower the minimum)")
 
     def model_inputs(self) -> list[str]:
         """The columns a trained model reads: declared, not `feature: false`, not the label nor
@@ -240,7 +281,7 @@ def table_source(source_id: str, description: str, read: Callable[[Sequence[str]
         description=description,
         features=lambda options: options.feature_set(),
         read=read,
-        default_split=ShuffleSplit(eval_fraction=0.2, seed=42),
+        default_split=ShuffleSplit(eval_fraction=DEFAULT_EVAL_FRACTION, seed=42),
         can_give_split=True,
         layouts=layouts,
         how_to_get=f"Name your {files} or its directory with data.path or --data-dir.",

@@ -41,6 +41,7 @@ class ColumnProfile:
     in_row_order: bool = False  # integers rising (or falling) row after row: a row number, a sample number
     compact: bool = False  # integers spanning at most twice their count (1..n shuffled), not measurements
     date_range: tuple[str, str] | None = None  # a date column's earliest and latest (stored form)
+    counts: tuple[tuple[Any, int], ...] = ()  # (value, cells) for each of `values`
 
     @property
     def name(self) -> str:
@@ -100,6 +101,7 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         column=column, rows=rows, empty=collected.empty,
         distinct=len(counted) if len(counted) <= MAX_KEPT_VALUES else MAX_KEPT_VALUES + 1,
         values=tuple(sorted(counted)) if len(counted) <= MAX_KEPT_VALUES else (),
+        counts=tuple(sorted(counted.items())) if len(counted) <= MAX_KEPT_VALUES else (),
         most_common_share=counted.most_common(1)[0][1] / len(values) if values else 0.0,
         median=median, mean_absolute_deviation=deviation,
         distinct_share=len(counted) / len(values) if values else 0.0,

@@ -59,7 +59,7 @@ def print_run_json(spec: PipelineSpec, summary: RunSummary, seconds: float, run_
                       **summary_json(summary)}, indent=2))
 
 
-def _past_bound(side: str, bound: float, margin: float) -> str:
+def bound_margin(side: str, bound: float, margin: float) -> str:
     """`lower bound 0.661, +0.3133 above it` (a margin past the bar), or `..., 0.0400 short of it`."""
     if margin < 0:
         return f"{side} bound {bound}, {-margin:.4f} short of it"
@@ -88,8 +88,8 @@ def print_run_summary(spec: PipelineSpec, summary: RunSummary, seconds: float, r
         value_now = summary.metrics[metric]
         lower, upper = spec.evaluation.lower_bound, spec.evaluation.upper_bound
         # How far past its bar the model is, so that a model that barely beats it is visible.
-        bounds = [*([_past_bound("lower", lower, value_now - lower)] if lower is not None else []),
-                  *([_past_bound("upper", upper, upper - value_now)] if upper is not None else [])]
+        bounds = [*([bound_margin("lower", lower, value_now - lower)] if lower is not None else []),
+                  *([bound_margin("upper", upper, upper - value_now)] if upper is not None else [])]
         change = summary.metric_changes.get(metric)
         if change is not None:
             bounds.append(f"change vs baseline {change:+.4f}")
