@@ -47,6 +47,7 @@ bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.beam_scaling scaling
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.taxi_vs_tfx
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.gan_digit_score
+	PYTHONWARNINGS=ignore $(PY) -m benchmarks.wide_table
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache

@@ -83,7 +83,8 @@ def read_source_splits(
         raise DataFileError(f"{source.id}: {error}") from None
     features = source.features(options)
     if isinstance(options, TableOptions):
-        options.check_split_sizes(splits)
+        for warning in options.check_split_sizes(splits):
+            logger.warning("warning: %s", warning)
     serialized = {}
     for name, rows in splits.items():
         if not rows:

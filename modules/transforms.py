@@ -40,7 +40,7 @@ def _dense(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor) -> tf.Tensor:
     return x
 
 
-def _filled(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, fill: float | int | str | None) -> tf.Tensor:
+def filled(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, fill: float | int | str | None) -> tf.Tensor:
     """A scalar feature that some examples lack (a sparse `[batch, 0 or 1]`) as `[batch, 1]`, the
     missing ones set to `fill`: TFX's taxi example's `_fill_in_missing`. Dense features pass as they are."""
     if fill is None or not isinstance(x, tf.SparseTensor):
@@ -65,11 +65,11 @@ def decode_stored(x: tf.Tensor | tf.SparseTensor | tf.RaggedTensor, feature: Fea
 
 
 def _zscore(x: tf.Tensor, t: ZScore) -> tf.Tensor:
-    return tft.scale_to_z_score(tf.cast(_filled(x, t.fill), tf.float32))
+    return tft.scale_to_z_score(tf.cast(filled(x, t.fill), tf.float32))
 
 
 def _scale_to_0_1(x: tf.Tensor, t: ScaleTo01) -> tf.Tensor:
-    return tft.scale_to_0_1(tf.cast(_filled(x, t.fill), tf.float32))
+    return tft.scale_to_0_1(tf.cast(filled(x, t.fill), tf.float32))
 
 
 def _divide(x: tf.Tensor, t: Divide) -> tf.Tensor:
@@ -91,7 +91,7 @@ def _ids(x: tf.Tensor, _: Ids) -> tf.Tensor:
 
 
 def _identity(x: tf.Tensor, t: Identity) -> tf.Tensor:
-    return tf.cast(_filled(x, t.fill), tf.float32)
+    return tf.cast(filled(x, t.fill), tf.float32)
 
 
 def _one_hot_or_ids(ids: tf.Tensor, output: str, depth: int) -> tf.Tensor:
@@ -101,14 +101,14 @@ def _one_hot_or_ids(ids: tf.Tensor, output: str, depth: int) -> tf.Tensor:
 
 def _categorical(x: tf.Tensor, t: Categorical) -> tf.Tensor:
     """Vocabulary over the training split (Transform analyzes train only); unseen values -> OOV ids."""
-    values = tf.reshape(_filled(x, t.fill), [-1])
+    values = tf.reshape(filled(x, t.fill), [-1])
     ids = tft.compute_and_apply_vocabulary(values, top_k=t.top_k, num_oov_buckets=t.oov_buckets)
     return _one_hot_or_ids(ids, t.output, t.depth)
 
 
 def _bucketize(x: tf.Tensor, t: Bucketize) -> tf.Tensor:
     """Quantile boundaries over the training split; a value's bucket id in [0, num_buckets)."""
-    values = tf.reshape(tf.cast(_filled(x, t.fill), tf.float32), [-1])
+    values = tf.reshape(tf.cast(filled(x, t.fill), tf.float32), [-1])
     return _one_hot_or_ids(tft.bucketize(values, t.num_buckets), t.output, t.num_buckets)
 
 
@@ -193,7 +193,7 @@ def date_parts(stored: tf.Tensor) -> dict[str, tf.Tensor]:
 
 
 def _date(x: tf.Tensor, t: Date) -> tf.Tensor:
-    parts = date_parts(tf.reshape(_filled(x, t.fill), [-1]))
+    parts = date_parts(tf.reshape(filled(x, t.fill), [-1]))
     columns = []
     for part in t.parts:
         if part == "year":

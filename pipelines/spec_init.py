@@ -169,7 +169,8 @@ def _size_warnings(target: ColumnProfile, task: Task) -> list[str]:
         rare = [str(value) for value, count in target.counts if count * (1 - DEFAULT_EVAL_FRACTION) < minimum.per_class]
         if rare:
             said.append(f"warning: class(es) {', '.join(one_line(name) for name in rare[:5])} have too few rows for "
-                        f"{minimum.per_class} training examples each; a run refuses that (data.options.min_examples)")
+                        f"{minimum.per_class} training examples each: the model will barely predict them "
+                        "(data.options.min_examples)")
     return said
 
 

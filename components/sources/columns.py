@@ -135,12 +135,16 @@ def _operand(side: Operand, values: Mapping[str, Any]) -> float:
 
 
 class MinimumExamples(StrictModel):
-    """How few examples a run of a user's table refuses: a model scored on one eval example, or
-    trained on one example of a class, can score 1.0 and be blessed while it has learned nothing.
-    0 turns a minimum off."""
+    """How few examples a run of a user's table accepts: a model scored on one eval example can
+    score 1.0 and be blessed while it has learned nothing. 0 turns a minimum off."""
 
-    per_split: NonNegativeInt = Field(10, description="each split (train, eval) holds at least this many examples")
+    per_split: NonNegativeInt = Field(10, description="each split (train, eval) holds at least this many examples; "
+                                      "fewer is refused")
     per_class: NonNegativeInt = Field(3, description="each class at least this many examples in the train split")
+    rare_class: Literal["warn", "refuse"] = Field(
+        "warn", description="what a class under per_class does: a warning (a rare class among thousands of rows "
+        "leaves the gate meaningful) or a refusal"
+    )
 
 
 class TableOptions(StrictModel):
@@ -211,9 +215,10 @@ class TableOptions(StrictModel):
             raise ValueError(f"split_column: {self.split_column!r} is not declared in columns")
         return self
 
-    def check_split_sizes(self, splits: Mapping[str, Sequence[Record]]) -> None:
-        """DataFileError when a split or a class of the train split holds fewer examples than
-        `min_examples` asks: said of the data, before anything is written or trained."""
+    def check_split_sizes(self, splits: Mapping[str, Sequence[Record]]) -> list[str]:
+        """DataFileError when a split holds fewer examples than `min_examples` asks (or a class of
+        the train split does, with `rare_class: refuse`): said of the data, before anything is
+        written or trained. Returns the warnings, one a rare class."""
         sizes = ", ".join(f"{len(rows)} {name}" for name, rows in splits.items())
         for name, rows in splits.items():
             if len(rows) < self.min_examples.per_split:
@@ -224,15 +229,16 @@ class TableOptions(StrictModel):
         features = self.feature_set()
         train = splits.get(TRAIN_SPLIT, ())
         if features.num_classes is None or not train:
-            return
+            return []
         counts = Counter(row[features.label] for row in train)
         names = features.class_names or tuple(str(index) for index in range(features.num_classes))
-        for index, name in enumerate(names):
-            if counts[index] < self.min_examples.per_class:
-                raise DataFileError(
-                    f"data.options.min_examples.per_class: class {name!r} has {counts[index]} example(s) in the "
-                    f"{TRAIN_SPLIT} split ({sizes}); expected at least {self.min_examples.per_class} of each class "
-                    "to learn it from (more rows of it, or lower the minimum)")
+        rare = [f"data.options.min_examples.per_class: class {name!r} has {counts[index]} example(s) in the "
+                f"{TRAIN_SPLIT} split ({sizes}); expected at least {self.min_examples.per_class} of each class to "
+                "learn it from: the model will barely predict it"
+                for index, name in enumerate(names) if counts[index] < self.min_examples.per_class]
+        if rare and self.min_examples.rare_class == "refuse":
+            raise DataFileError(f"{rare[0]} (rare_class: refuse)")
+        return rare
 
     def model_inputs(self) -> list[str]:
         """The columns a trained model reads: declared, not `feature: false`, not the label nor

@@ -232,3 +232,29 @@ def test_fill_completes_missing_numbers_before_zscore_and_bucketize():
     buckets = [int(np.ravel(row[transformed_name("hour")])[0]) for row in result.rows]
     assert buckets[0] == buckets[1] < buckets[2] == buckets[3]
 
+
+
+def test_scalar_numbers_are_scaled_through_one_analyzer_per_kind_with_each_feature_s_own_statistics(monkeypatch):
+    """Wide tables: one `scale_to_z_score` for all z-scored scalars, not one per column (300
+    columns took 79 s of Transform that way, `python -m benchmarks.wide_table`), with the same
+    mean and deviation per feature, a filled gap included."""
+    import tensorflow_transform as tft
+
+    from modules import preprocessing
+
+    calls: list[str] = []
+    original = tft.scale_to_z_score
+
+    def counted(x, *args, **kwargs):
+        calls.append(x.name)
+        return original(x, *args, **kwargs)
+
+    monkeypatch.setattr(tft, "scale_to_z_score", counted)
+    monkeypatch.setitem(preprocessing._JOINT_SCALINGS, preprocessing.ZScore, counted)
+    result = _taxi_run({"fare": {"kind": "zscore", "fill": 20.0}, "hour": "zscore"})
+    assert calls and set(calls) == {"zscore_together/concat:0"}, calls  # one call per trace (TFT traces a few times)
+    fares = np.array([np.ravel(row[transformed_name("fare")])[0] for row in result.rows])
+    hours = np.array([np.ravel(row[transformed_name("hour")])[0] for row in result.rows])
+    for got, raw in ((fares, [10.0, 20.0, 30.0, 20.0]), (hours, [7, 7, 19, 19])):
+        np.testing.assert_allclose(got, (np.array(raw) - np.mean(raw)) / np.std(raw), rtol=1e-5)
+    assert result.feature_spec[transformed_name("fare")].shape == [1]

@@ -2,6 +2,7 @@
 written, and says which minimum to lower; `init` warns up front."""
 from __future__ import annotations
 
+import re
 from contextlib import redirect_stderr, redirect_stdout
 from io import StringIO
 
@@ -43,7 +44,8 @@ def test_three_rows_are_refused_by_init_s_spec_run_before_anything_is_written(tm
     code, output = _cli("init", "tiny", "--data", data, "--label", "label", "--to", str(spec_file))
     assert code == 0, output
     assert "warning: 3 labelled rows give about 0 eval examples; a run refuses a split under 10" in output
-    assert "warning: class(es) a, b have too few rows for 3 training examples each" in output
+    assert "warning: class(es) a, b have too few rows for 3 training examples each: the model will barely " \
+           "predict them" in output
     code, output = _cli("run", "--spec", str(spec_file), "--output", str(tmp_path / "run"))
     assert code == 2, output
     assert "data.options.min_examples.per_split: the train split holds 2 example(s) (2 train, 1 eval); " \
@@ -52,11 +54,17 @@ def test_three_rows_are_refused_by_init_s_spec_run_before_anything_is_written(tm
     assert not (tmp_path / "run" / "serving").exists()
 
 
-def test_a_rare_class_is_refused_naming_it(tmp_path):
+def test_a_rare_class_is_a_warning_or_refused_naming_it(tmp_path, caplog):
+    """A class with two rows among thousands leaves the overall gate meaningful (the taxi data's
+    `Pcard`): a warning by default; `rare_class: refuse` makes it an error."""
     path = _table(tmp_path, ["a"] * 58 + ["b"] * 2)
-    with pytest.raises(DataFileError, match=r"min_examples.per_class: class 'b' has [0-2] example\(s\) in the train "
-                                             r"split \(48 train, 12 eval\); expected at least 3"):
+    expected = r"min_examples.per_class: class 'b' has [0-2] example\(s\) in the train split \(48 train, 12 eval\); " \
+               r"expected at least 3"
+    with caplog.at_level("WARNING", logger="components.example_gen"):
         _splits(path)
+    assert any(re.search(expected, record.getMessage()) for record in caplog.records), caplog.text
+    with pytest.raises(DataFileError, match=expected + r".*\(rare_class: refuse\)"):
+        _splits(path, rare_class="refuse")
 
 
 def test_the_minimums_are_the_user_s_to_lower(tmp_path):
