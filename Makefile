@@ -30,7 +30,7 @@ test-slow: lint
 test-all: lint
 	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
-# Benchmarks print markdown tables (see README, "Benchmarks"); they never run in the tests.
+# Benchmarks print markdown tables (figures in docs/benchmarks.md); they never run in the tests.
 bench: install
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.performance_goals
 	PYTHONWARNINGS=ignore $(PY) -m benchmarks.example_encoding

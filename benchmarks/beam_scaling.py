@@ -50,9 +50,9 @@ def worker(spec_id: str, data_dir: str, output: str, beam_args: list[str]) -> di
 
     from components.sources import get_source, locate
     from pipelines.factory import PipelinePlacement, create_pipeline
-    from pipelines.progress import component_progress
-    from pipelines.run_layout import RunLayout
-    from pipelines.spec import load_spec
+    from pipelines.runs.layout import RunLayout
+    from pipelines.runs.progress import component_progress
+    from pipelines.spec.pipeline_spec import load_spec
 
     spec = load_spec(spec_id)
     layout = RunLayout(output)

@@ -65,7 +65,7 @@ def write_synthetic_cifar(directory: str, train_images: int, test_images: int) -
 
 
 def _spec(model: str, epochs: int, seed: int):
-    from pipelines.spec import PipelineSpec, load_spec
+    from pipelines.spec.pipeline_spec import PipelineSpec, load_spec
 
     data = load_spec(model).model_dump(mode="json")
     data["training"].update(epochs=epochs, seed=seed)
@@ -77,8 +77,8 @@ def pipeline_worker(model: str, data_dir: str, root: str, epochs: int, seed: int
     """One `run_local` of the spec; the Trainer's own throughput figures."""
     from components.sources import get_source, locate
     from modules.trainer import TRAINING_STATS_FILE
-    from pipelines.runners.local import run_local
-    from pipelines.summary import latest_run_summary
+    from pipelines.runs.local_runner import run_local
+    from pipelines.runs.summary import latest_run_summary
 
     spec = _spec(model, epochs, seed)
     layout = run_local(spec, root, data=locate(get_source(spec.data.source), os.path.join(data_dir, spec.data.source)))

@@ -37,7 +37,7 @@ def worker(variant: str, spec_id: str) -> dict[str, float]:
 
     from modules.fitting import compile_model
     from modules.registry import build_model, model_input_shape  # applies the rule
-    from pipelines.spec import load_spec
+    from pipelines.spec.pipeline_spec import load_spec
 
     if variant == "converted":
         convert_again(KERAS_PACKAGE)

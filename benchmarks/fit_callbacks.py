@@ -34,7 +34,7 @@ from benchmarks.logs import configure_logging
 from modules.fitting import FitTime, ThroughputMeter, compile_model, epochs_of, timed
 from modules.registry import build_model
 from modules.trainer import batches_of
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 
 logger = logging.getLogger("benchmarks.fit_callbacks")
 TRAIN, EVAL = 60_000, 10_000

@@ -26,7 +26,7 @@ from benchmarks.example_encoding import synthetic_mnist
 from benchmarks.logs import configure_logging
 from components.example_gen import read_source_splits
 from components.sources import get_source
-from pipelines.source_import import run_example_gen
+from pipelines.data.source_import import run_example_gen
 
 logger = logging.getLogger("benchmarks.import_throughput")
 

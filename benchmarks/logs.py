@@ -1,7 +1,7 @@
 """What a benchmark prints: its own lines (progress per repeat, the tables) and anyone's errors.
 
 Benchmarks that run pipelines in their own process get TFX's, absl's, TF's and Beam's INFO records
-too, and TFX raises absl's verbosity while a pipeline runs (so does `pipelines.progress`, to read
+too, and TFX raises absl's verbosity while a pipeline runs (so does `pipelines.runs.progress`, to read
 the runner's records), which undoes any logger level set beforehand: one in-process MNIST run
 printed about 5,000 lines of TFX's deployment config and executor properties between the rows of
 `make bench`. A filter on the handler, set up as the CLI sets up its own, keeps them out whatever the levels.

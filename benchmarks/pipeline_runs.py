@@ -58,7 +58,7 @@ def worker(variant: str, argv: list[str]) -> int:
         convert_again(TRANSFORM_PACKAGE)
     if variant == "before-goal-3":
         from modules import fitting
-        from pipelines.runners import local
+        from pipelines.runs import local
 
         build = local.create_pipeline
 
@@ -124,7 +124,7 @@ def launcher_floor(spec_id: str, work: str) -> str:
     from tfx.orchestration.local import runner_utils
 
     from pipelines.factory import PipelinePlacement, create_pipeline
-    from pipelines.spec import load_spec
+    from pipelines.spec.pipeline_spec import load_spec
 
     placement = PipelinePlacement(pipeline_root=os.path.join(work, "floor-root"), serving_dir=os.path.join(work, "floor-serving"),
                                   custom_resolvers=True)
@@ -161,7 +161,7 @@ def first_epoch(summary: dict) -> tuple[float, float]:
 def spec_files(spec_id: str, directory: str, changed_hparam: str | None = "l2") -> tuple[str, str | None]:
     """The shipped spec, and a copy whose only change is the model's `changed_hparam` (none
     without one)."""
-    from pipelines.spec import PipelineSpec, load_spec
+    from pipelines.spec.pipeline_spec import PipelineSpec, load_spec
 
     spec = load_spec(spec_id)
     variants = [("spec", spec)]

@@ -37,9 +37,9 @@ from benchmarks.logs import configure_logging
 from components.sources import get_source, locate
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, apply_split
 from modules.fitting import FitTime, compile_model, timed
-from pipelines.runners.local import run_local
-from pipelines.spec import PipelineSpec, load_spec
-from pipelines.summary import latest_run_summary
+from pipelines.runs.local_runner import run_local
+from pipelines.runs.summary import latest_run_summary
+from pipelines.spec.pipeline_spec import PipelineSpec, load_spec
 
 logger = logging.getLogger("benchmarks.pipeline_vs_keras")
 
@@ -215,7 +215,7 @@ def pipeline(spec: PipelineSpec, work_dir: str) -> tuple[float, FitTime, float, 
     """(metric, Trainer fit time, whole pipeline seconds, seconds per executed step) of a cold
     local run."""
     handler = _RunTimes()
-    loggers = [logging.getLogger("modules.trainer"), logging.getLogger("pipelines.progress")]
+    loggers = [logging.getLogger("modules.trainer"), logging.getLogger("pipelines.runs.progress")]
     for source in loggers:
         source.addHandler(handler)
         source.setLevel(logging.INFO)

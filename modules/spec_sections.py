@@ -1,7 +1,7 @@
 """The parts of a pipeline spec that run inside Transform and Trainer.
 
 They live here, not in `pipelines/`, because the modules receive them through TFX's
-`custom_config` as plain dicts and re-validate them with these same models; `pipelines.spec`
+`custom_config` as plain dicts and re-validate them with these same models; `pipelines.spec.pipeline_spec`
 composes them into the whole `PipelineSpec`.
 """
 from __future__ import annotations

@@ -60,7 +60,6 @@ from modules.export import OUTPUT_KEY, RECONSTRUCTION_LOSS_KEY
 from modules.preprocessing import make_transform_custom_config
 from modules.spec_sections import GAN_STYLES, TUNING_KEY, TrainingConfig
 from modules.trainer import make_trainer_custom_config
-from pipelines.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint, entry_module
 from pipelines.names import (
     BASELINE_RESOLVER_ID,
     EVAL_METRICS,
@@ -78,7 +77,8 @@ from pipelines.names import (
     TUNER_ID,
     WARM_START_RESOLVER_ID,
 )
-from pipelines.spec import EvaluationConfig, PipelineSpec, SliceConfig
+from pipelines.runs.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint, entry_module
+from pipelines.spec.pipeline_spec import EvaluationConfig, PipelineSpec, SliceConfig
 
 if TYPE_CHECKING:
     from tfx.components import Tuner

@@ -8,12 +8,9 @@ metrics the Evaluator can gate on, as which TFMA class and in which direction.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from components.metric_names import FRECHET_DISTANCE, FRECHET_DISTANCE_CLASS
-
-if TYPE_CHECKING:
-    from pipelines.spec import PipelineSpec
 
 EXAMPLE_GEN_ID = "CourseExampleGen"
 STATISTICS_GEN_ID = "StatisticsGen"
@@ -80,12 +77,14 @@ EVAL_METRICS: dict[str, GatedMetric] = {
 }
 
 
-def component_ids(spec: PipelineSpec) -> tuple[str, ...]:
-    """The ids of the components `spec`'s pipeline runs (resolvers aside)."""
+def component_ids(imports_schema: bool = False, tuned: bool = False) -> tuple[str, ...]:
+    """The ids of the components a pipeline runs (resolvers aside): with a curated schema file
+    (`imports_schema`) an ImportSchemaGen replaces SchemaGen; a `tuned` one runs a Tuner before its
+    Trainer. (`PipelineSpec.component_ids` says which of them a spec's pipeline has.)"""
     ids = COMPONENT_IDS
-    if spec.validation.schema_file is not None:
+    if imports_schema:
         ids = tuple(IMPORT_SCHEMA_GEN_ID if name == SCHEMA_GEN_ID else name for name in ids)
-    if spec.tuning is not None:
+    if tuned:
         ids = tuple(item for name in ids for item in ((TUNER_ID, name) if name == TRAINER_ID else (name,)))
     return ids
 

@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest
 
-from pipelines.spec import PipelineSpec, load_spec
+from pipelines.spec.pipeline_spec import PipelineSpec, load_spec
 
 
 @pytest.fixture(scope="session")

@@ -24,10 +24,10 @@ def restored_root_logging():
 
 def test_a_benchmark_prints_its_lines_and_errors_but_not_tfx_info(restored_root_logging, capsys):
     configure_logging()
-    absl_logging.set_verbosity(absl_logging.INFO)  # what TFX's runner and pipelines.progress do mid-run
+    absl_logging.set_verbosity(absl_logging.INFO)  # what TFX's runner and pipelines.runs.progress do mid-run
     logging.getLogger("absl").info("Using deployment config:\n executor_specs {...}")
     logging.getLogger("apache_beam.runners").info("Running pipeline")
-    logging.getLogger("pipelines.progress").info("[3/10] StatisticsGen executed in 2.5 s")
+    logging.getLogger("pipelines.runs.progress").info("[3/10] StatisticsGen executed in 2.5 s")
     logging.getLogger("benchmarks.performance_goals").info("| goal | target |")
     logging.getLogger("tfx.orchestration").error("Component Trainer failed")
 

@@ -24,9 +24,9 @@ from pipelines.cli.common import (
     data_error_cause,
 )
 from pipelines.command_line import exit_without_teardown
-from pipelines.errors import SpecError
-from pipelines.metadata_store import DamagedStoreError
-from pipelines.run_lock import RunDirectoryBusyError
+from pipelines.runs.lock import RunDirectoryBusyError
+from pipelines.runs.metadata_store import DamagedStoreError
+from pipelines.spec.errors import SpecError
 
 COMMAND_GROUPS = (local_runs, data, kubeflow)
 

@@ -13,8 +13,8 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from components.sources.base import DataFileError, MissingDataError
-from pipelines.run_layout import default_output_dir
-from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
+from pipelines.runs.layout import default_output_dir
+from pipelines.spec.pipeline_spec import PipelineSpec, load_spec, spec_ids, spec_path
 
 if TYPE_CHECKING:
     from components.sources import DataLocation
@@ -116,7 +116,7 @@ def spec_from_args(args: argparse.Namespace, heavy_rules: bool = True) -> Pipeli
 def run_data_location(spec: PipelineSpec, override: str | None, output_dir: str) -> DataLocation:
     """Where a run reads: --data-dir, else the spec's data.path, else the source's default."""
     from components.sources import get_source
-    from pipelines.source_import import data_location
+    from pipelines.data.source_import import data_location
 
     field = "--data-dir" if override else "data.path"
     return data_location(get_source(spec.data.source), override or spec.data.path, field, output_dir)
@@ -176,7 +176,7 @@ def writable_file(path: str, option: str) -> str:
 def as_usage_error(check: Callable[[], Any], *also: type[Exception]) -> Any:
     """Runs `check`; a missing or unreadable schema (and any of `also`) becomes a usage error."""
     from components.validation.schemas import SchemaFileError
-    from pipelines.data_checks import NoSchemaError  # heavy: only commands that check data call this
+    from pipelines.data.checks import NoSchemaError  # heavy: only commands that check data call this
 
     try:
         return check()

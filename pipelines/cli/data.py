@@ -1,7 +1,7 @@
 """Commands about data, validation and schemas: `data`, `validate`, `drift`, `schema freeze`.
 
-`data` runs a source's ExampleGen alone (`pipelines.source_import`); the others check data without
-running the pipeline (`pipelines.data_checks`).
+`data` runs a source's ExampleGen alone (`pipelines.data.source_import`); the others check data without
+running the pipeline (`pipelines.data.checks`).
 """
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ from pipelines.cli.common import (
     writable_directory,
     writable_file,
 )
-from pipelines.errors import error_message, problems_from_validation
+from pipelines.spec.errors import error_message, problems_from_validation
 
 
 def cmd_data(args: argparse.Namespace) -> int:
     from components.sources import SOURCES, get_source
-    from pipelines.source_import import import_source  # heavy: TFX, TF, Beam
+    from pipelines.data.source_import import import_source  # heavy: TFX, TF, Beam
 
     if args.source is None:
         output.print_sources(list(SOURCES.values()))
@@ -83,7 +83,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     existing_path(args.data, "--data", DATA_FORMS)
     _check_report_path(args)
     from components.validation.anomalies import errors_and_warnings
-    from pipelines.data_checks import validate_path  # heavy: TFDV, TF
+    from pipelines.data.checks import validate_path  # heavy: TFDV, TF
 
     spec.check_heavy_rules()
     result = as_usage_error(lambda: validate_path(spec, args.data, args.output, args.schema, args.report))
@@ -101,7 +101,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     existing_path(args.current, "--current", DATA_FORMS)
     _check_report_path(args)
     from components.validation.checks import COMPARATOR_KINDS
-    from pipelines.data_checks import drift_between  # heavy: TFDV, TF
+    from pipelines.data.checks import drift_between  # heavy: TFDV, TF
 
     spec.check_heavy_rules()
     result = as_usage_error(lambda: drift_between(spec, args.baseline, args.current, args.output, args.schema, args.report))
@@ -112,7 +112,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """`schema freeze ID`: the latest run's schema, curated, into pipelines/schemas/<id>.pbtxt."""
-    from pipelines.data_checks import freeze_schema
+    from pipelines.data.checks import freeze_schema
 
     spec = spec_from_args(args)
     if args.to:
@@ -126,8 +126,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Writes ID.yaml for a table of the user's own: `coursepipe run --spec ID.yaml` runs it."""
-    from pipelines.spec import ID_PATTERN, PipelineSpec
-    from pipelines.spec_init import initial_spec
+    from pipelines.spec.from_data import initial_spec
+    from pipelines.spec.pipeline_spec import ID_PATTERN, PipelineSpec
 
     if not re.match(ID_PATTERN, args.id):
         raise UsageError(f"ID: {args.id!r} expected lower-case letters, digits and _ (a spec id, {ID_PATTERN})")

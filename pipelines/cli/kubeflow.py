@@ -19,11 +19,11 @@ from pipelines.cli.common import (
     spec_from_args,
     writable_file,
 )
-from pipelines.errors import SpecError
 from pipelines.kubeflow.backend_versions import NEWEST_CHECKED, format_version
 from pipelines.kubeflow.metadata_address import DEFAULT_METADATA
 from pipelines.names import DEFAULT_EXPERIMENT
-from pipelines.spec import KFP_TARGET, TARGETS, VERTEX_TARGET, PipelineSpec, load_spec, spec_ids
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import KFP_TARGET, TARGETS, VERTEX_TARGET, PipelineSpec, load_spec, spec_ids
 
 if TYPE_CHECKING:
     from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner

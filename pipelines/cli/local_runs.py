@@ -1,6 +1,6 @@
 """Commands about local runs: `list`, `show`, `run`, `runs`, `report`.
 
-`run` hands the spec to `pipelines.runners.local` and prints what ML Metadata recorded of the run;
+`run` hands the spec to `pipelines.runs.local_runner` and prints what ML Metadata recorded of the run;
 `runs` and `report` read the same store afterwards.
 """
 from __future__ import annotations
@@ -30,10 +30,10 @@ from pipelines.cli.common import (
     writable_directory,
     writable_file,
 )
-from pipelines.metadata_store import check_metadata_store
-from pipelines.run_layout import RunLayout, layout_for
-from pipelines.run_lock import RunDirectoryBusyError
-from pipelines.spec import PipelineSpec, spec_ids, spec_path
+from pipelines.runs.layout import RunLayout, layout_for
+from pipelines.runs.lock import RunDirectoryBusyError
+from pipelines.runs.metadata_store import check_metadata_store
+from pipelines.spec.pipeline_spec import PipelineSpec, spec_ids, spec_path
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -65,8 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Only now what imports TensorFlow: every mistake above is reported in well under a second.
     spec.check_heavy_rules()
     from components.validation.anomalies import DataAnomaliesError
-    from pipelines.runners.local import run_local
-    from pipelines.summary import latest_run_summary
+    from pipelines.runs.local_runner import run_local
+    from pipelines.runs.summary import latest_run_summary
     started = time.monotonic()
     try:
         layout = run_local(spec, args.output, data=location, beam_args=args.beam_arg, enable_cache=not args.no_cache,
@@ -106,7 +106,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """Past runs of a pipeline, from the ML Metadata store of its run directory."""
     spec = spec_from_args(args, heavy_rules=False)
     layout = recorded_runs(spec, args.output)
-    from pipelines.summary import run_summaries  # heavy: ML Metadata, TFMA
+    from pipelines.runs.summary import run_summaries  # heavy: ML Metadata, TFMA
 
     summaries = run_summaries(layout.metadata_path)
     if args.json:
@@ -124,8 +124,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         writable_file(args.to, "--to")
     from components.splits import TRAIN_SPLIT
     from components.validation.html_view import write_report
-    from pipelines.run_report import run_report_html  # heavy: TFX (the pipeline's graph), TFMA
-    from pipelines.summary import run_summaries, split_statistics
+    from pipelines.runs.report import run_report_html  # heavy: TFX (the pipeline's graph), TFMA
+    from pipelines.runs.summary import run_summaries, split_statistics
 
     summaries = run_summaries(layout.metadata_path)
     chosen = [s for s in summaries if args.run in (None, s.run_id)]
@@ -149,7 +149,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     existing_path(args.data, "--data", DATA_FORMS)
     writable_file(args.to, "--to")
     layout = layout_for(spec, args.output)
-    from pipelines.predictions import (  # heavy: TF, TFDV
+    from pipelines.data.predictions import (  # heavy: TF, TFDV
         NoModelError,
         checked_data,
         model_directory,

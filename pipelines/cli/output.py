@@ -23,15 +23,15 @@ if TYPE_CHECKING:
     from components.sources import DataSource
     from components.validation.anomalies import AnomalyRow
     from components.validation.data_forms import LoadedData
-    from pipelines.data_checks import CheckResult
+    from pipelines.data.checks import CheckResult
+    from pipelines.data.predictions import CheckedData
+    from pipelines.data.source_import import ImportedData
     from pipelines.kubeflow.kfp_local_runner import KfpRun
     from pipelines.kubeflow.submit import SubmittedRun
     from pipelines.kubeflow.submit_options import Connection
     from pipelines.kubeflow.vertex_local_runner import CompiledRun
-    from pipelines.predictions import CheckedData
-    from pipelines.source_import import ImportedData
-    from pipelines.spec import PipelineSpec
-    from pipelines.summary import RunSummary
+    from pipelines.runs.summary import RunSummary
+    from pipelines.spec.pipeline_spec import PipelineSpec
 
 TENSORBOARD_LOGS_DIR = "logs"
 

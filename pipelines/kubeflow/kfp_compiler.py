@@ -34,7 +34,6 @@ from google.protobuf import json_format
 from components.shipped import PACKAGE_SCHEME, package_uri
 from components.sources import ClusterDataError, cluster_location, get_source
 from components.validation.schemas import SCHEMAS_DIR, SCHEMAS_PACKAGE
-from pipelines.errors import Problem, SpecError
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.kubeflow.backend_versions import RUN_ID_PLACEHOLDER
 from pipelines.kubeflow.kfp_views import METRICS, STEP_OUTPUTS
@@ -49,7 +48,8 @@ from pipelines.kubeflow.resources import (
 )
 from pipelines.kubeflow.storage import cluster_location_problem
 from pipelines.names import EVALUATOR_ID, TRAINER_ID
-from pipelines.spec import KubeflowConfig, PipelineSpec, TrainerResources
+from pipelines.spec.errors import Problem, SpecError
+from pipelines.spec.pipeline_spec import KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from pipelines.kubeflow.kfp_artifacts import DEFAULT_KFP_ROOT, KfpArtifact, Task
 from pipelines.kubeflow.metadata_address import MetadataAddress
 
 if TYPE_CHECKING:
-    from pipelines.summary import RunSummary
+    from pipelines.runs.summary import RunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class KfpPipelineRunner:
 
     def run_summary(self, run: KfpRun) -> RunSummary:
         """What the run did, read back from the steps' ML Metadata (executed, cached, blessed, pushed)."""
-        from pipelines.summary import summary_of_run
+        from pipelines.runs.summary import summary_of_run
 
         # The evaluation is read from the pipeline root, as the steps reach it: with their
         # environment (an S3 endpoint compiled in with --env) over this command's.

@@ -5,7 +5,7 @@ artifacts instead: `system.Metrics` (the scalar metrics in the artifact's metada
 step returns through the launcher's executor-output file) and `system.HTML` / `system.Markdown`
 (a file the UI renders). The compiler declares them on the steps (`STEP_OUTPUTS`); the node
 runner writes them after TFX's launcher ran the node, read back from ML Metadata with the same
-code as `coursepipe runs` and `report` (`summary_of_run`, `run_report`), so a step taken from
+code as `coursepipe runs` and `report` (`summary_of_run`, `pipelines.runs.report`), so a step taken from
 TFX's cache shows what the cached execution produced.
 
 | step | metrics | view |
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.names import EVALUATOR_ID, EXAMPLE_VALIDATOR_ID, PUSHER_ID, STATISTICS_GEN_ID, TRAINER_ID
 
 if TYPE_CHECKING:
-    from pipelines.summary import RunSummary
+    from pipelines.runs.summary import RunSummary
 
 METRICS, VIEW = "metrics", "view"
 # The KFP v1 component types the SDK maps to system.Metrics, system.HTML, system.Markdown.
@@ -66,7 +66,7 @@ def step_views(node_id: str, summary: RunSummary, gate: Gate | None) -> StepView
     if node_id == EXAMPLE_VALIDATOR_ID:
         return _validation(summary)
     if node_id == TRAINER_ID:
-        from pipelines.run_report import curves_html
+        from pipelines.runs.report import curves_html
 
         return StepViews(view=_page("Training curves", curves_html(summary)))
     if node_id == EVALUATOR_ID:
@@ -77,15 +77,15 @@ def step_views(node_id: str, summary: RunSummary, gate: Gate | None) -> StepView
 
 
 def _page(title: str, body: str) -> str:
-    from pipelines.run_report import STYLE
+    from pipelines.runs.report import STYLE
 
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h2>{html.escape(title)}</h2>{body}</body></html>")
 
 
 def _statistics(summary: RunSummary) -> StepViews:
-    from pipelines.run_report import statistics_table
-    from pipelines.summary import split_statistics
+    from pipelines.runs.report import statistics_table
+    from pipelines.runs.summary import split_statistics
 
     views = StepViews()
     parts = []
@@ -110,7 +110,7 @@ def _validation(summary: RunSummary) -> StepViews:
 
 def _evaluation(summary: RunSummary, gate: Gate | None) -> StepViews:
     from components.validation.html_view import html_table
-    from pipelines.run_report import metrics_table, slices_table
+    from pipelines.runs.report import metrics_table, slices_table
 
     metrics = dict(summary.metrics)
     if summary.blessed is not None:

@@ -203,7 +203,7 @@ def _write_kfp_outputs(node_id: str, connection: Any, run_id: str, bindings: dic
     cannot be made is logged, not fatal: the node itself succeeded and is recorded so."""
     from components.tunable import EVAL_LOWER_BOUND, EVAL_UPPER_BOUND
     from pipelines.kubeflow.kfp_views import Gate, step_views, write_step_outputs
-    from pipelines.summary import summary_of_run
+    from pipelines.runs.summary import summary_of_run
 
     gate = None
     if outputs.gate_metric:

@@ -9,7 +9,7 @@ import os
 import re
 
 from pipelines.names import TRAINER_ID
-from pipelines.spec import ComponentResources, KubeflowConfig
+from pipelines.spec.pipeline_spec import ComponentResources, KubeflowConfig
 
 DEFAULT_GPU_TYPE = "nvidia.com/gpu"
 # KFP's ResourceSpec counts memory in GB (10^9 bytes).

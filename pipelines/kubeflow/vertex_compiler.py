@@ -33,7 +33,7 @@ from pipelines.kubeflow.resources import (
     memory_gb,
 )
 from pipelines.names import TRAINER_ID
-from pipelines.spec import VERTEX_TARGET, ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
+from pipelines.spec.pipeline_spec import VERTEX_TARGET, ComponentResources, KubeflowConfig, PipelineSpec, TrainerResources
 
 logger = logging.getLogger(__name__)
 

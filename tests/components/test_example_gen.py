@@ -11,7 +11,7 @@ from components.example_gen import read_source_splits, to_example
 from components.sources import SOURCES, DataFileError, MissingDataError, get_source, locate
 from components.sources.images import MNIST
 from components.splits import EVAL_SPLIT, TRAIN_SPLIT, ShuffleSplit
-from pipelines.source_import import import_source
+from pipelines.data.source_import import import_source
 from tests.components.formats import write_fashion_mnist, write_mnist_npz
 
 # Sources of pictures without labels (what a generative model learns from).

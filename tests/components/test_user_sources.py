@@ -9,8 +9,8 @@ import yaml
 
 from components.sources import get_source
 from pipelines import cli
-from pipelines.errors import SpecError
-from pipelines.spec import PipelineSpec
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import PipelineSpec
 from tests.conftest import spec_with
 
 USER_SOURCE = '''"""Three species of penguin from two measurements, generated."""

@@ -255,7 +255,7 @@ def test_shipped_schemas_accept_their_pipelines_data(spec_id):
     from components.sources import locate
     from components.validation.checks import validate_data
     from components.validation.schemas import schema_path
-    from pipelines.spec import load_spec
+    from pipelines.spec.pipeline_spec import load_spec
 
     spec = load_spec(spec_id)
     assert spec.validation.schema_file == f"{spec_id}.pbtxt"

@@ -15,7 +15,7 @@ from components.splits import EVAL_SPLIT, TRAIN_SPLIT
 from modules.pretrained import MODEL_WEIGHTS
 from modules.spec_sections import TrainingConfig
 from modules.trainer import CHECKPOINT_DIR, TRAINING_STATS_FILE, train_model
-from pipelines.spec import PipelineSpec, load_spec, spec_ids
+from pipelines.spec.pipeline_spec import PipelineSpec, load_spec, spec_ids
 from tests.components.formats import read_records, write_cifar10, write_cifar100
 
 # The course's CIFAR networks trained from scratch; the transfer-learning ones read pretrained

@@ -15,7 +15,7 @@ from sklearn.datasets import load_iris
 
 from modules.fitting import compile_model
 from modules.registry import build_model
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 
 SEEDS = (1, 2, 3, 4, 5)
 

@@ -12,7 +12,7 @@ from modules.fitting import DivergedError, ProfitLossFunction, ThroughputMeter, 
 from modules.registry import build_model
 from modules.spec_sections import TrainingConfig
 from modules.trainer import train_model
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 
 
 def _dataset(x, y, batch_size):

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 
 from pipelines import cli
-from pipelines.summary import latest_run_summary
+from pipelines.runs.summary import latest_run_summary
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from components.example_gen import to_example
 from components.sources import DataLocation
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
 from modules.features import FeatureSet
-from pipelines.runners.local import run_local
-from pipelines.spec import PipelineSpec
-from pipelines.summary import RunSummary, latest_run_summary
+from pipelines.runs.local_runner import run_local
+from pipelines.runs.summary import RunSummary, latest_run_summary
+from pipelines.spec.pipeline_spec import PipelineSpec
 
 
 def run_and_load_served(spec: PipelineSpec, tmp_path, data: DataLocation | None = None) -> tuple[RunSummary, Any]:

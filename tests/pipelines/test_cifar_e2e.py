@@ -11,7 +11,7 @@ import numpy as np
 from components.sources import get_source, locate
 from components.sources.cifar import CIFAR10
 from modules.trainer import CHECKPOINT_DIR, TRAINING_STATS_FILE
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 from tests.components.formats import write_cifar10
 from tests.conftest import spec_with
 from tests.pipelines.runs import run_and_load_served, serve

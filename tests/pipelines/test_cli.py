@@ -23,7 +23,7 @@ def test_help_on_every_command(capsys, command):
 
 
 def test_list_shows_every_id(capsys):
-    from pipelines.spec import spec_ids
+    from pipelines.spec.pipeline_spec import spec_ids
 
     code, out, _ = _run(capsys, "list")
     assert code == 0
@@ -105,7 +105,7 @@ def test_compile_without_image_is_a_usage_error(capsys, tmp_path):
 def test_compile_all_writes_every_spec_and_reports_every_failure(capsys, tmp_path):
     """Without --gpu-image the GPU specs fail (each named), the others are still written, each
     reading its own folder under --data-dir."""
-    from pipelines.spec import load_spec, spec_ids
+    from pipelines.spec.pipeline_spec import load_spec, spec_ids
 
     code = cli.main(["compile", "--all", "--output-dir", str(tmp_path), "--pipeline-root", "gs://b/root",
                      "--image", "registry.example/cp:1", "--data-dir", "gs://b/data"])
@@ -148,7 +148,7 @@ def test_beam_executors_do_not_see_coursepipes_arguments(monkeypatch):
 def test_a_gate_the_metric_can_never_meet_is_a_spec_error(capsys, tmp_path, metric, bound, value, expected):
     import yaml
 
-    from pipelines.spec import spec_path
+    from pipelines.spec.pipeline_spec import spec_path
 
     data = yaml.safe_load(open(spec_path("iris_softmax"), encoding="utf-8"))
     data["evaluation"] = {"metric": metric, bound: value}

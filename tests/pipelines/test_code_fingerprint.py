@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from pipelines.code_fingerprint import code_files, code_fingerprint, entry_module
+from pipelines.runs.code_fingerprint import code_files, code_fingerprint, entry_module
 
 
 def _package(root, files: dict[str, str]) -> None:
@@ -37,7 +37,7 @@ def test_fingerprint_follows_imports_and_changes_with_any_of_them(tmp_path, monk
 
 
 def test_the_trainer_code_covers_every_course_builder_without_importing_tensorflow():
-    script = ("import sys\nfrom pipelines.code_fingerprint import code_files\n"
+    script = ("import sys\nfrom pipelines.runs.code_fingerprint import code_files\n"
               "files = code_files(['modules.trainer'])\n"
               "assert 'tensorflow' not in sys.modules, 'imported TensorFlow'\n"
               "print(' '.join(sorted(files)))\n")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import tensorflow_model_analysis as tfma
 
-from pipelines.errors import SpecError
 from pipelines.factory import eval_config
-from pipelines.spec import load_spec
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import load_spec
 from tests.conftest import spec_with
 
 

@@ -24,7 +24,7 @@ from modules.registry import build_model
 from modules.sample_grids import FINAL_GRID, SAMPLES_DIR, fixed_latents
 from modules.samples import to_pixels
 from pipelines import cli
-from pipelines.spec import load_spec, spec_path
+from pipelines.spec.pipeline_spec import load_spec, spec_path
 from tests.components.formats import write_face_folder
 
 

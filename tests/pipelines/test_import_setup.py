@@ -12,7 +12,7 @@ import pytest
 
 PROBE = r"""
 import json, sys
-from pipelines.runners.local import run_local  # the run path: TFX's local runner, the factory
+from pipelines.runs.local_runner import run_local  # the run path: TFX's local runner, the factory
 loaded_before = [m for m in ("tfx.components.bulk_inferrer", "tfx.components.infra_validator", "kubernetes",
                               "keras.src", "keras_tuner") if m in sys.modules]
 import tensorflow as tf, tf_keras

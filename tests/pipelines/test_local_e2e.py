@@ -21,12 +21,11 @@ from components.sources.tabular import IRIS
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 from modules.features import transformed_name
 from pipelines import cli
-from pipelines.names import component_ids
 
 
 def test_cold_run_executes_all_eight_components_and_blesses(runs, iris_spec):
     (summary, stdout), _, output = runs
-    assert sorted(summary.executed) == sorted(component_ids(iris_spec))
+    assert sorted(summary.executed) == sorted(iris_spec.component_ids())
     assert summary.cached == [] and summary.failed == []
     assert summary.blessed is True
     assert summary.metrics["sparse_categorical_accuracy"] >= 0.9
@@ -51,7 +50,7 @@ def test_cold_run_executes_all_eight_components_and_blesses(runs, iris_spec):
 def test_unchanged_rerun_executes_nothing_and_pushes_no_copy(runs, iris_spec):
     (cold, _), (warm, stdout), output = runs
     assert warm.executed == []
-    assert sorted(warm.cached) == sorted(component_ids(iris_spec))
+    assert sorted(warm.cached) == sorted(iris_spec.component_ids())
     assert warm.pushed_destination == cold.pushed_destination
     assert len(os.listdir(os.path.join(output, "serving"))) == 1
     assert "(0 executed, 8 from cache)" in stdout

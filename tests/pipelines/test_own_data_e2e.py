@@ -17,7 +17,7 @@ from sklearn.datasets import load_iris
 from components.shipped import package_data_dir
 from modules.export import CLASSES_KEY, SERVING_SIGNATURE
 from pipelines import cli
-from pipelines.summary import latest_run_summary
+from pipelines.runs.summary import latest_run_summary
 
 TAXI_CSV = os.path.join(package_data_dir("tfx", "examples", "chicago_taxi_pipeline", "data", "simple"), "data.csv")
 SPECIES = ["setosa", "versicolor", "virginica"]

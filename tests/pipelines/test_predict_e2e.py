@@ -89,8 +89,8 @@ def test_a_damaged_or_foreign_model_is_a_usage_error_naming_the_problem(runs, tm
 
 
 def test_prediction_rows_name_the_classes_and_read_one_sigmoid_unit_as_two_probabilities():
-    from pipelines.predictions import prediction_rows
-    from pipelines.spec import PipelineSpec, load_spec
+    from pipelines.data.predictions import prediction_rows
+    from pipelines.spec.pipeline_spec import PipelineSpec, load_spec
 
     taxi = load_spec("taxi_tips")  # a derived 0/1 label, one sigmoid unit
     header, rows = prediction_rows(taxi, np.array([[0.9], [0.2]], dtype=np.float32))

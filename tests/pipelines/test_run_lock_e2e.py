@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.run_lock import exclusive_run, is_locked
+from pipelines.runs.lock import exclusive_run, is_locked
 from tests.conftest import spec_with
 
 COURSEPIPE = str(Path(sys.executable).parent / "coursepipe")
@@ -57,7 +57,7 @@ def test_a_second_run_into_a_held_directory_exits_2_and_changes_nothing(iris_spe
 def test_a_lock_left_by_a_killed_process_does_not_block(iris_spec, tmp_path):
     output = tmp_path / "out"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom pipelines.run_lock import exclusive_run\n"
+        "import sys, time\nfrom pipelines.runs.lock import exclusive_run\n"
         f"with exclusive_run({str(output)!r}):\n    print('held', flush=True)\n    time.sleep(300)\n")],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

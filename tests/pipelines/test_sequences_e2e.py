@@ -16,7 +16,7 @@ from components.sources import get_source, locate
 from components.sources.sequences import prices_set
 from components.sources.text import IMDB_IDS, IMDB_TEXT
 from modules.export import TRANSFORM_SIGNATURE
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 from tests.components.formats import write_imdb_npz, write_prices_csv
 from tests.conftest import spec_with
 from tests.pipelines.runs import run_and_load_served, serve

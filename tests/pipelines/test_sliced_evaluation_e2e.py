@@ -15,9 +15,9 @@ import pytest
 import tensorflow as tf
 
 from pipelines import cli
+from pipelines.data.predictions import predict, serving_signature
 from pipelines.names import EXAMPLE_GEN_ID, TRAINER_ID
-from pipelines.predictions import predict, serving_signature
-from pipelines.summary import latest_output, latest_run_summary
+from pipelines.runs.summary import latest_output, latest_run_summary
 from tests.conftest import spec_with
 
 ACCURACY = "sparse_categorical_accuracy"

@@ -6,9 +6,9 @@ import inspect
 import pytest
 import yaml
 
-from pipelines import spec_rules
-from pipelines.errors import SpecError
-from pipelines.spec import PipelineSpec, load_spec, spec_ids, spec_path
+from pipelines.spec import rules as spec_rules
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import PipelineSpec, load_spec, spec_ids, spec_path
 
 VALID = {
     "id": "my_iris",

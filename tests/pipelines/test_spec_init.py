@@ -118,7 +118,7 @@ def test_na_cells_are_missing_values_and_numeric_columns_stay_numeric(tmp_path):
 
 
 def test_the_penguins_spec_runs_on_its_numbers_and_blesses_a_good_model(tmp_path):
-    from pipelines.summary import latest_run_summary
+    from pipelines.runs.summary import latest_run_summary
 
     data = tmp_path / "penguins.csv"
     _write_penguins(data)

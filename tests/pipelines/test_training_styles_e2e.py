@@ -20,7 +20,7 @@ from components.sources.sequences import YOGURT
 from components.sources.tabular import IRIS
 from components.splits import ALL_RECORDS
 from modules.export import OUTPUT_KEY
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 from tests.components.formats import read_records, write_mnist_npz
 from tests.conftest import spec_with
 from tests.pipelines.runs import run_and_load_served, serve

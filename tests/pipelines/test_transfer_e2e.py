@@ -14,7 +14,7 @@ from components.sources.cifar import CIFAR10
 from modules.models.transfer import APPLICATIONS
 from modules.pretrained import MODEL_WEIGHTS
 from pipelines import cli
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 from tests.components.formats import write_cifar10
 from tests.conftest import spec_with
 from tests.pipelines.runs import run_and_load_served, serve

@@ -11,7 +11,7 @@ import pytest
 
 from components.sources import get_source, locate
 from components.sources.images import MNIST
-from pipelines.spec import load_spec
+from pipelines.spec.pipeline_spec import load_spec
 from tests.components.formats import write_mnist_npz
 from tests.conftest import spec_with
 from tests.pipelines.runs import run_and_load_served, serve

@@ -13,10 +13,10 @@ import pytest
 
 from modules.warm_start import ARCHITECTURE_FILE, WEIGHTS_DIR
 from pipelines import cli
-from pipelines.errors import SpecError
 from pipelines.names import TRAINER_ID, TUNER_ID
-from pipelines.spec import PipelineSpec
-from pipelines.summary import latest_output, latest_run_summary
+from pipelines.runs.summary import latest_output, latest_run_summary
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import PipelineSpec
 from tests.conftest import spec_with
 
 TUNING = {"algorithm": "random", "objective": "val_sparse_categorical_accuracy", "direction": "max", "trials": 3,

@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 
 from pipelines import cli
-from pipelines.summary import latest_run_summary
+from pipelines.runs.summary import latest_run_summary
 from tests.components.validation_data import iris_rows, write_iris_source_file
 from tests.conftest import spec_with
 

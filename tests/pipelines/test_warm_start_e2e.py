@@ -15,7 +15,7 @@ import pytest
 
 from modules.curves import HISTORY_FILE
 from pipelines import cli
-from pipelines.summary import latest_run_summary
+from pipelines.runs.summary import latest_run_summary
 from tests.conftest import spec_with
 
 

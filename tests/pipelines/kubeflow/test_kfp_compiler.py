@@ -20,11 +20,11 @@ from kfp import components as kfp_components
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipelines import cli
-from pipelines.errors import SpecError
 from pipelines.kubeflow.kfp_compiler import beam_args_for_pod, compile_for_kfp
 from pipelines.kubeflow.kfp_local_runner import KfpPipelineRunner
-from pipelines.names import TRAINER_ID, component_ids
-from pipelines.spec import load_spec, spec_ids
+from pipelines.names import TRAINER_ID
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import load_spec, spec_ids
 from tests.conftest import spec_with
 from tests.pipelines.kubeflow.kfp_stub import argo_compile_problem
 
@@ -74,7 +74,7 @@ def test_every_shipped_spec_loads_in_the_kfp_sdk_with_one_task_per_tfx_node(ever
         assert kfp_components.load_component_from_file(str(path)).name == spec_id.replace("_", "-")
         tasks = pipeline["root"]["dag"]["tasks"]
         spec = load_spec(spec_id)
-        assert len(tasks) == len(component_ids(spec)) + 1 + spec.validation.drift.enabled, spec_id  # + resolvers
+        assert len(tasks) == len(spec.component_ids()) + 1 + spec.validation.drift.enabled, spec_id  # + resolvers
 
 
 def test_every_executor_is_a_container_the_backend_compiles(every_spec):
@@ -232,7 +232,7 @@ def test_the_local_runner_reads_the_metadata_address_back(tmp_path, iris_spec):
 def test_warm_start_and_tuning_compile_for_both_targets(iris_spec, tmp_path):
     """The warm-start resolver feeds the Trainer; the Tuner sits between Transform and Trainer."""
     from pipelines.kubeflow.vertex_compiler import compile_for_vertex
-    from pipelines.spec import PipelineSpec
+    from pipelines.spec.pipeline_spec import PipelineSpec
 
     data = spec_with(iris_spec, training={"warm_start": True}).model_dump(mode="json")
     data["tuning"] = {"objective": "val_loss", "trials": 2, "epochs_per_trial": 2,

@@ -32,7 +32,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from pipelines import cli
 from pipelines.kubeflow.kfp_artifacts import KfpArtifact, read_records
-from pipelines.summary import RunSummary, summary_of_run
+from pipelines.runs.summary import RunSummary, summary_of_run
 from tests.components.validation_data import iris_rows, write_iris_source_file
 from tests.conftest import spec_with
 from tests.mariadb_server import installed as mariadb_server_installed

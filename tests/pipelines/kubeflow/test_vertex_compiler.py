@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from kfp import components as kfp_components
 
-from pipelines.errors import SpecError
 from pipelines.kubeflow.resources import cpu_cores, memory_gb
 from pipelines.kubeflow.vertex_compiler import compile_for_vertex
-from pipelines.names import PREPROCESSING_FN, RUN_FN, component_ids
-from pipelines.spec import load_spec, spec_ids
+from pipelines.names import PREPROCESSING_FN, RUN_FN
+from pipelines.spec.errors import SpecError
+from pipelines.spec.pipeline_spec import load_spec, spec_ids
 from tests.conftest import spec_with
 
 ROOT = "gs://course-pipelines-test/root"
@@ -37,7 +37,7 @@ def _containers(compiled):
 def test_compiled_json_holds_the_eight_components(iris_spec, tmp_path):
     compiled, output = _compile(iris_spec, tmp_path)
     tasks = compiled["pipelineSpec"]["root"]["dag"]["tasks"]
-    for component_id in component_ids(iris_spec):
+    for component_id in iris_spec.component_ids():
         assert component_id in tasks
     assert compiled["runtimeConfig"]["gcsOutputDirectory"] == ROOT
     containers = _containers(compiled)
@@ -179,7 +179,7 @@ REFERENCE = Path(__file__).parent / "reference" / "iris_softmax.json"
 def _stable(compiled: dict) -> dict:
     """The compiled JSON without what changes with the installed versions, not with the pipeline:
     TFX's version labels and SDK version, Beam's version in the SDK image tag, and the fingerprints
-    of the modules' code (pipelines.code_fingerprint), which change with every edit of `modules/`."""
+    of the modules' code (pipelines.runs.code_fingerprint), which change with every edit of `modules/`."""
     text = re.sub(r"(apache/beam_python[0-9.]+_sdk):[0-9A-Za-z.]+", r"\1:VERSION", json.dumps(compiled))
     text = re.sub(r"(code_fingerprint[^0-9a-f]{1,12})[0-9a-f]{64}", r"\1FINGERPRINT", text)
     stable = json.loads(text)

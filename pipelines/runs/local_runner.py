@@ -1,6 +1,6 @@
 """Run a pipeline on this machine: `LocalDagRunner`, SQLite ML Metadata, Beam's DirectRunner.
 
-Everything of one pipeline lives under one output directory (`pipelines.run_layout`).
+Everything of one pipeline lives under one output directory (`pipelines.runs.layout`).
 Caching is on, so a re-run executes only what changed; a failed run leaves the artifacts and
 pushed models of earlier runs untouched, and the next run resumes from what is cached.
 """
@@ -20,12 +20,12 @@ from tfx.proto.orchestration import execution_result_pb2
 from components.sources import DataLocation
 from pipelines.command_line import command_line_hidden
 from pipelines.factory import PipelinePlacement, create_pipeline
-from pipelines.metadata_store import set_aside
-from pipelines.progress import component_progress
-from pipelines.run_layout import RunLayout, layout_for
-from pipelines.run_lock import exclusive_run
-from pipelines.spec import PipelineSpec
-from pipelines.summary import runs_oldest_first
+from pipelines.runs.metadata_store import set_aside
+from pipelines.runs.progress import component_progress
+from pipelines.runs.layout import RunLayout, layout_for
+from pipelines.runs.lock import exclusive_run
+from pipelines.spec.pipeline_spec import PipelineSpec
+from pipelines.runs.summary import runs_oldest_first
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def run_local(
 ) -> RunLayout:
     """Runs `spec` with `LocalDagRunner`; raises if any component fails. Without `enable_cache`
     every component executes (code or data changed in a way no cache key covers); `fresh` first
-    moves the store and the pipeline root aside (`pipelines.metadata_store.set_aside`)."""
+    moves the store and the pipeline root aside (`pipelines.runs.metadata_store.set_aside`)."""
     layout = layout_for(spec, output_dir)
     os.makedirs(layout.output_dir, exist_ok=True)
     placement = PipelinePlacement(
@@ -74,7 +74,7 @@ def record_failure(metadata_path: str, error: BaseException) -> None:
     """Writes why a component failed onto its FAILED execution, in TFX's own `ExecutionResult`.
 
     TFX's launcher marks the execution FAILED but keeps the executor's exception only in the log;
-    `coursepipe runs` and `report` read the message back from here (`pipelines.summary`).
+    `coursepipe runs` and `report` read the message back from here (`pipelines.runs.summary`).
     """
     store = mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
     runs = runs_oldest_first(store)

@@ -21,8 +21,8 @@ from google.protobuf.message import DecodeError
 from components.validation.anomalies import AnomalyRow, errors_and_warnings
 from components.validation.data_forms import LoadedData
 from modules.export import OUTPUT_KEY, SERVING_SIGNATURE
-from pipelines.data_checks import check_path
-from pipelines.spec import PipelineSpec
+from pipelines.data.checks import check_path
+from pipelines.spec.pipeline_spec import PipelineSpec
 
 BATCH_SIZE = 1024
 SAVED_MODEL_FILE = "saved_model.pb"

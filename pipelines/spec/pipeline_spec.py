@@ -1,7 +1,7 @@
 """`PipelineSpec`: one validated YAML file per pipeline.
 
 `PipelineSpec.from_yaml(path)` and `load_spec(id)` are the public loaders. Parsing rejects unknown
-keys and wrong types; the cross-field rules in `pipelines.spec_rules` run after it; every problem of
+keys and wrong types; the cross-field rules in `pipelines.spec.rules` run after it; every problem of
 both kinds comes back at once in one `SpecError`.
 """
 from __future__ import annotations
@@ -20,11 +20,11 @@ from components.splits import SplitConfig
 from components.validation.config import ValidationConfig
 from modules.features import FeatureSet
 from modules.spec_sections import ModelConfig, StrictModel, TrainingConfig, TransformConfig, TuningConfig
-from pipelines.errors import Problem, SpecError, problems_from_validation
 from pipelines.kubeflow.metadata_address import DEFAULT_METADATA, MetadataAddress
 from pipelines.kubeflow.metadata_address import EXPECTED as METADATA_EXPECTED
-from pipelines.names import LABEL_SLICE
-from pipelines.spec_rules import KFP_CHECKS, KUBEFLOW_CHECKS, run_checks
+from pipelines.names import LABEL_SLICE, component_ids
+from pipelines.spec.errors import Problem, SpecError, problems_from_validation
+from pipelines.spec.rules import KFP_CHECKS, KUBEFLOW_CHECKS, run_checks
 
 SPECS_PACKAGE = "pipelines"
 SPECS_DIR = "specs"
@@ -253,6 +253,10 @@ class PipelineSpec(StrictModel):
     # The file a spec was read from, so that hints name it (`--spec FILE`) rather than an id that
     # `coursepipe` does not know.
     _source_file: str | None = PrivateAttr(None)
+
+    def component_ids(self) -> tuple[str, ...]:
+        """The ids of the components this spec's pipeline runs (resolvers aside)."""
+        return component_ids(imports_schema=self.validation.schema_file is not None, tuned=self.tuning is not None)
 
     @property
     def reference(self) -> str:

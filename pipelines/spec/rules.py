@@ -35,12 +35,12 @@ from modules.spec_sections import (
     Vocabulary,
     output_width,
 )
-from pipelines.errors import Problem, error_message, problems_from_validation
 from pipelines.kubeflow.storage import cluster_location_problem, endpoint_problem
-from pipelines.names import EVAL_METRICS, FRECHET_DISTANCE, GAN_MODEL, LABEL_SLICE, TRAINER_ID, component_ids
+from pipelines.names import EVAL_METRICS, FRECHET_DISTANCE, GAN_MODEL, LABEL_SLICE, TRAINER_ID
+from pipelines.spec.errors import Problem, error_message, problems_from_validation
 
 if TYPE_CHECKING:
-    from pipelines.spec import PipelineSpec
+    from pipelines.spec.pipeline_spec import PipelineSpec
 
 Check = Callable[["PipelineSpec"], Iterator[Problem]]
 
@@ -513,7 +513,7 @@ def check_gpu_request(spec: PipelineSpec) -> Iterator[Problem]:
 
 @check("kubeflow", "validation")
 def check_resources_name_components(spec: PipelineSpec) -> Iterator[Problem]:
-    known = [name for name in component_ids(spec) if name != TRAINER_ID]
+    known = [name for name in spec.component_ids() if name != TRAINER_ID]
     for name in spec.kubeflow.resources:
         if name == TRAINER_ID:
             yield Problem("kubeflow.resources.Trainer", "the Trainer's cpu and memory go under kubeflow.trainer")
@@ -525,7 +525,7 @@ def check_resources_name_components(spec: PipelineSpec) -> Iterator[Problem]:
 @check("kubeflow", "validation")
 @kubeflow_check("kubeflow", "validation")  # again when compiling: --retries adds entries
 def check_retries_name_components(spec: PipelineSpec) -> Iterator[Problem]:
-    known = component_ids(spec)
+    known = spec.component_ids()
     for name in spec.kubeflow.retries:
         if name != "default" and name not in known:
             yield Problem(f"kubeflow.retries.{name}",

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import time
 
-from pipelines.run_layout import RunLayout
+from pipelines.runs.layout import RunLayout
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from modules.curves import CURVES_FILE
 from modules.sample_grids import FINAL_GRID, SAMPLES_DIR
 from pipelines.factory import PipelinePlacement, create_pipeline
 from pipelines.names import EVAL_METRICS
-from pipelines.spec import PipelineSpec
-from pipelines.summary import RunSummary
+from pipelines.spec.pipeline_spec import PipelineSpec
+from pipelines.runs.summary import RunSummary
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }

@@ -17,8 +17,8 @@ from components.sources.columns import MinimumExamples, TableOptions
 from components.splits import SplitConfig
 from modules.features import FeatureSet
 from pipelines.names import EXAMPLE_GEN_ID
-from pipelines.run_layout import RunLayout
-from pipelines.run_lock import exclusive_run
+from pipelines.runs.layout import RunLayout
+from pipelines.runs.lock import exclusive_run
 
 logger = logging.getLogger(__name__)
 

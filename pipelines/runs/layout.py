@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipelines.spec import PipelineSpec
+    from pipelines.spec.pipeline_spec import PipelineSpec
 
 METADATA_FILE = "metadata.sqlite"
 PIPELINE_ROOT_DIR = "pipeline"

@@ -22,9 +22,9 @@ from components.validation.data_forms import LoadedData, load_data
 from components.validation.html_view import validation_html, write_report
 from components.validation.schemas import curate, read_schema, schema_in, schema_path, write_schema
 from pipelines.names import SCHEMA_PRODUCER_IDS, STATISTICS_GEN_ID
-from pipelines.run_layout import layout_for
-from pipelines.spec import PipelineSpec
-from pipelines.summary import latest_output, split_statistics
+from pipelines.runs.layout import layout_for
+from pipelines.runs.summary import latest_output, split_statistics
+from pipelines.spec.pipeline_spec import PipelineSpec
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from components.validation.html_view import REPORT_FILE
 from modules.spec_sections import searched_values
 from modules.warm_start import WARM_START_FILE
 from pipelines.names import EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID
-from pipelines.run_lock import is_locked
+from pipelines.runs.lock import is_locked
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
