@@ -21,6 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from components.sources import get_source
 from components.sources.columns import TableOptions
+from components.sources.dates import parse_date
 from components.validation.anomalies import anomaly_kinds
 from components.validation.schemas import SchemaFileError, read_schema, schema_path
 from modules.model_hparams import MODEL_HPARAMS, UserHParams, hparams_class, model_name_problem
@@ -239,6 +240,10 @@ def check_transform_fits_the_feature(spec: PipelineSpec) -> Iterator[Problem]:
                           f"{name!r} holds dates; expected kind date, got {transform.kind}" if name in dates
                           else f"kind date reads a date column; {name!r} is declared kind {kind} (expected kind: date "
                           "in data.options.columns)")
+        elif isinstance(transform, Date) and transform.fill is not None and not _is_date(str(transform.fill)):
+            yield Problem(f"transform.features.{name}.fill",
+                          f"{transform.fill!r} is not a date; expected one as the column stores it "
+                          "(YYYY-MM-DDTHH:MM:SS, or YYYY-MM-DD)")
         elif kind == "text" and not isinstance(transform, (Categorical, Vocabulary, Date)):
             yield Problem(f"transform.features.{name}",
                           f"{name!r} holds strings; expected kind categorical (or vocabulary for free text), "
@@ -253,6 +258,14 @@ def check_transform_fits_the_feature(spec: PipelineSpec) -> Iterator[Problem]:
                           + ("a fill value: {kind: " + transform.kind + ", fill: VALUE}" if fillable
                              else f"a transform that fills it (zscore, scale_to_0_1, bucketize, categorical, identity), "
                                   f"got {transform.kind}"))
+
+
+def _is_date(text: str) -> bool:
+    try:
+        parse_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _date_columns(spec: PipelineSpec) -> set[str]:

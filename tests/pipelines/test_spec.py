@@ -293,6 +293,9 @@ def test_a_table_spec_loads_and_its_model_input_counts_one_hot_widths():
      "transform.features.width: 'width' holds dates; expected kind date, got zscore"),
     (lambda s: s["data"]["options"]["columns"].__setitem__(0, {"name": "width", "date_format": "%d/%m/%Y"}),
      "data.options.columns.0: date_format: only for kind date; column 'width' is float"),
+    (lambda s: (s["data"]["options"]["columns"].__setitem__(0, {"name": "width", "kind": "date", "missing": "keep"}),
+                s["transform"]["features"].update(width={"kind": "date", "fill": "tomorrow"})),
+     "transform.features.width.fill: 'tomorrow' is not a date"),
     (lambda s: s["transform"]["features"].update(width={"kind": "date", "parts": ["year", "year"]}),
      "transform.features.width: parts: year listed twice; expected each part once"),
 ])
