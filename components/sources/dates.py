@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 from typing import Iterable
 
 ISO_DESCRIPTION = "an ISO 8601 date (YYYY-MM-DD, optionally with a time HH:MM[:SS])"
@@ -42,17 +43,24 @@ def parse_date(text: str, date_format: str | None = None) -> str:
     return when.isoformat(timespec="seconds")  # YYYY-MM-DDTHH:MM:SS, zero-padded (strftime's %Y is not)
 
 
-def date_format_of(cells: Iterable[str]) -> str | None | bool:
-    """How a column's filled cells are written when all of them are dates: None for ISO 8601, or
-    one of `INFERRED_FORMATS`; False when they are not all dates (or there are none)."""
+@dataclass(frozen=True)
+class DateForm:
+    """How a column's dates are written: a `Column.date_format` (None: ISO 8601)."""
+
+    date_format: str | None
+
+
+def date_form_of(cells: Iterable[str]) -> DateForm | None:
+    """How a column's filled cells are written when every one of them is a date (ISO 8601, else
+    the first of `INFERRED_FORMATS` that reads them all); None when they are not (or there are none)."""
     cells = [cell for cell in cells if cell]
     if not cells or any(cell.isdigit() for cell in cells):  # years or numbers: a number column
-        return False
+        return None
     for date_format in (None, *INFERRED_FORMATS):
         try:
             for cell in cells:
                 parse_date(cell, date_format)
         except ValueError:
             continue
-        return date_format
-    return False
+        return DateForm(date_format)
+    return None

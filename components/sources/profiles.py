@@ -16,7 +16,7 @@ import yaml
 from components.sources.base import DataFileError
 from components.sources.columns import Column, ColumnKind, parse_scalar
 from components.sources.csv_files import CsvOptions, commented_first_line, csv_rows
-from components.sources.dates import date_format_of
+from components.sources.dates import date_form_of
 from components.sources.tfrecords import KIND_OF_LIST, tfrecord_examples
 
 # Distinct values kept per column: enough to name a label's classes and size a vocabulary.
@@ -86,16 +86,17 @@ def _profile(name: str, collected: _Collector, rows: int) -> ColumnProfile | Non
         return None  # lists of varying length: not a fixed-shape column
     kind: ColumnKind = "string" if "string" in kinds else "float" if "float" in kinds else "int" if kinds else "string"
     size = next(iter(collected.sizes), 1)
-    date_format = date_format_of(str(cell) for cell in collected.cells) if kind == "string" and size == 1 else False
-    if date_format is not False:
+    dates = date_form_of(str(cell) for cell in collected.cells) if kind == "string" and size == 1 else None
+    date_format = dates.date_format if dates is not None else None
+    if dates is not None:
         kind = "date"
-    values = [parse_scalar(kind, str(cell), date_format or None) for cell in collected.cells] if size == 1 else []
+    values = [parse_scalar(kind, str(cell), date_format) for cell in collected.cells] if size == 1 else []
     counted = Counter(values)
     numbers = [float(v) for v in values] if kind in ("int", "float") and values else []
     median = statistics.median(numbers) if numbers else None
     deviation = statistics.fmean(abs(v - median) for v in numbers) if median is not None else None
     column = Column(name=name, kind=kind, shape=[size] if size > 1 else [],
-                    missing="keep" if collected.empty else "error", date_format=date_format or None)
+                    missing="keep" if collected.empty else "error", date_format=date_format)
     pairs = list(zip(values, values[1:], strict=False))
     return ColumnProfile(
         column=column, rows=rows, empty=collected.empty,

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from components.sources import get_source
 from components.sources.base import DataFileError
-from components.sources.dates import date_format_of, parse_date
+from components.sources.dates import DateForm, date_form_of, parse_date
 from components.splits import ALL_RECORDS
 from modules.transforms import date_parts
 
@@ -41,12 +41,12 @@ def test_what_is_not_a_date_is_refused(text, date_format):
 
 
 def test_how_a_column_of_dates_is_written_is_recognized():
-    assert date_format_of(["2024-03-01", "2024-03-02 10:00", ""]) is None  # ISO 8601
-    assert date_format_of(["19-Sep-03", "18-Sep-03"]) == "%d-%b-%y"
-    assert date_format_of(["12/31/2024", "01/02/2024"]) == "%m/%d/%Y"
-    assert date_format_of(["31/12/2024", "01/02/2024"]) == "%d/%m/%Y"  # a day past 12: day first
+    assert date_form_of(["2024-03-01", "2024-03-02 10:00", ""]) == DateForm(None)  # ISO 8601
+    assert date_form_of(["19-Sep-03", "18-Sep-03"]) == DateForm("%d-%b-%y")
+    assert date_form_of(["12/31/2024", "01/02/2024"]) == DateForm("%m/%d/%Y")
+    assert date_form_of(["31/12/2024", "01/02/2024"]) == DateForm("%d/%m/%Y")  # a day past 12: day first
     for not_dates in (["2024", "2025"], ["2024-03-01", "soon"], [], ["red", "blue"]):
-        assert date_format_of(not_dates) is False, not_dates
+        assert date_form_of(not_dates) is None, not_dates
 
 
 def test_the_transform_takes_dates_apart_as_python_does():
