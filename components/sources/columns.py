@@ -240,6 +240,10 @@ class TableOptions(StrictModel):
             raise DataFileError(f"{rare[0]} (rare_class: refuse)")
         return rare
 
+    def date_columns(self) -> dict[str, Column]:
+        """The columns declared `kind: date`, by name."""
+        return {column.name: column for column in self.columns if column.kind == "date"}
+
     def model_inputs(self) -> list[str]:
         """The columns a trained model reads: declared, not `feature: false`, not the label nor
         the split column (what serving data must hold)."""

@@ -31,7 +31,7 @@ from components.validation.checks import ValidationOutcome, validate_training_da
 from components.validation.config import DriftConfig, SkewConfig
 from components.validation.data_forms import load_data
 from components.validation.html_view import REPORT_FILE, validation_html, write_report
-from components.validation.schemas import schema_in
+from components.validation.schemas import schema_in, with_open_dates
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,9 @@ class Executor(base_executor.BaseExecutor):
         self._log_startup(input_dict, output_dict, exec_properties)
         config = json.loads(exec_properties[CONFIG_KEY])
         statistics_artifact = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
-        schema = schema_in(artifact_utils.get_single_uri(input_dict[SCHEMA_KEY]))
+        source = get_source(config["source"])
+        options = source.parse_options(config["options"])
+        schema = with_open_dates(schema_in(artifact_utils.get_single_uri(input_dict[SCHEMA_KEY])), options)
         splits = artifact_utils.decode_split_names(statistics_artifact.split_names)
         statistics = {split: stats_artifact_utils.load_statistics(statistics_artifact, split).proto() for split in splits}
 
@@ -98,8 +100,7 @@ class Executor(base_executor.BaseExecutor):
         skew = SkewConfig.model_validate(config["skew"]) if config["skew"] else None
         serving = None
         if skew is not None:
-            source = get_source(config["source"])
-            serving = load_data(skew.data, source, source.parse_options(config["options"]), schema,
+            serving = load_data(skew.data, source, options, schema,
                                 field="validation.skew.data").statistics(schema)
 
         outcome = validate_training_data(

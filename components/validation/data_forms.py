@@ -204,12 +204,6 @@ def _markers(options: Any, column: str) -> frozenset[str]:
     return frozenset(DEFAULT_MISSING_MARKERS)
 
 
-def _date_columns(options: Any) -> dict[str, Column]:
-    """The columns a table source declares `kind: date`: a serving CSV's dates are read as the
-    source reads them (`components.sources.dates`), so the model sees the form it was trained on."""
-    return {column.name: column for column in getattr(options, "columns", []) if column.kind == "date"}
-
-
 def _stored_dates(cells: list[str], column: Column, name: str, lines: list[int]) -> list[str]:
     """A date column's cells in their stored form; DataFileError naming `file:line` and the column."""
     return [str(parse_cell(column, cell, " ", f"{name}:{line}")) for cell, line in zip(cells, lines, strict=True)]
@@ -247,7 +241,8 @@ def _load_csv(files: list[str], path: str, known: schema_pb2.Schema | None, keep
             if len(row) != len(header):
                 raise DataFileError(f"{name}: line {number}: expected {len(header)} cells (the header's), got {len(row)}")
         rows = [row for _, row in numbered]
-        dates = _date_columns(options)
+        # A serving CSV's dates are read as the source reads them, so the model sees their stored form.
+        dates = options.date_columns() if hasattr(options, "date_columns") else {}
         read = [i for i, column in enumerate(header) if read_only is None or column in read_only]
         columns = {}
         for i in read:

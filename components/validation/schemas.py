@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from importlib import resources
+from typing import Any, Iterable
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -127,13 +128,10 @@ def curate(
     the statistics saw; every feature must be present in every example (the course data has no
     missing values), which SchemaGen already infers.
     """
-    result = with_environments(schema, features.label)
+    uncategorical = [name for name, kind in features.kinds.items() if kind.kind in UNCATEGORICAL_KINDS]
+    result = without_domains(with_environments(schema, features.label), uncategorical)
     observed = {feature_name(stats): stats for stats in _default_slice(statistics).features}
     for feature in result.feature:
-        kind = features.kinds.get(feature.name)
-        if kind is not None and kind.kind in UNCATEGORICAL_KINDS:
-            feature.ClearField("domain")
-            feature.ClearField("string_domain")
         if feature.name != features.label or feature.type != schema_pb2.INT:
             continue
         domain = feature.int_domain
@@ -143,9 +141,30 @@ def curate(
             numeric = observed[feature.name].num_stats
             domain.min, domain.max = int(numeric.min), int(numeric.max)
         domain.is_categorical = True
-    # Drop the shared string domains no feature names any more (a text feature's former domain).
+    return result
+
+
+def without_domains(schema: schema_pb2.Schema, names: Iterable[str]) -> schema_pb2.Schema:
+    """`schema` with no value domain on the features `names`: values that are not a closed set.
+    SchemaGen gives any bytes feature with few distinct values one; for free text, pixels or dates
+    (each new span and every serving request brings new days) every unseen value would then be an
+    `ENUM_TYPE_UNEXPECTED_STRING_VALUES` anomaly."""
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    names = set(names)
+    for feature in result.feature:
+        if feature.name in names:
+            feature.ClearField("domain")
+            feature.ClearField("string_domain")
+    # Drop the shared string domains no feature names any more.
     used = {feature.domain for feature in result.feature if feature.HasField("domain")}
     kept = [domain for domain in result.string_domain if domain.name in used]
     del result.string_domain[:]
     result.string_domain.extend(kept)
     return result
+
+
+def with_open_dates(schema: schema_pb2.Schema, options: Any) -> schema_pb2.Schema:
+    """`schema` with the date columns a table source declares (`options`) free of value domains."""
+    date_columns = options.date_columns() if hasattr(options, "date_columns") else {}
+    return without_domains(schema, date_columns) if date_columns else schema

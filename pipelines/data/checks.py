@@ -20,7 +20,7 @@ from components.splits import TRAIN_SPLIT
 from components.validation.checks import ValidationOutcome, compare_data, validate_data
 from components.validation.data_forms import LoadedData, load_data
 from components.validation.html_view import validation_html, write_report
-from components.validation.schemas import curate, read_schema, schema_in, schema_path, write_schema
+from components.validation.schemas import curate, read_schema, schema_in, schema_path, with_open_dates, write_schema
 from pipelines.names import SCHEMA_PRODUCER_IDS, STATISTICS_GEN_ID
 from pipelines.runs.layout import layout_for
 from pipelines.runs.summary import latest_output, split_statistics
@@ -43,7 +43,13 @@ class CheckResult:
 
 
 def pipeline_schema(spec: PipelineSpec, output_dir: str | None, override: str | None) -> tuple[schema_pb2.Schema, str]:
-    """The schema to check `spec`'s data against, and where it came from (see the module doc)."""
+    """The schema to check `spec`'s data against, and where it came from (see the module doc);
+    its date columns hold no closed set of values (`with_open_dates`), as in the run's gate."""
+    schema, origin = _stored_schema(spec, output_dir, override)
+    return with_open_dates(schema, get_source(spec.data.source).parse_options(spec.data.options)), origin
+
+
+def _stored_schema(spec: PipelineSpec, output_dir: str | None, override: str | None) -> tuple[schema_pb2.Schema, str]:
     if override:
         return read_schema(override), override
     if spec.validation.schema_file:

@@ -278,7 +278,7 @@ def _date_columns(spec: PipelineSpec) -> set[str]:
         options = source.parse_options(spec.data.options)
     except ValidationError:
         return set()
-    return {column.name for column in options.columns if column.kind == "date"}
+    return set(options.date_columns())
 
 
 @check("model")

@@ -118,3 +118,24 @@ def test_comment_lines_are_skipped_and_lines_keep_their_numbers(tmp_path):
                                  "label": "sold", "num_classes": 2})
     with pytest.raises(DataFileError, match=r"noted.csv:5: column 'day'"):
         CSV.read([str(path)], options)
+
+
+def test_a_date_column_s_schema_holds_no_closed_set_of_days():
+    """SchemaGen gives a bytes feature with few distinct values a domain; for a date column the
+    gate and the data commands drop it, and other columns keep theirs."""
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from components.validation.schemas import with_open_dates
+
+    schema = text_format.Parse("""
+        feature { name: "day" type: BYTES domain: "day" }
+        feature { name: "colour" type: BYTES domain: "colour" }
+        string_domain { name: "day" value: "2023-01-02T00:00:00" }
+        string_domain { name: "colour" value: "red" }""", schema_pb2.Schema())
+    options = CSV.parse_options({"columns": [{"name": "day", "kind": "date"}, {"name": "colour", "kind": "string"},
+                                             {"name": "y", "kind": "int"}], "label": "y", "num_classes": 2})
+    opened = with_open_dates(schema, options)
+    assert [f.HasField("domain") for f in opened.feature] == [False, True]
+    assert [d.name for d in opened.string_domain] == ["colour"]
+    assert schema.feature[0].HasField("domain")  # the artifact's own schema is not changed

@@ -53,20 +53,27 @@ def test_a_note_above_the_header_is_read_as_a_comment(tmp_path):
     assert code == 0 and "    comment: '#'\n" in output and "{name: Date, kind: date}" in output, output
 
 
-def _write_shop(path: Path, first: datetime.date, days: int, with_label: bool = True) -> None:
-    """A shop that is busy at weekends and in December: only the date tells."""
+def _write_shop(path: Path, first: datetime.date, days: int, every: int = 1, repeats: int = 1,
+                with_label: bool = True) -> None:
+    """A shop that is busy at weekends and in December: only the date tells. Every `every`-th day,
+    each `repeats` times."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["day", "staff", *(["busy"] if with_label else [])])
-        for offset in range(days):
+        for offset in range(0, days, every):
             day = first + datetime.timedelta(days=offset)
             busy = day.weekday() >= 5 or day.month == 12
-            writer.writerow([day.strftime("%d/%m/%Y"), 3 + offset % 2, *(["yes" if busy else "no"] if with_label else [])])
+            for repeat in range(repeats):
+                writer.writerow([day.strftime("%d/%m/%Y"), 3 + repeat % 2,
+                                 *(["yes" if busy else "no"] if with_label else [])])
 
 
 def test_a_label_only_the_date_explains_is_learned_and_predicted(tmp_path):
+    """98 days over three years (every 11th: each weekday, each month), 10 rows each: few enough
+    distinct dates that SchemaGen gives the column a value domain, which must not make the next
+    week's dates anomalies (the gate and `predict` open it for date columns)."""
     data = tmp_path / "shop.csv"
-    _write_shop(data, datetime.date(2021, 1, 1), 3 * 365)
+    _write_shop(data, datetime.date(2021, 1, 1), 3 * 365, every=11, repeats=10)
     spec, _ = _init(tmp_path, data, "busy")
     assert spec["data"]["options"]["columns"][0] == {"name": "day", "kind": "date", "date_format": "%d/%m/%Y"}
     spec_file = tmp_path / "spec.yaml"
