@@ -500,6 +500,10 @@ def check_slices_name_the_label_or_a_feature(spec: PipelineSpec) -> Iterator[Pro
                           f"({', '.join(features.features)}), got {config.by!r}")
             continue
         stored = features.feature(config.by) if config.by != LABEL_SLICE else None
+        if config.by in _date_columns(spec):
+            yield Problem(where, f"{config.by!r} is a date column: one slice per distinct date and time; slice by a "
+                          "column of its own (a month, a weekday) written into the data instead")
+            continue
         if not config.buckets:
             if stored is not None and stored.kind == "float":
                 yield Problem(f"evaluation.slices[{index}]",

@@ -296,6 +296,10 @@ def test_a_table_spec_loads_and_its_model_input_counts_one_hot_widths():
     (lambda s: (s["data"]["options"]["columns"].__setitem__(0, {"name": "width", "kind": "date", "missing": "keep"}),
                 s["transform"]["features"].update(width={"kind": "date", "fill": "tomorrow"})),
      "transform.features.width.fill: 'tomorrow' is not a date"),
+    (lambda s: (s["data"]["options"]["columns"].__setitem__(0, {"name": "width", "kind": "date"}),
+                s["transform"]["features"].update(width={"kind": "date"}),
+                s.setdefault("evaluation", {}).update(slices=[{"by": "width"}])),
+     "evaluation.slices[0].by: 'width' is a date column: one slice per distinct date"),
     (lambda s: s["transform"]["features"].update(width={"kind": "date", "parts": ["year", "year"]}),
      "transform.features.width: parts: year listed twice; expected each part once"),
 ])
