@@ -218,7 +218,7 @@ class TableOptions(StrictModel):
     def check_split_sizes(self, splits: Mapping[str, Sequence[Record]]) -> list[str]:
         """DataFileError when a split holds fewer examples than `min_examples` asks (or a class of
         the train split does, with `rare_class: refuse`): said of the data, before anything is
-        written or trained. Returns the warnings, one a rare class."""
+        written or trained. Returns the warnings, one per rare class."""
         sizes = ", ".join(f"{len(rows)} {name}" for name, rows in splits.items())
         for name, rows in splits.items():
             if len(rows) < self.min_examples.per_split:
